@@ -1,0 +1,3 @@
+"""allotment: a fast, standalone implementation of the OpenStack Placement API."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,100 @@
+"""The ``allotment`` command: serve, db upgrade|current|stamp (thin wrappers)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from allotment import config
+from allotment.logs import setup_logging
+
+Command = Callable[[argparse.Namespace, config.Settings], int]
+
+
+def _settings(args: argparse.Namespace) -> config.Settings:
+    overrides = {
+        "database_url": getattr(args, "database", None),
+        "bind": getattr(args, "bind", None),
+        "workers": getattr(args, "workers", None),
+    }
+    return config.load(args.config_file, overrides)
+
+
+def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
+    from allotment.server import serve
+
+    serve(settings, threads=args.threads)
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: config.Settings) -> int:
+    from allotment.store import schema
+    from allotment.store.engine import Database
+
+    db = Database(settings.database_url)
+    schema.upgrade(db, args.revision)
+    print(f"database at {schema.current_revision(db)}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace, settings: config.Settings) -> int:
+    from allotment.store import schema
+    from allotment.store.engine import Database
+
+    db = Database(settings.database_url)
+    current = schema.current_revision(db)
+    head = schema.head_revision()
+    suffix = " (head)" if current == head else f" (head is {head})"
+    print(f"{current or 'none'}{suffix}")
+    return 0
+
+
+def cmd_db_stamp(args: argparse.Namespace, settings: config.Settings) -> int:
+    from allotment.store import schema
+    from allotment.store.engine import Database
+
+    db = Database(settings.database_url)
+    schema.stamp(db, args.revision)
+    print(f"database stamped at {args.revision}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="allotment", description=__doc__)
+    parser.add_argument("--config-file", action="append", metavar="PATH",
+                        help="a placement.conf-style file (repeatable)")
+    parser.add_argument("--database", metavar="URL",
+                        help="SQLAlchemy database URL (overrides the config file)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API with a multi-worker WSGI server")
+    serve.add_argument("--bind", metavar="HOST:PORT", help="default 127.0.0.1:8778")
+    serve.add_argument("--workers", type=int, metavar="N", help="worker processes (default 2)")
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="schema management")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="upgrade the schema (default: to head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    upgrade.set_defaults(func=cmd_db_upgrade)
+    current = db_sub.add_parser("current", help="print the schema revision")
+    current.set_defaults(func=cmd_db_current)
+    stamp = db_sub.add_parser("stamp", help="record a revision without migrating")
+    stamp.add_argument("revision")
+    stamp.set_defaults(func=cmd_db_stamp)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = _settings(args)
+    except config.ConfigError as error:
+        print(f"allotment: configuration error: {error}", file=sys.stderr)
+        return 2
+    setup_logging(settings)
+    func: Command = args.func
+    return func(args, settings)

@@ -1,0 +1,204 @@
+"""Typed settings, read from a placement.conf-style file and ALLOTMENT_* variables.
+
+Precedence, lowest first: defaults, the config file (upstream option names in
+their upstream sections, plus an ``[allotment]`` section of our own), then
+``ALLOTMENT_<OPTION>`` environment variables, then explicit overrides (CLI
+flags). The resulting ``Settings`` is passed explicitly; there is no global.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_BIND = "127.0.0.1:8778"
+INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
+GENERATION_STRATEGIES = ("depth-first", "breadth-first")
+AUTH_STRATEGIES = ("noauth2", "keystone")
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use."""
+
+
+def default_data_dir() -> Path:
+    if os.environ.get("ALLOTMENT_DATA_DIR"):
+        return Path(os.environ["ALLOTMENT_DATA_DIR"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "allotment"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_data_dir() / 'allotment.sqlite'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, its default, and where it comes from in a config file."""
+
+    database_url: str = field(default_factory=default_database_url)
+    sync_on_startup: bool = True
+    auth_strategy: str = "noauth2"
+    policy_file: str | None = None
+    enforce_new_defaults: bool = True
+    enforce_scope: bool = False
+    randomize_allocation_candidates: bool = False
+    incomplete_consumer_project_id: str = INCOMPLETE_CONSUMER_ID
+    incomplete_consumer_user_id: str = INCOMPLETE_CONSUMER_ID
+    allocation_conflict_retry_count: int = 10
+    max_allocation_candidates: int = -1
+    allocation_candidates_generation_strategy: str = "depth-first"
+    optimize_for_wide_provider_trees: bool = False
+    cors_allowed_origin: tuple[str, ...] = ()
+    cors_allow_credentials: bool = True
+    cors_max_age: int = 3600
+    cors_allow_methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH")
+    cors_allow_headers: tuple[str, ...] = (
+        "X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status", "X-Roles",
+        "X-Service-Catalog", "X-User-Id", "X-Tenant-Id", "OpenStack-API-Version",
+    )
+    cors_expose_headers: tuple[str, ...] = (
+        "X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token", "X-Service-Token",
+        "OpenStack-API-Version",
+    )
+    bind: str = DEFAULT_BIND
+    workers: int = 2
+    access_log: bool = True
+    log_format: str = "plain"
+    debug: bool = False
+    # Sections passed through untouched (e.g. [keystone_authtoken]).
+    sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+
+    def validate(self) -> Settings:
+        if self.auth_strategy not in AUTH_STRATEGIES:
+            raise ConfigError(f"auth_strategy must be one of {AUTH_STRATEGIES}")
+        if self.allocation_candidates_generation_strategy not in GENERATION_STRATEGIES:
+            raise ConfigError(
+                f"allocation_candidates_generation_strategy must be one of "
+                f"{GENERATION_STRATEGIES}"
+            )
+        if self.allocation_conflict_retry_count < 0:
+            raise ConfigError("allocation_conflict_retry_count must be >= 0")
+        if self.workers < 1:
+            raise ConfigError("workers must be >= 1")
+        if self.log_format not in ("plain", "json"):
+            raise ConfigError("log_format must be plain or json")
+        return self
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes).validate()
+
+
+# (section, option) in a placement.conf -> Settings field.
+FILE_OPTIONS: dict[tuple[str, str], str] = {
+    ("placement_database", "connection"): "database_url",
+    ("placement_database", "sync_on_startup"): "sync_on_startup",
+    ("api", "auth_strategy"): "auth_strategy",
+    ("oslo_policy", "policy_file"): "policy_file",
+    ("oslo_policy", "enforce_new_defaults"): "enforce_new_defaults",
+    ("oslo_policy", "enforce_scope"): "enforce_scope",
+    ("placement", "randomize_allocation_candidates"): "randomize_allocation_candidates",
+    ("placement", "incomplete_consumer_project_id"): "incomplete_consumer_project_id",
+    ("placement", "incomplete_consumer_user_id"): "incomplete_consumer_user_id",
+    ("placement", "allocation_conflict_retry_count"): "allocation_conflict_retry_count",
+    ("placement", "max_allocation_candidates"): "max_allocation_candidates",
+    ("placement", "allocation_candidates_generation_strategy"):
+        "allocation_candidates_generation_strategy",
+    ("workarounds", "optimize_for_wide_provider_trees"): "optimize_for_wide_provider_trees",
+    ("cors", "allowed_origin"): "cors_allowed_origin",
+    ("cors", "allow_credentials"): "cors_allow_credentials",
+    ("cors", "max_age"): "cors_max_age",
+    ("cors", "allow_methods"): "cors_allow_methods",
+    ("cors", "allow_headers"): "cors_allow_headers",
+    ("cors", "expose_headers"): "cors_expose_headers",
+    ("allotment", "bind"): "bind",
+    ("allotment", "workers"): "workers",
+    ("allotment", "access_log"): "access_log",
+    ("allotment", "log_format"): "log_format",
+    ("DEFAULT", "debug"): "debug",
+}
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+
+
+def _convert(name: str, raw: str) -> Any:
+    kind = _FIELDS[name].type
+    text = raw.strip()
+    if kind == "bool":
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name}: {raw!r} is not a boolean")
+    if kind == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ConfigError(f"{name}: {raw!r} is not an integer") from None
+    if kind.startswith("tuple"):
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+    if kind == "str | None":
+        return text or None
+    return text
+
+
+def config_files(explicit: list[str] | None = None) -> list[Path]:
+    """The files to read: the ones named, else ``$OS_PLACEMENT_CONFIG_DIR/placement.conf``."""
+    if explicit:
+        return [Path(p) for p in explicit]
+    env_file = os.environ.get("ALLOTMENT_CONFIG_FILE")
+    if env_file:
+        return [Path(env_file)]
+    config_dir = os.environ.get("OS_PLACEMENT_CONFIG_DIR")
+    if config_dir and (Path(config_dir) / "placement.conf").exists():
+        return [Path(config_dir) / "placement.conf"]
+    return []
+
+
+def read_files(paths: list[Path]) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(f"config file not found: {path}")
+        parser.read(path, encoding="utf-8")
+    values: dict[str, Any] = {}
+    if paths:
+        # An upstream placement.conf that does not name a strategy means keystone.
+        values["auth_strategy"] = "keystone"
+    for (section, option), name in FILE_OPTIONS.items():
+        if section == "DEFAULT":
+            if option in parser.defaults():
+                values[name] = _convert(name, parser.defaults()[option])
+        elif parser.has_section(section) and parser.has_option(section, option):
+            values[name] = _convert(name, parser.get(section, option))
+    sections = {s: dict(parser.items(s)) for s in parser.sections()}
+    return values, sections
+
+
+def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = {}
+    for name in _FIELDS:
+        if name == "sections":
+            continue
+        key = f"ALLOTMENT_{name.upper()}"
+        if key in environ:
+            values[name] = _convert(name, environ[key])
+    return values
+
+
+def load(
+    config_file: list[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Settings from files, environment and overrides, validated."""
+    file_values, sections = read_files(config_files(config_file))
+    values = {**file_values, **read_environment(environ)}
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return Settings(sections=sections, **values).validate()

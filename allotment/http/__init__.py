@@ -1,0 +1,1 @@
+"""The HTTP layer: routing, microversions, validation, serialization. No SQL here."""

@@ -1,0 +1,225 @@
+"""WSGI middleware: request ids and access log, fault wrapper, and the dispatcher.
+
+The dispatcher (``PlacementHandler``) negotiates the microversion, routes,
+authorizes and calls the handler, turning every error into the placement
+error body. ``allotment.app.make_app`` stacks these in order.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+
+from allotment import exceptions as exc
+from allotment.http import errors, routes
+from allotment.http import microversion as mv
+from allotment.http.policy import PolicyDenied
+from allotment.http.request import (
+    ENV_REQUEST_ID,
+    ENV_STATE,
+    ENV_VERSION,
+    Request,
+    Response,
+)
+
+LOG = logging.getLogger("allotment.api")
+ACCESS_LOG = logging.getLogger("allotment.access")
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"{status} Unknown"
+
+
+def send(response: Response, start_response: StartResponse) -> list[bytes]:
+    headers = list(response.headers)
+    if response.content_type:
+        headers.append(("content-type", response.content_type))
+    headers.append(("content-length", str(len(response.body))))
+    start_response(_status_line(response.status), headers)
+    return [response.body]
+
+
+def error_response(
+    environ: dict[str, Any],
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: list[tuple[str, str]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
+    body = errors.error_body(
+        status, message, code, environ.get(ENV_REQUEST_ID), environ.get(ENV_VERSION), extra
+    )
+    return Response(status, orjson.dumps(body), list(headers or []), "application/json")
+
+
+def unauthorized_app(environ: dict[str, Any], message: str) -> WSGIApp:
+    def app(env: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        return send(error_response(env, 401, message), start_response)
+
+    return app
+
+
+class RequestLog:
+    """Outermost: gives each request an id, logs one access line, adds the id header."""
+
+    def __init__(self, app: WSGIApp, enabled: bool = True, json_format: bool = False):
+        self.app = app
+        self.enabled = enabled
+        self.json_format = json_format
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        request_id = f"req-{uuid.uuid4()}"
+        environ[ENV_REQUEST_ID] = request_id
+        incoming = environ.get("HTTP_X_OPENSTACK_REQUEST_ID")
+        if incoming and incoming.startswith("req-"):
+            environ["allotment.global_request_id"] = incoming
+        started = time.perf_counter()
+        captured: dict[str, Any] = {}
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            headers.append(("x-openstack-request-id", request_id))
+            captured["status"] = status
+            captured["length"] = next(
+                (v for k, v in headers if k.lower() == "content-length"), "-"
+            )
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, start)
+        if self.enabled:
+            self._log(environ, captured, time.perf_counter() - started)
+        return result
+
+    def _log(self, environ: dict[str, Any], captured: dict[str, Any], elapsed: float) -> None:
+        version = environ.get(ENV_VERSION)
+        path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        if environ.get("QUERY_STRING"):
+            path += "?" + environ["QUERY_STRING"]
+        fields = {
+            "request_id": environ.get(ENV_REQUEST_ID),
+            "global_request_id": environ.get("allotment.global_request_id"),
+            "remote": environ.get("REMOTE_ADDR"),
+            "method": environ.get("REQUEST_METHOD"),
+            "path": path,
+            "status": int(str(captured.get("status", "0")).split()[0]),
+            "length": captured.get("length"),
+            "microversion": str(version) if version else None,
+            "duration_ms": round(elapsed * 1000, 2),
+        }
+        if self.json_format:
+            ACCESS_LOG.info(orjson.dumps(fields).decode())
+        else:
+            ACCESS_LOG.info(
+                '%(remote)s "%(method)s %(path)s" status: %(status)s len: %(length)s '
+                "microversion: %(microversion)s time: %(duration_ms)sms "
+                "[%(request_id)s %(global_request_id)s]",
+                fields,
+            )
+
+
+class FaultWrapper:
+    """Turns any unexpected exception into a JSON 500 with the request id."""
+
+    def __init__(self, app: WSGIApp):
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        try:
+            return self.app(environ, start_response)
+        except Exception:
+            LOG.exception(
+                "Unexpected error handling %s %s [%s]",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                environ.get(ENV_REQUEST_ID),
+            )
+            response = error_response(
+                environ, 500, "An unexpected error occurred; see the server log for the request id."
+            )
+            return send(response, start_response)
+
+
+def _accepts_json(environ: dict[str, Any]) -> bool:
+    accept = environ.get("HTTP_ACCEPT")
+    if not accept:
+        return True
+    for part in accept.split(","):
+        media = part.split(";")[0].strip().lower()
+        if media in ("*/*", "application/*", "application/json"):
+            return True
+    return False
+
+
+class PlacementHandler:
+    """Microversion negotiation, routing, authorization and handler dispatch."""
+
+    def __init__(self, state: Any):
+        self.state = state
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
+        environ[ENV_STATE] = self.state
+        try:
+            version = mv.parse_header_value(environ.get("HTTP_OPENSTACK_API_VERSION"))
+        except mv.MicroversionError as error:
+            extra = None
+            if error.status == 406:
+                extra = {"min_version": str(mv.MIN_VERSION), "max_version": str(mv.MAX_VERSION)}
+            return send(error_response(environ, error.status, error.message, extra=extra),
+                        start_response)
+        environ[ENV_VERSION] = version
+        response = self._dispatch(environ)
+        response.headers.append((mv.HEADER, f"{mv.SERVICE_TYPE} {version}"))
+        response.headers.append(("vary", mv.HEADER))
+        return send(response, start_response)
+
+    def _dispatch(self, environ: dict[str, Any]) -> Response:
+        found = routes.match(environ.get("PATH_INFO", ""))
+        if found is None:
+            return error_response(environ, 404, "The resource could not be found.")
+        route, params = found
+        method = environ["REQUEST_METHOD"]
+        endpoint = route.methods.get(method)
+        if endpoint is None:
+            return error_response(
+                environ, 405, f"The method {method} is not allowed for this resource.",
+                headers=[("allow", route.allow)],
+            )
+        req = Request(environ, params)
+        if req.version < endpoint.min_version:
+            if endpoint.below_status == 405:
+                return error_response(
+                    environ, 405, f"The method {method} is not allowed for this resource.",
+                    headers=[("allow", route.allow)],
+                )
+            return error_response(environ, 404, "The resource could not be found.")
+        if method == "GET" and not _accepts_json(environ):
+            return error_response(environ, 406, "Only application/json is provided.")
+        try:
+            if endpoint.policy:
+                target = endpoint.target(req) if endpoint.target else _default_target(req)
+                self.state.enforcer.authorize(endpoint.policy, req.context, target)
+            return endpoint.handler(req)
+        except errors.HTTPError as error:
+            return error_response(environ, error.status, error.message, error.code,
+                                  error.headers, error.extra)
+        except exc.PlacementError as error:
+            http_error = errors.from_domain(error)
+            return error_response(environ, http_error.status, http_error.message, http_error.code)
+        except PolicyDenied as denied:
+            return error_response(environ, 403, str(denied))
+
+
+def _default_target(req: Request) -> dict[str, Any]:
+    return {"project_id": req.context.project_id, "user_id": req.context.user_id}

@@ -1,0 +1,40 @@
+"""Frozen dataclasses of the domain, returned by the persistence layer."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceProvider:
+    id: int
+    uuid: str
+    name: str
+    generation: int
+    root_provider_uuid: str
+    parent_provider_uuid: str | None
+    root_provider_id: int
+    parent_provider_id: int | None
+    updated_at: datetime.datetime | None
+    created_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        return self.updated_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    resource_class: str
+    total: int
+    reserved: int = 0
+    min_unit: int = 1
+    max_unit: int = 2147483647
+    step_size: int = 1
+    allocation_ratio: float = 1.0
+
+    @property
+    def capacity(self) -> float:
+        """Un-truncated capacity, as used by fit checks (spec E1)."""
+        return (self.total - self.reserved) * self.allocation_ratio

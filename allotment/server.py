@@ -1,0 +1,50 @@
+"""``allotment serve``: the application under gunicorn, workers forked from one master.
+
+The master prepares the database once (upgrade, standard data); each worker
+then builds its own app and connection pool, so no connection crosses a fork.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from allotment.app import make_app, prepare_database
+from allotment.config import Settings
+from allotment.store.engine import Database
+
+LOG = logging.getLogger(__name__)
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, settings: Settings, threads: int) -> None:
+        self.settings = settings
+        self.threads = threads
+        super().__init__()
+
+    def load_config(self) -> None:
+        self.cfg.set("bind", [self.settings.bind])
+        self.cfg.set("workers", self.settings.workers)
+        self.cfg.set("worker_class", "gthread")
+        self.cfg.set("threads", self.threads)
+        self.cfg.set("timeout", 120)
+        self.cfg.set("graceful_timeout", 30)
+        self.cfg.set("keepalive", 5)
+        self.cfg.set("proc_name", "allotment")
+        self.cfg.set("accesslog", None)
+
+    def load(self) -> Any:
+        return make_app(self.settings, prepare=False)
+
+
+def serve(settings: Settings, threads: int = 4) -> None:
+    db = Database(settings.database_url)
+    try:
+        prepare_database(settings, db)
+    finally:
+        db.dispose()
+    LOG.info("allotment serving on http://%s with %d workers, database %s",
+             settings.bind, settings.workers, db.url.render_as_string(hide_password=True))
+    _Gunicorn(settings, threads).run()

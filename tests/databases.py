@@ -1,0 +1,77 @@
+"""Per-worker test databases on SQLite, PostgreSQL and MySQL/MariaDB.
+
+Each pytest-xdist worker of each checkout gets databases of its own, so
+parallel runs never share state. With ``CI`` set, an unreachable server is
+a failure; locally it is a skip that says what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from allotment.store import schema
+from allotment.store.engine import Database
+
+BACKENDS = ("sqlite", "postgresql", "mysql")
+ADMIN_URLS = {
+    "postgresql": os.environ.get(
+        "ALLOTMENT_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    ),
+    "mysql": os.environ.get(
+        "ALLOTMENT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+    ),
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def database_name(worker: str) -> str:
+    checkout = hashlib.sha1(str(Path(__file__).resolve().parent).encode()).hexdigest()[:8]
+    return f"allot_{checkout}_{worker}"
+
+
+def _unreachable(backend: str, error: Exception) -> None:
+    message = f"{backend} at {ADMIN_URLS[backend]} is unreachable: {error}"
+    if in_ci():
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def create_database(backend: str, name: str, tmp_dir: Path) -> str:
+    """Create an empty database for ``backend`` and return its URL."""
+    if backend == "sqlite":
+        path = tmp_dir / f"{name}.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{path}"
+    admin_url = sa.engine.make_url(ADMIN_URLS[backend])
+    try:
+        engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            else:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
+                conn.exec_driver_sql(
+                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                )
+        engine.dispose()
+    except sa.exc.OperationalError as error:
+        _unreachable(backend, error)
+    return admin_url.set(database=name).render_as_string(hide_password=False)
+
+
+def fresh_database(backend: str, worker: str, tmp_dir: Path, upgrade: bool = True) -> Database:
+    url = create_database(backend, database_name(worker) + f"_{backend[:2]}", tmp_dir)
+    db = Database(url)
+    if upgrade:
+        schema.upgrade(db)
+    return db
