@@ -34,6 +34,10 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("keepalive", 5)
         self.cfg.set("proc_name", "allotment")
         self.cfg.set("accesslog", None)
+        # Several servers on one host (tests, benchmarks) must not share
+        # gunicorn's per-user control socket (gunicorn >= 24).
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         return make_app(self.settings, prepare=False)

@@ -1,0 +1,57 @@
+"""Docs stay true: every microversion, error code, setting and command is documented."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from allotment import cli, config
+from allotment.http import error_codes
+from allotment.http import microversion as mv
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def _all_docs() -> str:
+    return README + "".join(p.read_text() for p in sorted((ROOT / "docs").glob("*.md")))
+
+
+def test_every_microversion_is_documented():
+    text = (ROOT / "docs" / "microversions.md").read_text()
+    for minor, description in mv.VERSIONS:
+        assert f"| 1.{minor} | {description} |" in text
+
+
+def test_every_error_code_is_documented():
+    docs = _all_docs()
+    for code in error_codes.ALL:
+        assert code in docs, code
+
+
+def test_every_setting_is_documented_in_the_readme():
+    for (section, option), name in config.FILE_OPTIONS.items():
+        if section == "cors":
+            assert f"[cors] {option}" in README or f"`{option}`" in README, option
+            continue
+        assert f"[{section}] {option}" in README, f"[{section}] {option}"
+        assert f"ALLOTMENT_{name.upper()}" in README or name.startswith("cors_"), name
+    fields = {f.name for f in dataclasses.fields(config.Settings)} - {"sections"}
+    assert fields == set(config.FILE_OPTIONS.values())
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: str = "allotment") -> list[str]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append(f"{prefix} {name}")
+                found.extend(_commands(sub, f"{prefix} {name}"))
+    return found
+
+
+def test_every_cli_command_is_documented():
+    docs = _all_docs()
+    for command in _commands(cli.build_parser()):
+        assert command in docs, command
