@@ -71,3 +71,34 @@ class Allocation:
     @property
     def last_modified(self) -> datetime.datetime | None:
         return self.updated_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Trait:
+    name: str
+    standard: bool
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        """Standard traits ship with the service: only a later change counts (spec A3)."""
+        if self.standard:
+            return self.updated_at
+        return self.updated_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceClass:
+    id: int
+    name: str
+    standard: bool
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        """Standard classes ship with the service: only a later change counts (spec A3)."""
+        if self.standard:
+            return self.updated_at
+        return self.updated_at or self.created_at
