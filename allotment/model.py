@@ -38,3 +38,34 @@ class Inventory:
     def capacity(self) -> float:
         """Un-truncated capacity, as used by fit checks (spec E1)."""
         return (self.total - self.reserved) * self.allocation_ratio
+
+
+@dataclass(frozen=True, slots=True)
+class Trait:
+    name: str
+    standard: bool
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        """Standard traits ship with the service: only a later change counts (spec A3)."""
+        if self.standard:
+            return self.updated_at
+        return self.updated_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceClass:
+    id: int
+    name: str
+    standard: bool
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        """Standard classes ship with the service: only a later change counts (spec A3)."""
+        if self.standard:
+            return self.updated_at
+        return self.updated_at or self.created_at
