@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 import sqlalchemy as sa
 
@@ -206,3 +209,43 @@ def test_allocation_ratio_round_trips(db: Database, provider) -> None:
     with db.read() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(tables.inventories)).scalar()
     assert count == 2
+
+
+def test_concurrent_writers_cannot_both_win(db: Database, provider) -> None:
+    """Two transactions replace the inventory from generation 0 at the same time.
+
+    The first holds its transaction open after writing; the second must end
+    with ConcurrentUpdate (blocked on the provider row, or, on SQLite, on the
+    write lock) once the first commits, leaving only the first's inventory.
+    """
+    first_wrote = threading.Event()
+    release_first = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def first() -> None:
+        with db.write() as conn:
+            inv.replace_all(conn, rps.get(conn, RP), {"VCPU": Inventory("VCPU", 8)}, 0)
+            first_wrote.set()
+            release_first.wait(10)
+
+    def second() -> None:
+        try:
+            with db.write() as conn:
+                current = rps.get(conn, RP)
+                inv.replace_all(conn, current, {"VCPU": Inventory("VCPU", 99)}, 0)
+            outcome["second"] = "committed"
+        except exc.ConcurrentUpdate as error:
+            outcome["second"] = error
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_wrote.wait(10)
+    two = threading.Thread(target=second)
+    two.start()
+    time.sleep(0.3)
+    release_first.set()
+    one.join(20)
+    two.join(20)
+    assert isinstance(outcome["second"], exc.ConcurrentUpdate)
+    assert _read(db) == {"VCPU": Inventory("VCPU", 8)}
+    assert _fresh(db).generation == 1
