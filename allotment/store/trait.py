@@ -10,8 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from allotment import exceptions as exc
 from allotment.model import ResourceProvider, Trait
+
+# A module import, not ``from ... import name``: resource_provider imports
+# this module too, and the name does not exist yet while that import runs.
+from allotment.store import resource_provider as rp_store
 from allotment.store.engine import utcnow
-from allotment.store.resource_provider import increment_generation
 from allotment.store.standard import is_custom
 from allotment.store.tables import resource_provider_traits as rpt
 from allotment.store.tables import traits
@@ -173,7 +176,7 @@ def set_provider_traits(
     to_add, to_remove = wanted - current, current - wanted
     if not to_add and not to_remove:
         return provider.generation
-    generation = increment_generation(conn, provider.id, provider.generation)
+    generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     if to_remove:
         conn.execute(sa.delete(rpt).where(rpt.c.resource_provider_id == provider.id,
                                           rpt.c.trait_id.in_(to_remove)))
