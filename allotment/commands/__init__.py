@@ -1,0 +1,1 @@
+"""The work behind ``allotment`` subcommands (``cli.py`` only parses and dispatches)."""
