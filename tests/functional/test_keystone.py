@@ -18,7 +18,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from keystoneauth1 import fixture as ksa_fixture
 from keystonemiddleware import fixture as ksm_fixture
 
