@@ -28,7 +28,7 @@ from allotment.http import keystone
 from allotment.store import schema
 from allotment.store.engine import Database
 
-PROJECT = uuid.uuid4().hex
+PROJECT = "9b1c7f0e2d3a4b5c8d9e0f1a2b3c4d5e"
 LATEST = {"openstack-api-version": "placement latest"}
 
 

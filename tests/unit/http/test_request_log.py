@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 
 import httpx
 import pytest
@@ -16,7 +15,7 @@ from allotment.http import routes
 from allotment.http.request import json_response
 from allotment.logs import LOG_FORMAT, RequestIdLogFilter
 
-GLOBAL_ID = f"req-{uuid.uuid4()}"
+GLOBAL_ID = "req-4f1d2c3b-9a8e-4d7c-8b6a-5e4f3a2b1c0d"
 
 
 def make_client(tmp_path, **changes) -> httpx.Client:
