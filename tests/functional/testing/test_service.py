@@ -92,11 +92,14 @@ def test_real_socket_serves_concurrent_requests(service: PlacementService) -> No
 
     assert service.url is not None
 
-    def fetch(_: int) -> int:
-        return httpx.get(service.url + "/", timeout=10).status_code
+    def create(n: int) -> int:
+        return httpx.post(service.url + "/resource_providers", json={"name": f"rp{n}"},
+                          headers=service.headers(), timeout=30).status_code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        assert list(pool.map(fetch, range(12))) == [200] * 12
+        assert list(pool.map(create, range(12))) == [200] * 12
+    listed = httpx.get(service.url + "/resource_providers", headers=service.headers()).json()
+    assert len(listed["resource_providers"]) == 12
 
 
 def test_outside_the_mount_is_404(service: PlacementService) -> None:
