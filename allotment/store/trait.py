@@ -10,9 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from allotment import exceptions as exc
 from allotment.model import ResourceProvider, Trait
-
-# A module import, not ``from ... import name``: resource_provider imports
-# this module too, and the name does not exist yet while that import runs.
 from allotment.store import resource_provider as rp_store
 from allotment.store.engine import utcnow
 from allotment.store.standard import is_custom

@@ -1,8 +1,282 @@
-"""Handlers for allocation_candidate (being implemented)."""
+"""GET /allocation_candidates (spec Part J): parse the query, search, render per microversion.
 
+Parsing is pure: the query string becomes a ``CandidateRequest`` (see
+``allotment.store.candidates.request``) or a 400 with the placement error
+code of spec J2. The search itself lives in ``allotment.store.candidates``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from allotment import exceptions as exc
+from allotment.http import error_codes
+from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
-from allotment.http.request import Request, Response
+from allotment.http.query import parse_member_of, parse_required, parse_resources
+from allotment.http.request import Request, Response, json_response
+from allotment.http.validation import is_valid_name, parse_uuid
+from allotment.store.candidates.request import (
+    GROUP_POLICIES,
+    UNNUMBERED,
+    CandidateRequest,
+    RequestGroup,
+)
+from allotment.store.candidates.search import SearchOptions, SearchResult, find_candidates
+
+_GROUP_PARAM = re.compile(r"^(resources|required|member_of|in_tree)(.*)$")
+_NUMERIC_SUFFIX = re.compile(r"^[1-9][0-9]*$")
+_STRING_SUFFIX = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_LIMIT = re.compile(r"^[1-9][0-9]*$")
+
+# First microversion of each group parameter and of each request-wide one.
+_GROUP_PARAM_SINCE = {
+    "resources": mv.ALLOCATION_CANDIDATES,
+    "required": mv.CANDIDATES_REQUIRED,
+    "member_of": mv.CANDIDATES_MEMBER_OF,
+    "in_tree": mv.CANDIDATES_IN_TREE,
+}
+_WIDE_PARAM_SINCE = {
+    "limit": mv.CANDIDATES_LIMIT,
+    "group_policy": mv.GRANULAR_GROUPS,
+    "root_required": mv.ROOT_REQUIRED,
+    "same_subtree": mv.SAME_SUBTREE,
+}
 
 
 def list_allocation_candidates(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    request = parse_request(req.query, req.version)
+    settings = req.state.settings
+    options = SearchOptions(
+        max_candidates=settings.max_allocation_candidates,
+        strategy=settings.allocation_candidates_generation_strategy,
+        randomize=settings.randomize_allocation_candidates,
+    )
+    try:
+        with req.state.db.read() as conn:
+            result = find_candidates(conn, request, options)
+    except exc.ResourceClassNotFound as error:
+        raise HTTPError(400, f"Invalid resource class in resources parameter: {error}") from None
+    except exc.TraitNotFound as error:
+        raise HTTPError(400, f"Invalid trait in required parameter: {error}") from None
+    return json_response(req, render(result, request, req.version))
+
+
+# ---------------------------------------------------------------------------
+# Parsing (no SQL)
+
+
+def parse_request(query: dict[str, list[str]], version: mv.Version) -> CandidateRequest:
+    """The query string as a ``CandidateRequest``; HTTPError 400 for anything invalid."""
+    grouped = _split_params(query, version)
+    limit = _parse_limit(query.get("limit"))
+    group_policy = _parse_group_policy(query.get("group_policy"))
+    root_required, root_forbidden = _parse_root_required(query.get("root_required"))
+    same_subtrees = _parse_same_subtree(query.get("same_subtree", []))
+    groups = tuple(_parse_group(suffix, params, version) for suffix, params in grouped.items())
+    _check_groups(groups, same_subtrees, version)
+    if len([g for g in groups if g.same_provider]) > 1 and group_policy is None:
+        raise HTTPError(400, 'The "group_policy" parameter is required when specifying more '
+                             'than one "resources{N}" parameter.')
+    return CandidateRequest(
+        groups=groups, limit=limit, group_policy=group_policy,
+        root_required=root_required, root_forbidden=root_forbidden,
+        same_subtrees=same_subtrees,
+        nested_aware=version.matches(mv.NESTED_CANDIDATES),
+    )
+
+
+def _split_params(query: dict[str, list[str]], version: mv.Version
+                  ) -> dict[str, dict[str, list[str]]]:
+    """Group parameters by suffix; 400 for any name unknown at this microversion."""
+    grouped: dict[str, dict[str, list[str]]] = {}
+    unknown = []
+    for name, values in query.items():
+        since = _WIDE_PARAM_SINCE.get(name)
+        if since is not None:
+            if not version.matches(since):
+                unknown.append(name)
+            continue
+        match = _GROUP_PARAM.match(name)
+        if match is None or not _group_param_allowed(match.group(1), match.group(2), version):
+            unknown.append(name)
+            continue
+        grouped.setdefault(match.group(2), {})[match.group(1)] = values
+    if unknown:
+        raise HTTPError(400, f"Invalid query string parameters: "
+                             f"'{', '.join(sorted(unknown))}' not allowed.")
+    if not version.matches(mv.GRANULAR_GROUPS) and "resources" not in query:
+        raise HTTPError(400, "Invalid query string parameters: 'resources' is a required "
+                             "property.")
+    return grouped
+
+
+def _group_param_allowed(prefix: str, suffix: str, version: mv.Version) -> bool:
+    if not version.matches(_GROUP_PARAM_SINCE[prefix]):
+        return False
+    if suffix == UNNUMBERED:
+        return True
+    if not version.matches(mv.GRANULAR_GROUPS):
+        return False
+    if version.matches(mv.STRING_SUFFIXES):
+        return bool(_STRING_SUFFIX.match(suffix))
+    return bool(_NUMERIC_SUFFIX.match(suffix))
+
+
+def _parse_limit(values: list[str] | None) -> int | None:
+    if not values:
+        return None
+    for value in values:
+        if not _LIMIT.match(value):
+            raise HTTPError(400, f"Invalid query string parameters: limit {value!r} is not "
+                                 f"a positive integer.")
+    return int(values[0])
+
+
+def _parse_group_policy(values: list[str] | None) -> str | None:
+    if not values:
+        return None
+    for value in values:
+        if value not in GROUP_POLICIES:
+            raise HTTPError(400, f"Invalid query string parameters: group_policy {value!r} "
+                                 f"is not one of {', '.join(GROUP_POLICIES)}.")
+    return values[0]
+
+
+def _parse_root_required(values: list[str] | None) -> tuple[frozenset[str], frozenset[str]]:
+    if not values:
+        return frozenset(), frozenset()
+    if len(values) > 1:
+        raise HTTPError(400, "Query parameter 'root_required' may be specified only once.",
+                        error_codes.QUERY_DUPLICATE_KEY)
+    required, forbidden = set(), set()
+    for item in values[0].split(","):
+        name = item.lstrip("!")
+        if not name or not is_valid_name(name):
+            raise HTTPError(400, f"Invalid query string parameters: malformed trait "
+                                 f"{item!r} in root_required.")
+        (forbidden if item.startswith("!") else required).add(name)
+    conflicts = required & forbidden
+    if conflicts:
+        raise HTTPError(400, f"Conflicting required and forbidden traits found in "
+                             f"root_required: {', '.join(sorted(conflicts))}",
+                        error_codes.QUERY_BAD_VALUE)
+    return frozenset(required), frozenset(forbidden)
+
+
+def _parse_same_subtree(values: list[str]) -> tuple[frozenset[str], ...]:
+    out = []
+    for value in values:
+        suffixes = {item.strip() for item in value.split(",")}
+        if "" in suffixes:
+            raise HTTPError(400, "Empty string (unsuffixed group) can not be specified in "
+                                 "`same_subtree` ", error_codes.QUERY_BAD_VALUE)
+        out.append(frozenset(suffixes))
+    return tuple(out)
+
+
+def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version
+                 ) -> RequestGroup:
+    resources: dict[str, int] = {}
+    if "resources" in params:
+        # A repeated resources key: the last one counts (as upstream).
+        resources = parse_resources(params["resources"][-1], f"resources{suffix}")
+    traits = parse_required(params.get("required", []), version, f"required{suffix}")
+    aggregates = parse_member_of(params.get("member_of", []), version, f"member_of{suffix}")
+    in_tree = None
+    if "in_tree" in params:
+        in_tree = parse_uuid(params["in_tree"][-1])
+        if in_tree is None:
+            raise HTTPError(400, f"Invalid query string parameters: Expected 'in_tree{suffix}' "
+                                 f"parameter to be a format of uuid. Got: "
+                                 f"{params['in_tree'][-1]}")
+    return RequestGroup(
+        suffix=suffix, resources=resources, required=traits.any_of,
+        forbidden=traits.forbidden, member_of=aggregates.any_of,
+        forbidden_aggs=aggregates.none_of, in_tree=in_tree,
+    )
+
+
+def _check_groups(groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozenset[str], ...],
+                  version: mv.Version) -> None:
+    if version.matches(mv.SAME_SUBTREE):
+        _check_resourceless(groups, same_subtrees)
+        return
+    for group in groups:
+        if not group.resources and (group.required or group.forbidden):
+            raise HTTPError(400, f"All traits parameters must be associated with resources. "
+                                 f"Found the following orphaned traits keys: "
+                                 f"required{group.suffix}")
+        if not group.resources and (group.member_of or group.forbidden_aggs):
+            raise HTTPError(400, f"All member_of parameters must be associated with "
+                                 f"resources. Found the following orphaned member_of keys: "
+                                 f"member_of{group.suffix}")
+    if any(not group.resources for group in groups):
+        raise HTTPError(400, "All request groups must specify resources.")
+    if not groups:
+        raise HTTPError(400, "At least one request group (`resources` or `resources{$S}`) "
+                             "is required.")
+
+
+def _check_resourceless(groups: tuple[RequestGroup, ...],
+                        same_subtrees: tuple[frozenset[str], ...]) -> None:
+    """From 1.36: resourceless groups are only legal when named in ``same_subtree``."""
+    if all(not group.resources for group in groups):
+        raise HTTPError(400, "There must be at least one resources or resources[$S] "
+                             "parameter.", error_codes.QUERY_MISSING_VALUE)
+    named = frozenset().union(*same_subtrees)
+    bad = sorted(g.suffix for g in groups if not g.resources and g.suffix not in named)
+    if bad:
+        raise HTTPError(400, f"Resourceless suffixed group request should be specified in "
+                             f"`same_subtree` query param: bad group(s) - {bad}.",
+                        error_codes.QUERY_BAD_VALUE)
+    suffixes = {group.suffix for group in groups}
+    missing = sorted(named - suffixes)
+    if missing:
+        raise HTTPError(400, f"Real suffixes should be specified in `same_subtree`: "
+                             f"{missing} not found in {sorted(suffixes)}.",
+                        error_codes.QUERY_BAD_VALUE)
+
+
+# ---------------------------------------------------------------------------
+# Rendering (spec J6)
+
+
+def render(result: SearchResult, request: CandidateRequest, version: mv.Version
+           ) -> dict[str, Any]:
+    providers = result.universe.providers
+    requests = []
+    for candidate in result.candidates:
+        if version.matches(mv.ALLOCATIONS_DICT_FORM):
+            entry: dict[str, Any] = {"allocations": {
+                providers[pid].uuid: {"resources": dict(res)}
+                for pid, res in candidate.allocations.items()}}
+            if version.matches(mv.CANDIDATE_MAPPINGS):
+                entry["mappings"] = {suffix: [providers[pid].uuid for pid in pids]
+                                     for suffix, pids in candidate.mappings.items()}
+        else:
+            entry = {"allocations": [
+                {"resource_provider": {"uuid": providers[pid].uuid}, "resources": dict(res)}
+                for pid, res in candidate.allocations.items()]}
+        requests.append(entry)
+    summaries = {providers[pid].uuid: _summary(result, pid, request, version)
+                 for pid in result.summarised}
+    return {"allocation_requests": requests, "provider_summaries": summaries}
+
+
+def _summary(result: SearchResult, pid: int, request: CandidateRequest, version: mv.Version
+             ) -> dict[str, Any]:
+    provider = result.universe.providers[pid]
+    wanted = None if version.matches(mv.SUMMARIES_ALL_CLASSES) else request.resource_classes()
+    summary: dict[str, Any] = {"resources": {
+        rc: {"capacity": inventory.summary_capacity, "used": inventory.used}
+        for rc, inventory in provider.inventories.items() if wanted is None or rc in wanted}}
+    if version.matches(mv.CANDIDATES_REQUIRED):
+        summary["traits"] = sorted(provider.traits)
+    if version.matches(mv.NESTED_CANDIDATES):
+        parent = result.universe.providers.get(provider.parent_id) \
+            if provider.parent_id is not None else None
+        summary["parent_provider_uuid"] = parent.uuid if parent else None
+        summary["root_provider_uuid"] = result.universe.providers[provider.root_id].uuid
+    return summary

@@ -1,1 +1,1 @@
-"""JSON schemas of request bodies and query strings, one module per resource, by microversion."""
+"""JSON schemas of request bodies and query strings, one module per resource."""

@@ -1,0 +1,408 @@
+"""Combine request groups into allocation candidates (no SQL).
+
+For each anchor tree the request becomes a list of *slots*: one per resource
+class of the unnumbered group (each class comes wholly from one provider) and
+one per suffixed group (all of its classes from one provider). Each slot has
+a list of providers that can serve it on its own. A depth-first search then
+picks one provider per slot, checking as it goes:
+
+* the summed amount per (provider, class) against capacity and max_unit (J5),
+* ``group_policy=isolate`` (suffixed groups on pairwise different providers),
+* ``same_subtree`` as soon as every suffix of a set has a provider,
+* the unnumbered group's required traits on the union of the providers it uses (J3),
+* below 1.29, at most one provider per tree.
+
+Two cheap bounds cut dead branches early, so that trees with many identical
+children never explode: per class, the demand still to place must not exceed
+the free capacity left among the providers that could take it; and with
+``isolate``, every suffixed slot still open must have a provider not yet taken
+(plus a full bipartite-matching check per anchor before searching). Nothing
+is materialised beyond the candidates actually yielded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+
+from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
+from allotment.store.candidates.universe import Provider, Universe
+
+DEPTH_FIRST = "depth-first"
+BREADTH_FIRST = "breadth-first"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One allocation request: amounts per provider and which providers served each group."""
+
+    anchor: int
+    allocations: dict[int, dict[str, int]]
+    mappings: dict[str, tuple[int, ...]]
+
+    def key(self) -> tuple:
+        """Identity of a candidate: allocations and mappings (not the anchor)."""
+        allocs = tuple(sorted((p, rc, n) for p, res in self.allocations.items()
+                              for rc, n in res.items()))
+        maps = tuple(sorted((s, tuple(sorted(ps))) for s, ps in self.mappings.items()))
+        return allocs, maps
+
+    def provider_ids(self) -> set[int]:
+        ids = set(self.allocations)
+        for providers in self.mappings.values():
+            ids.update(providers)
+        return ids
+
+
+@dataclass
+class _Slot:
+    suffix: str
+    amounts: dict[str, int]
+    choices: list[int]
+    # Constraints to check once this slot is assigned.
+    subtree_checks: list[tuple[int, ...]] = field(default_factory=list)
+    check_unnumbered_traits: bool = False
+
+
+# ---------------------------------------------------------------------------
+# Per-group eligibility (J3)
+
+
+def _all_terms(aggregates: frozenset[str], terms: Sequence[frozenset[str]]) -> bool:
+    return all(aggregates & term for term in terms)
+
+
+def _traits_ok(traits: frozenset[str], group: RequestGroup) -> bool:
+    return not (traits & group.forbidden) and all(traits & any_of for any_of in group.required)
+
+
+def _fits_all(provider: Provider, resources: dict[str, int]) -> bool:
+    for rc, amount in resources.items():
+        inventory = provider.inventories.get(rc)
+        if inventory is None or not inventory.fits(amount):
+            return False
+    return True
+
+
+def suffixed_choices(universe: Universe, anchor: int, group: RequestGroup,
+                     in_tree_root: int | None) -> list[int]:
+    """Providers that can serve a suffixed group on their own (J3: everything on itself)."""
+    out = []
+    for pid in universe.eligible(anchor):
+        provider = universe.providers[pid]
+        if group.in_tree is not None and provider.root_id != in_tree_root:
+            continue
+        if not _traits_ok(provider.traits, group):
+            continue
+        if not _all_terms(provider.aggregates, group.member_of):
+            continue
+        if provider.aggregates & group.forbidden_aggs:
+            continue
+        if _fits_all(provider, dict(group.resources)):
+            out.append(pid)
+    return out
+
+
+def unnumbered_choices(universe: Universe, anchor: int, group: RequestGroup,
+                       in_tree_root: int | None) -> dict[str, list[int]] | None:
+    """Per class, the providers that may supply it for the unnumbered group; None if hopeless."""
+    root = universe.providers[anchor]
+    if root.aggregates & group.forbidden_aggs:
+        return None
+    if group.in_tree is not None and anchor != in_tree_root:
+        return None
+    root_in_aggs = _all_terms(root.aggregates, group.member_of)
+    allowed = []
+    for pid in universe.eligible(anchor):
+        provider = universe.providers[pid]
+        in_tree = provider.root_id == anchor
+        if group.in_tree is not None and not in_tree:
+            continue  # sharing providers of other trees are not used with in_tree
+        if provider.traits & group.forbidden or provider.aggregates & group.forbidden_aggs:
+            continue
+        if not (_all_terms(provider.aggregates, group.member_of) or (in_tree and root_in_aggs)):
+            continue
+        allowed.append(provider)
+    out = {}
+    for rc in sorted(group.resources):
+        amount = group.resources[rc]
+        choices = [p.id for p in allowed
+                   if rc in p.inventories and p.inventories[rc].fits(amount)]
+        if not choices:
+            return None
+        out[rc] = choices
+    return out
+
+
+def root_ok(universe: Universe, anchor: int, request: CandidateRequest) -> bool:
+    traits = universe.providers[anchor].traits
+    return request.root_required <= traits and not (traits & request.root_forbidden)
+
+
+# ---------------------------------------------------------------------------
+# Planning one anchor
+
+
+def plan_anchor(universe: Universe, anchor: int, request: CandidateRequest,
+                in_tree_roots: dict[str, int | None]) -> list[_Slot] | None:
+    """The ordered slots of one anchor, or None if some group cannot be served there."""
+    if anchor not in universe.providers or not root_ok(universe, anchor, request):
+        return None
+    slots: list[_Slot] = []
+    unnumbered = request.unnumbered
+    if unnumbered is not None and unnumbered.resources:
+        per_rc = unnumbered_choices(universe, anchor, unnumbered,
+                                    in_tree_roots.get(UNNUMBERED))
+        if per_rc is None:
+            return None
+        for rc, choices in per_rc.items():
+            slots.append(_Slot(UNNUMBERED, {rc: unnumbered.resources[rc]}, choices))
+        slots[-1].check_unnumbered_traits = bool(unnumbered.required)
+    suffixed = []
+    for group in request.suffixed:
+        choices = suffixed_choices(universe, anchor, group, in_tree_roots.get(group.suffix))
+        if not choices:
+            return None
+        suffixed.append(_Slot(group.suffix, dict(group.resources), choices))
+    # Fail first: the most constrained groups are placed first.
+    suffixed.sort(key=lambda slot: len(slot.choices))
+    slots.extend(suffixed)
+    _attach_subtree_checks(slots, request)
+    return slots
+
+
+def _attach_subtree_checks(slots: list[_Slot], request: CandidateRequest) -> None:
+    index = {slot.suffix: i for i, slot in enumerate(slots) if slot.suffix != UNNUMBERED}
+    for subtree in request.same_subtrees:
+        positions = tuple(sorted(index[s] for s in subtree))
+        if len(positions) > 1:
+            slots[positions[-1]].subtree_checks.append(positions)
+
+
+def isolate_feasible(slots: Sequence[_Slot]) -> bool:
+    """Can every suffixed slot get a provider of its own? (bipartite matching)."""
+    owner: dict[int, int] = {}
+    groups = [slot.choices for slot in slots if slot.suffix != UNNUMBERED]
+
+    def augment(g: int, seen: set[int]) -> bool:
+        for pid in groups[g]:
+            if pid in seen:
+                continue
+            seen.add(pid)
+            if pid not in owner or augment(owner[pid], seen):
+                owner[pid] = g
+                return True
+        return False
+
+    return all(augment(g, set()) for g in range(len(groups)))
+
+
+# ---------------------------------------------------------------------------
+# The search
+
+
+class _Search:
+    """Depth-first search over the slots of one anchor."""
+
+    def __init__(self, universe: Universe, anchor: int, request: CandidateRequest,
+                 slots: list[_Slot]) -> None:
+        self.universe = universe
+        self.anchor = anchor
+        self.request = request
+        self.slots = slots
+        self.unnumbered = request.unnumbered
+        self.chosen: list[int] = [0] * len(slots)
+        self.amounts: dict[tuple[int, str], int] = {}
+        self.taken: dict[int, int] = {}          # provider -> suffixed slots on it (isolate)
+        self.per_root: dict[int, dict[int, int]] = {}  # root -> provider -> uses (<1.29)
+        self._init_bounds()
+
+    def _init_bounds(self) -> None:
+        # Per class: demand still to place, and free capacity among every
+        # provider some slot could use for it.
+        self.demand: dict[str, int] = {}
+        suppliers: dict[str, set[int]] = {}
+        for slot in self.slots:
+            for rc, amount in slot.amounts.items():
+                self.demand[rc] = self.demand.get(rc, 0) + amount
+                suppliers.setdefault(rc, set()).update(slot.choices)
+        self.supply: dict[str, float] = {}
+        for rc, pids in suppliers.items():
+            total = 0.0
+            for pid in pids:
+                inventory = self.universe.providers[pid].inventories[rc]
+                total += max(0.0, min(inventory.capacity - inventory.used,
+                                      float(inventory.max_unit)))
+            self.supply[rc] = total
+        # Isolate forward checking: how many providers each open suffixed slot
+        # still has, and which slots each provider appears in.
+        self.available = [len(slot.choices) for slot in self.slots]
+        self.slots_of: dict[int, list[int]] = {}
+        if self.request.isolate:
+            for i, slot in enumerate(self.slots):
+                if slot.suffix != UNNUMBERED:
+                    for pid in slot.choices:
+                        self.slots_of.setdefault(pid, []).append(i)
+
+    def run(self) -> Iterator[Candidate]:
+        if any(self.demand[rc] > self.supply[rc] for rc in self.demand):
+            return
+        if self.request.isolate and not isolate_feasible(self.slots):
+            return
+        yield from self._descend(0)
+
+    def _descend(self, depth: int) -> Iterator[Candidate]:
+        if depth == len(self.slots):
+            yield self._candidate()
+            return
+        slot = self.slots[depth]
+        for pid in slot.choices:
+            if not self._place(depth, slot, pid):
+                continue
+            if self._consistent(depth, slot):
+                yield from self._descend(depth + 1)
+            self._unplace(depth, slot, pid)
+
+    # -- placing and removing one provider ---------------------------------
+
+    def _place(self, depth: int, slot: _Slot, pid: int) -> bool:
+        """Tentatively give ``slot`` to ``pid``; False (and nothing changed) if illegal."""
+        suffixed = slot.suffix != UNNUMBERED
+        if suffixed and self.request.isolate and self.taken.get(pid):
+            return False
+        provider = self.universe.providers[pid]
+        if not self.request.nested_aware:
+            others = self.per_root.get(provider.root_id, {})
+            if any(other != pid for other in others):
+                return False
+        for rc, amount in slot.amounts.items():
+            total = self.amounts.get((pid, rc), 0) + amount
+            if not provider.inventories[rc].fits_total(total):
+                return False
+        for rc, amount in slot.amounts.items():
+            self.amounts[(pid, rc)] = self.amounts.get((pid, rc), 0) + amount
+            self.demand[rc] -= amount
+            self.supply[rc] -= amount
+        if suffixed and self.request.isolate:
+            self.taken[pid] = self.taken.get(pid, 0) + 1
+            for i in self.slots_of.get(pid, ()):
+                self.available[i] -= 1
+        if not self.request.nested_aware:
+            uses = self.per_root.setdefault(provider.root_id, {})
+            uses[pid] = uses.get(pid, 0) + 1
+        self.chosen[depth] = pid
+        return True
+
+    def _unplace(self, depth: int, slot: _Slot, pid: int) -> None:
+        for rc, amount in slot.amounts.items():
+            left = self.amounts[(pid, rc)] - amount
+            if left:
+                self.amounts[(pid, rc)] = left
+            else:
+                del self.amounts[(pid, rc)]
+            self.demand[rc] += amount
+            self.supply[rc] += amount
+        if slot.suffix != UNNUMBERED and self.request.isolate:
+            self.taken[pid] -= 1
+            for i in self.slots_of.get(pid, ()):
+                self.available[i] += 1
+        if not self.request.nested_aware:
+            uses = self.per_root[self.universe.providers[pid].root_id]
+            uses[pid] -= 1
+            if not uses[pid]:
+                del uses[pid]
+
+    # -- constraints checked after a placement ------------------------------
+
+    def _consistent(self, depth: int, slot: _Slot) -> bool:
+        if any(self.demand[rc] > self.supply[rc] for rc in slot.amounts):
+            return False
+        if self.request.isolate and slot.suffix != UNNUMBERED:
+            pid = self.chosen[depth]
+            for i in self.slots_of.get(pid, ()):
+                if i > depth and self.available[i] <= 0:
+                    return False
+        for positions in slot.subtree_checks:
+            if not self._same_subtree(positions):
+                return False
+        if slot.check_unnumbered_traits:
+            return self._unnumbered_traits_ok(depth)
+        return True
+
+    def _same_subtree(self, positions: tuple[int, ...]) -> bool:
+        providers = {self.chosen[i] for i in positions}
+        return any(all(self.universe.is_ancestor_or_self(top, other) for other in providers)
+                   for top in providers)
+
+    def _unnumbered_traits_ok(self, depth: int) -> bool:
+        assert self.unnumbered is not None
+        traits: set[str] = set()
+        for i in range(depth + 1):
+            if self.slots[i].suffix == UNNUMBERED:
+                traits |= self.universe.providers[self.chosen[i]].traits
+        return all(traits & any_of for any_of in self.unnumbered.required)
+
+    def _candidate(self) -> Candidate:
+        allocations: dict[int, dict[str, int]] = {}
+        mappings: dict[str, list[int]] = {}
+        for slot, pid in zip(self.slots, self.chosen, strict=True):
+            if slot.amounts:
+                target = allocations.setdefault(pid, {})
+                for rc, amount in slot.amounts.items():
+                    target[rc] = target.get(rc, 0) + amount
+            used = mappings.setdefault(slot.suffix, [])
+            if pid not in used:
+                used.append(pid)
+        return Candidate(self.anchor, allocations,
+                         {s: tuple(ps) for s, ps in mappings.items()})
+
+
+# ---------------------------------------------------------------------------
+# Driving every anchor
+
+
+def anchor_candidates(universe: Universe, anchor: int, request: CandidateRequest,
+                      in_tree_roots: dict[str, int | None]) -> Iterator[Candidate]:
+    """Candidates of one anchor, planned lazily (a capped search may never get here)."""
+    slots = plan_anchor(universe, anchor, request, in_tree_roots)
+    if slots is not None:
+        yield from _Search(universe, anchor, request, slots).run()
+
+
+def _round_robin(generators: list[Iterator[Candidate]]) -> Iterator[Candidate]:
+    active = list(generators)
+    while active:
+        still = []
+        for gen in active:
+            item = next(gen, None)
+            if item is not None:
+                yield item
+                still.append(gen)
+        active = still
+
+
+def generate(universe: Universe, request: CandidateRequest,
+             in_tree_roots: dict[str, int | None] | None = None,
+             strategy: str = DEPTH_FIRST, stop_after: int | None = None) -> list[Candidate]:
+    """Distinct candidates over every anchor, at most ``stop_after`` of them.
+
+    ``depth-first`` exhausts one anchor before the next; ``breadth-first`` takes
+    one candidate from each anchor in turn.
+    """
+    if stop_after is not None and stop_after <= 0:
+        return []
+    roots = in_tree_roots or {}
+    gens = [anchor_candidates(universe, a, request, roots) for a in universe.anchors]
+    stream = _round_robin(gens) if strategy == BREADTH_FIRST else chain.from_iterable(gens)
+    out: list[Candidate] = []
+    seen: set[tuple] = set()
+    for candidate in stream:
+        key = candidate.key()
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(candidate)
+        if stop_after is not None and len(out) >= stop_after:
+            break
+    return out
