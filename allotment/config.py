@@ -188,12 +188,12 @@ def _policy_path(paths: list[Path], configured: str | None) -> str:
     name = os.path.expanduser(configured or "policy.yaml")
     if os.path.isabs(name):
         return name
-    base = paths[-1].parent
+    base = paths[-1].absolute().parent
     for path in reversed(paths):
         single = configparser.ConfigParser(interpolation=None, strict=False)
         single.read(path, encoding="utf-8")
         if single.has_option("oslo_policy", "policy_file"):
-            base = path.parent
+            base = path.absolute().parent
             break
     return str(base / name)
 

@@ -35,10 +35,12 @@ def _opts_by_name(opts: list[Any]) -> dict[str, Any]:
     """Each option under its name and its deprecated names."""
     found: dict[str, Any] = {}
     for opt in opts:
-        found[opt.name] = opt
+        # Config files spell keystoneauth's "auth-url" as auth_url.
+        found[opt.dest] = opt
+        found[opt.name.replace("-", "_")] = opt
         for old in opt.deprecated_opts:
             if old.name and old.group in (None, GROUP):
-                found.setdefault(old.name, opt)
+                found.setdefault(old.name.replace("-", "_"), opt)
     return found
 
 

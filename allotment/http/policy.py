@@ -454,7 +454,7 @@ class Effective:
 
     name: str
     text: str
-    source: str  # "default", "default+legacy" or "policy file <path>:<line>"
+    source: str  # "default", "default+legacy" or "policy file <path>, line <n>"
     registered: Rule | None
 
 
@@ -510,7 +510,7 @@ class Enforcer:
             ) from None
         self.compiled[override.name] = node
         self.effective[override.name] = Effective(
-            override.name, _describe(override.text), f"{source}:{override.line}",
+            override.name, _describe(override.text), where,
             RULES_BY_NAME.get(override.name),
         )
 
@@ -523,15 +523,19 @@ class Enforcer:
                     raise PolicyFileError(
                         f"{origin}: rule {name!r} refers to unknown rule {ref!r}"
                     )
+        checked: set[str] = set()
         for name in self.compiled:
-            self._check_cycle(name, [])
+            self._check_cycle(name, [], checked)
 
-    def _check_cycle(self, name: str, path: list[str]) -> None:
+    def _check_cycle(self, name: str, path: list[str], checked: set[str]) -> None:
         if name in path:
             loop = " -> ".join([*path[path.index(name):], name])
             raise PolicyFileError(f"{self.effective[name].source}: rules refer in a loop: {loop}")
+        if name in checked:
+            return
         for ref in self.compiled[name].references():
-            self._check_cycle(ref, [*path, name])
+            self._check_cycle(ref, [*path, name], checked)
+        checked.add(name)
 
     def rule_text(self, name: str) -> str:
         return self.effective[name].text
