@@ -239,9 +239,9 @@ def _check(client: httpx.Client, request: dict[str, Any]) -> None:
 # Bounded so the whole file runs in well under a minute; no example database
 # is written into the checkout.
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
-WILD_SETTINGS = settings(max_examples=40, deadline=None, database=None,
+WILD_SETTINGS = settings(max_examples=30, deadline=None, database=None,
                          suppress_health_check=_HEALTH)
-HANDLER_SETTINGS = settings(max_examples=80, deadline=None, database=None,
+HANDLER_SETTINGS = settings(max_examples=70, deadline=None, database=None,
                             suppress_health_check=_HEALTH)
 ROUTE_IDS = {"ids": lambda r: r.template}
 
