@@ -84,10 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="schema management")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="upgrade the schema (default: to head)")
+    # "sync" and "version" are placement-manage's names for the same commands.
+    upgrade = db_sub.add_parser("upgrade", aliases=["sync"],
+                                help="upgrade the schema (default: to head)")
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
-    current = db_sub.add_parser("current", help="print the schema revision")
+    current = db_sub.add_parser("current", aliases=["version"], help="print the schema revision")
     current.set_defaults(func=cmd_db_current)
     stamp = db_sub.add_parser("stamp", help="record a revision without migrating")
     stamp.add_argument("revision")
@@ -107,10 +109,11 @@ def _add_operator_commands(
     sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
 ) -> None:
     """db import, db adopt, status and audit: each module registers its own parser."""
-    from allotment.commands import adopt, audit, import_, status
+    from allotment.commands import adopt, audit, import_, online_migrations, status
 
     import_.add_parser(db_sub)
     adopt.add_parser(db_sub)
+    online_migrations.add_parser(db_sub)
     status.add_parser(sub)
     audit.add_parser(sub)
 
