@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from allotment.config import Settings
-from allotment.http import auth, middleware
+from allotment.http import auth, cors, health, middleware
 from allotment.http.policy import Enforcer
 from allotment.store import schema
 from allotment.store.engine import Database
@@ -35,19 +35,27 @@ def prepare_database(settings: Settings, db: Database) -> None:
 def make_app(settings: Settings, db: Database | None = None, prepare: bool = True) -> Any:
     """Build the WSGI app. A request passes the layers top to bottom:
 
-    1. RequestLog      - request id on every response, one access log line
-    2. FaultWrapper    - any unexpected exception becomes a JSON 500
-    3. authentication  - noauth2 or keystonemiddleware, then the request context
-    4. PlacementHandler - microversion, routing, policy, handler
+    1. RequestLog       - request id (and caller's global id), one access log line
+    2. CORS             - only when [cors] allowed_origin is set; answers preflights
+    3. HealthCheck      - GET /healthcheck, no token, no microversion
+    4. FaultWrapper     - any unexpected exception becomes a JSON 500
+    5. authentication   - noauth2 or keystonemiddleware (root document stays open)
+    6. ContextMiddleware - RequestContext from identity headers, 401 without a user
+    7. PlacementHandler - microversion, routing, policy, handler
+
+    A broken policy file raises ``PolicyFileError`` here, before serving.
     """
+    enforcer = Enforcer.from_settings(settings)
     db = db or Database(settings.database_url)
     if prepare:
         prepare_database(settings, db)
-    state = AppState(settings=settings, db=db, enforcer=Enforcer(settings.enforce_new_defaults))
+    state = AppState(settings=settings, db=db, enforcer=enforcer)
     app: Any = middleware.PlacementHandler(state)
-    app = auth.ContextMiddleware(app, middleware.unauthorized_app)
+    app = auth.ContextMiddleware(app)
     app = _authentication(settings, app)
     app = middleware.FaultWrapper(app)
+    app = health.HealthCheck(app, db)
+    app = cors.wrap(app, settings)
     app = middleware.RequestLog(app, settings.access_log, settings.log_format == "json")
     app.state = state
     return app
@@ -55,7 +63,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
 
 def _authentication(settings: Settings, app: Any) -> Any:
     if settings.auth_strategy == "noauth2":
-        return auth.NoAuth2(app, middleware.unauthorized_app)
+        return auth.NoAuth2(app)
     from allotment.http import keystone  # optional dependency
 
     return keystone.wrap(app, settings)

@@ -1,4 +1,4 @@
-"""The ``allotment`` command: serve, db upgrade|current|stamp (thin wrappers)."""
+"""The ``allotment`` command: serve, db upgrade|current|stamp|import|adopt, status, audit."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ def _settings(args: argparse.Namespace) -> config.Settings:
 
 
 def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
+    from allotment.http.policy import Enforcer
     from allotment.server import serve
 
+    Enforcer.from_settings(settings)  # refuse a broken policy file before forking workers
     serve(settings, threads=args.threads)
     return 0
 
@@ -60,6 +62,12 @@ def cmd_db_stamp(args: argparse.Namespace, settings: config.Settings) -> int:
     return 0
 
 
+def cmd_policy_list(args: argparse.Namespace, settings: config.Settings) -> int:
+    from allotment.commands import policy
+
+    return policy.list_rules(settings, sys.stdout, as_json=args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="allotment", description=__doc__)
     parser.add_argument("--config-file", action="append", metavar="PATH",
@@ -84,7 +92,27 @@ def build_parser() -> argparse.ArgumentParser:
     stamp = db_sub.add_parser("stamp", help="record a revision without migrating")
     stamp.add_argument("revision")
     stamp.set_defaults(func=cmd_db_stamp)
+    _add_operator_commands(sub, db_sub)
+
+    policy = sub.add_parser("policy", help="authorization rules")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_list = policy_sub.add_parser(
+        "list", help="print every policy rule with its default and effective value")
+    policy_list.add_argument("--json", action="store_true", help="print JSON")
+    policy_list.set_defaults(func=cmd_policy_list)
     return parser
+
+
+def _add_operator_commands(
+    sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
+) -> None:
+    """db import, db adopt, status and audit: each module registers its own parser."""
+    from allotment.commands import adopt, audit, import_, status
+
+    import_.add_parser(db_sub)
+    adopt.add_parser(db_sub)
+    status.add_parser(sub)
+    audit.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,4 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     setup_logging(settings)
     func: Command = args.func
-    return func(args, settings)
+    try:
+        return func(args, settings)
+    except config.ConfigError as error:  # e.g. a broken policy file
+        print(f"allotment: configuration error: {error}", file=sys.stderr)
+        return 2

@@ -176,8 +176,26 @@ def read_files(paths: list[Path]) -> tuple[dict[str, Any], dict[str, dict[str, s
                 values[name] = _convert(name, parser.defaults()[option])
         elif parser.has_section(section) and parser.has_option(section, option):
             values[name] = _convert(name, parser.get(section, option))
+    if paths:
+        values["policy_file"] = _policy_path(paths, values.get("policy_file"))
     sections = {s: dict(parser.items(s)) for s in parser.sections()}
     return values, sections
+
+
+def _policy_path(paths: list[Path], configured: str | None) -> str:
+    """A relative ``[oslo_policy] policy_file`` (default ``policy.yaml``) lives
+    next to the config file that names it (else the last one), as upstream."""
+    name = os.path.expanduser(configured or "policy.yaml")
+    if os.path.isabs(name):
+        return name
+    base = paths[-1].absolute().parent
+    for path in reversed(paths):
+        single = configparser.ConfigParser(interpolation=None, strict=False)
+        single.read(path, encoding="utf-8")
+        if single.has_option("oslo_policy", "policy_file"):
+            base = path.absolute().parent
+            break
+    return str(base / name)
 
 
 def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:

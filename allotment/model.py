@@ -38,3 +38,67 @@ class Inventory:
     def capacity(self) -> float:
         """Un-truncated capacity, as used by fit checks (spec E1)."""
         return (self.total - self.reserved) * self.allocation_ratio
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer:
+    """A consumer of resources; project and user are the external ids."""
+
+    id: int
+    uuid: str
+    project_id: str
+    user_id: str
+    generation: int
+    consumer_type: str | None
+    created_at: datetime.datetime | None = None
+    updated_at: datetime.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """One allocation row, with what its representations need."""
+
+    consumer_uuid: str
+    resource_provider_uuid: str
+    resource_provider_generation: int
+    resource_class: str
+    used: int
+    # None when the consumer has no row (allocations from before consumers existed).
+    consumer_generation: int | None = None
+    created_at: datetime.datetime | None = None
+    updated_at: datetime.datetime | None = None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        return self.updated_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class Trait:
+    name: str
+    standard: bool
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        """Standard traits ship with the service: only a later change counts (spec A3)."""
+        if self.standard:
+            return self.updated_at
+        return self.updated_at or self.created_at
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceClass:
+    id: int
+    name: str
+    standard: bool
+    created_at: datetime.datetime | None
+    updated_at: datetime.datetime | None
+
+    @property
+    def last_modified(self) -> datetime.datetime | None:
+        """Standard classes ship with the service: only a later change counts (spec A3)."""
+        if self.standard:
+            return self.updated_at
+        return self.updated_at or self.created_at

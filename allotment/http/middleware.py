@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -19,6 +20,7 @@ import orjson
 from allotment import exceptions as exc
 from allotment.http import errors, routes
 from allotment.http import microversion as mv
+from allotment.http.auth import ENV_GLOBAL_REQUEST_ID
 from allotment.http.policy import PolicyDenied
 from allotment.http.request import (
     ENV_REQUEST_ID,
@@ -27,6 +29,7 @@ from allotment.http.request import (
     Request,
     Response,
 )
+from allotment.logs import LOG_CONTEXT, NO_VALUE
 
 LOG = logging.getLogger("allotment.api")
 ACCESS_LOG = logging.getLogger("allotment.access")
@@ -65,15 +68,17 @@ def error_response(
     return Response(status, orjson.dumps(body), list(headers or []), "application/json")
 
 
-def unauthorized_app(environ: dict[str, Any], message: str) -> WSGIApp:
-    def app(env: dict[str, Any], start_response: StartResponse) -> list[bytes]:
-        return send(error_response(env, 401, message), start_response)
-
-    return app
-
-
+# oslo.middleware's rule for a global request id passed by a calling service.
+GLOBAL_REQUEST_ID = re.compile(
+    r"^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
+)
 class RequestLog:
-    """Outermost: gives each request an id, logs one access line, adds the id header."""
+    """Outermost: gives each request an id, logs one access line, adds the id header.
+
+    A ``x-openstack-request-id: req-<uuid>`` sent by a calling service is
+    kept as the global request id (anything else there is ignored, as
+    oslo.middleware does); every log line of the request carries both ids.
+    """
 
     def __init__(self, app: WSGIApp, enabled: bool = True, json_format: bool = False):
         self.app = app
@@ -83,9 +88,13 @@ class RequestLog:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
         request_id = f"req-{uuid.uuid4()}"
         environ[ENV_REQUEST_ID] = request_id
-        incoming = environ.get("HTTP_X_OPENSTACK_REQUEST_ID")
-        if incoming and incoming.startswith("req-"):
-            environ["allotment.global_request_id"] = incoming
+        incoming = environ.get("HTTP_X_OPENSTACK_REQUEST_ID", "")
+        global_id = incoming if GLOBAL_REQUEST_ID.match(incoming) else None
+        if global_id:
+            environ[ENV_GLOBAL_REQUEST_ID] = global_id
+        log_context = {"request_id": request_id, "global_request_id": global_id or NO_VALUE,
+                       "user_id": NO_VALUE, "project_id": NO_VALUE}
+        token = LOG_CONTEXT.set(log_context)
         started = time.perf_counter()
         captured: dict[str, Any] = {}
 
@@ -93,38 +102,39 @@ class RequestLog:
             headers.append(("x-openstack-request-id", request_id))
             captured["status"] = status
             captured["length"] = next(
-                (v for k, v in headers if k.lower() == "content-length"), "-"
+                (v for k, v in headers if k.lower() == "content-length"), NO_VALUE
             )
             return start_response(status, headers, exc_info)
 
-        result = self.app(environ, start)
-        if self.enabled:
-            self._log(environ, captured, time.perf_counter() - started)
+        try:
+            result = self.app(environ, start)
+            if self.enabled:
+                self._log(environ, captured, time.perf_counter() - started, log_context)
+        finally:
+            LOG_CONTEXT.reset(token)
         return result
 
-    def _log(self, environ: dict[str, Any], captured: dict[str, Any], elapsed: float) -> None:
+    def _log(self, environ: dict[str, Any], captured: dict[str, Any], elapsed: float,
+             log_context: dict[str, str]) -> None:
         version = environ.get(ENV_VERSION)
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
         fields = {
-            "request_id": environ.get(ENV_REQUEST_ID),
-            "global_request_id": environ.get("allotment.global_request_id"),
-            "remote": environ.get("REMOTE_ADDR"),
+            "remote": environ.get("REMOTE_ADDR") or NO_VALUE,
             "method": environ.get("REQUEST_METHOD"),
             "path": path,
             "status": int(str(captured.get("status", "0")).split()[0]),
             "length": captured.get("length"),
-            "microversion": str(version) if version else None,
+            "microversion": str(version) if version else NO_VALUE,
             "duration_ms": round(elapsed * 1000, 2),
         }
         if self.json_format:
-            ACCESS_LOG.info(orjson.dumps(fields).decode())
+            ACCESS_LOG.info(orjson.dumps({**log_context, **fields}).decode())
         else:
             ACCESS_LOG.info(
                 '%(remote)s "%(method)s %(path)s" status: %(status)s len: %(length)s '
-                "microversion: %(microversion)s time: %(duration_ms)sms "
-                "[%(request_id)s %(global_request_id)s]",
+                "microversion: %(microversion)s time: %(duration_ms)sms",
                 fields,
             )
 

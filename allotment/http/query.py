@@ -185,5 +185,8 @@ def single(query: dict[str, list[str]], name: str) -> str | None:
 def reject_unknown(query: dict[str, list[str]], allowed: set[str]) -> None:
     unknown = sorted(set(query) - allowed)
     if unknown:
-        raise HTTPError(400, f"Invalid query string parameters: "
-                             f"'{', '.join(unknown)}' not allowed.")
+        # Worded like the JSON-schema message upstream gives, which clients match.
+        names = ", ".join(repr(name) for name in unknown)
+        verb = "was" if len(unknown) == 1 else "were"
+        raise HTTPError(400, "Invalid query string parameters: Additional properties are "
+                             f"not allowed ({names} {verb} unexpected)")

@@ -1,15 +1,27 @@
-"""Resource providers: lookups, trees, and the generation compare-and-swap."""
+"""Resource providers: lookups, trees, filters, create/update/delete, and the
+generation compare-and-swap."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
 
 from allotment import exceptions as exc
 from allotment.model import ResourceProvider
+from allotment.store import capacity, resource_class, trait
 from allotment.store.engine import utcnow
+from allotment.store.tables import (
+    allocations,
+    inventories,
+    placement_aggregates,
+    resource_provider_aggregates,
+    resource_provider_traits,
+)
 from allotment.store.tables import resource_providers as rp
 
 _root = rp.alias("root")
@@ -92,3 +104,275 @@ def increment_generation(conn: Connection, provider_id: int, expected: int) -> i
             "concurrently; please retry"
         )
     return expected + 1
+
+
+# ---------------------------------------------------------------------------
+# Create, update, delete
+
+
+def _check_unique(conn: Connection, name: str, uuid: str | None, exclude_id: int | None) -> None:
+    """DuplicateName if another provider has ``name`` (or ``uuid``)."""
+    clauses = [rp.c.name == name]
+    if uuid is not None:
+        clauses.append(rp.c.uuid == uuid)
+    query = sa.select(rp.c.uuid, rp.c.name).where(sa.or_(*clauses))
+    if exclude_id is not None:
+        query = query.where(rp.c.id != exclude_id)
+    for row in conn.execute(query):
+        if uuid is not None and row.uuid == uuid:
+            raise exc.DuplicateName(f"Conflicting resource provider uuid: {uuid} already exists.")
+        raise exc.DuplicateName(f"Conflicting resource provider name: {name} already exists.")
+
+
+def create(
+    conn: Connection, uuid: str, name: str, parent_uuid: str | None = None
+) -> ResourceProvider:
+    """Insert a provider (generation 0); its root is its parent's root, or itself.
+
+    DuplicateName when the name or uuid is taken; Invalid for a parent that
+    does not exist or is the new provider itself.
+    """
+    _check_unique(conn, name, uuid, None)
+    parent = None
+    if parent_uuid is not None:
+        if parent_uuid == uuid:
+            raise exc.Invalid("parent provider UUID cannot be same as UUID. Please modify "
+                              "the parent provider UUID or the UUID.")
+        parent = find(conn, parent_uuid)
+        if parent is None:
+            raise exc.Invalid(f"parent provider UUID {parent_uuid} does not exist.")
+    try:
+        result = conn.execute(
+            sa.insert(rp).values(
+                uuid=uuid,
+                name=name,
+                generation=0,
+                parent_provider_id=parent.id if parent else None,
+                root_provider_id=parent.root_provider_id if parent else None,
+                created_at=utcnow(),
+            )
+        )
+    except IntegrityError:
+        # A concurrent create won the race for the same name or uuid.
+        raise exc.DuplicateName(
+            f"Conflicting resource provider name: {name} or uuid {uuid} already exists."
+        ) from None
+    if parent is None:
+        new_id = result.inserted_primary_key[0]
+        conn.execute(sa.update(rp).where(rp.c.id == new_id).values(root_provider_id=new_id))
+    return get(conn, uuid)
+
+
+def _tree_members(conn: Connection, root_id: int) -> dict[int, int | None]:
+    """id -> parent id of every provider in the tree rooted at ``root_id``."""
+    rows = conn.execute(
+        sa.select(rp.c.id, rp.c.parent_provider_id).where(rp.c.root_provider_id == root_id)
+    )
+    return {row.id: row.parent_provider_id for row in rows}
+
+
+def subtree_ids(conn: Connection, provider: ResourceProvider) -> set[int]:
+    """The provider and all its descendants (one query for the whole tree)."""
+    parents = _tree_members(conn, provider.root_provider_id)
+    children: dict[int, list[int]] = {}
+    for child, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(child)
+    found = {provider.id}
+    pending = [provider.id]
+    while pending:
+        for child in children.get(pending.pop(), ()):
+            if child not in found:
+                found.add(child)
+                pending.append(child)
+    return found
+
+
+def _validate_new_parent(
+    conn: Connection, provider: ResourceProvider, parent_uuid: str | None, allow_reparent: bool
+) -> ResourceProvider | None:
+    """The new parent (None to un-parent) after checking the tree rules of spec C5."""
+    if provider.parent_provider_uuid is not None and not allow_reparent:
+        raise exc.Invalid("re-parenting a provider is not currently allowed.")
+    if parent_uuid is None:
+        return None
+    parent = find(conn, parent_uuid)
+    if parent is None:
+        raise exc.Invalid(f"parent provider UUID {parent_uuid} does not exist.")
+    if parent.id in subtree_ids(conn, provider):
+        raise exc.Invalid("creating loop in the provider tree is not allowed.")
+    return parent
+
+
+def update(
+    conn: Connection,
+    provider: ResourceProvider,
+    name: str,
+    set_parent: bool = False,
+    parent_uuid: str | None = None,
+    allow_reparent: bool = False,
+) -> ResourceProvider:
+    """Rename and optionally move a provider; the generation is left alone.
+
+    ``set_parent`` says whether the request named a parent at all. Moving a
+    provider that already has a parent (or un-parenting it) needs
+    ``allow_reparent``. When the tree changes, the provider's whole subtree
+    takes the new root.
+    """
+    _check_unique(conn, name, None, provider.id)
+    values: dict = {"name": name, "updated_at": utcnow()}
+    if set_parent and parent_uuid != provider.parent_provider_uuid:
+        parent = _validate_new_parent(conn, provider, parent_uuid, allow_reparent)
+        new_root = parent.root_provider_id if parent else provider.id
+        values["parent_provider_id"] = parent.id if parent else None
+        if new_root != provider.root_provider_id:
+            members = sorted(subtree_ids(conn, provider))
+            conn.execute(
+                sa.update(rp).where(rp.c.id.in_(members)).values(root_provider_id=new_root)
+            )
+    try:
+        conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(**values))
+    except IntegrityError:
+        raise exc.DuplicateName(
+            f"Conflicting resource provider name: {name} already exists."
+        ) from None
+    return get(conn, provider.uuid)
+
+
+def delete(conn: Connection, provider: ResourceProvider) -> None:
+    """Delete a provider with its inventories, trait and aggregate links.
+
+    Refused while allocations reference it (ResourceProviderInUse) or while
+    it has children (CannotDeleteParentProvider); allocations are checked
+    first, as upstream does.
+    """
+    # Take the provider's row lock the way allocation writers do (their
+    # generation compare-and-swap), so no allocation can slip in between the
+    # check below and the delete.
+    increment_generation(conn, provider.id, provider.generation)
+    in_use = conn.execute(
+        sa.select(allocations.c.id).where(allocations.c.resource_provider_id == provider.id)
+        .limit(1)
+    ).first()
+    if in_use:
+        raise exc.ResourceProviderInUse(
+            f"Unable to delete resource provider {provider.uuid}: Resource provider has "
+            f"allocations."
+        )
+    child = conn.execute(
+        sa.select(rp.c.id).where(rp.c.parent_provider_id == provider.id).limit(1)
+    ).first()
+    if child:
+        raise exc.CannotDeleteParentProvider(
+            f"Unable to delete parent resource provider {provider.uuid}: It has child "
+            f"resource providers."
+        )
+    conn.execute(sa.delete(inventories).where(inventories.c.resource_provider_id == provider.id))
+    conn.execute(sa.delete(resource_provider_traits).where(
+        resource_provider_traits.c.resource_provider_id == provider.id))
+    conn.execute(sa.delete(resource_provider_aggregates).where(
+        resource_provider_aggregates.c.resource_provider_id == provider.id))
+    # Break the self-reference before the row goes (MySQL checks it row by row).
+    conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(root_provider_id=None))
+    try:
+        conn.execute(sa.delete(rp).where(rp.c.id == provider.id))
+    except IntegrityError:
+        # A child was created concurrently: its foreign key protects the parent.
+        raise exc.CannotDeleteParentProvider(
+            f"Unable to delete parent resource provider {provider.uuid}: It has child "
+            f"resource providers."
+        ) from None
+
+
+# ---------------------------------------------------------------------------
+# Filtering (GET /resource_providers; reusable by candidate search)
+
+
+@dataclass(frozen=True)
+class ProviderFilter:
+    """Conditions ANDed together; empty fields do not filter.
+
+    ``aggregates_any_of``: each set must intersect the provider's own aggregates;
+    ``traits_any_of``: each set must intersect the provider's traits;
+    ``resources``: class name -> amount the provider alone must fit now.
+    """
+
+    name: str | None = None
+    uuid: str | None = None
+    in_tree: str | None = None
+    aggregates_any_of: tuple[frozenset[str], ...] = ()
+    aggregates_none_of: frozenset[str] = frozenset()
+    traits_any_of: tuple[frozenset[str], ...] = ()
+    traits_forbidden: frozenset[str] = frozenset()
+    resources: dict[str, int] = field(default_factory=dict)
+
+
+def in_aggregates(provider_id: ColumnElement, aggregate_uuids: Iterable[str]) -> ColumnElement:
+    """EXISTS: the provider is itself associated with one of the aggregates."""
+    return (
+        sa.select(resource_provider_aggregates.c.aggregate_id)
+        .join(placement_aggregates,
+              placement_aggregates.c.id == resource_provider_aggregates.c.aggregate_id)
+        .where(
+            resource_provider_aggregates.c.resource_provider_id == provider_id,
+            placement_aggregates.c.uuid.in_(sorted(aggregate_uuids)),
+        )
+        .exists()
+    )
+
+
+def has_any_trait(provider_id: ColumnElement, trait_ids: Iterable[int]) -> ColumnElement:
+    """EXISTS: the provider carries at least one of the traits."""
+    return (
+        sa.select(resource_provider_traits.c.trait_id)
+        .where(
+            resource_provider_traits.c.resource_provider_id == provider_id,
+            resource_provider_traits.c.trait_id.in_(sorted(trait_ids)),
+        )
+        .exists()
+    )
+
+
+def _trait_conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement]:
+    names = set(flt.traits_forbidden).union(*flt.traits_any_of)
+    if not names:
+        return []
+    ids = trait.ids_for_names(conn, names)
+    out = [has_any_trait(rp.c.id, {ids[n] for n in group}) for group in flt.traits_any_of]
+    if flt.traits_forbidden:
+        out.append(~has_any_trait(rp.c.id, {ids[n] for n in flt.traits_forbidden}))
+    return out
+
+
+def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement]:
+    out: list[ColumnElement] = []
+    if flt.name is not None:
+        out.append(rp.c.name == flt.name)
+    if flt.uuid is not None:
+        out.append(rp.c.uuid == flt.uuid)
+    if flt.in_tree is not None:
+        tree = rp.alias("tree")
+        root_of = sa.select(tree.c.root_provider_id).where(tree.c.uuid == flt.in_tree)
+        out.append(rp.c.root_provider_id == root_of.scalar_subquery())
+    out.extend(in_aggregates(rp.c.id, group) for group in flt.aggregates_any_of)
+    if flt.aggregates_none_of:
+        out.append(~in_aggregates(rp.c.id, flt.aggregates_none_of))
+    out.extend(_trait_conditions(conn, flt))
+    if flt.resources:
+        class_ids = resource_class.ids_for_names(conn, flt.resources)
+        out.extend(
+            capacity.provider_can_fit(rp.c.id, class_ids[name], amount)
+            for name, amount in sorted(flt.resources.items())
+        )
+    return out
+
+
+def find_filtered(conn: Connection, flt: ProviderFilter | None = None) -> list[ResourceProvider]:
+    """Providers matching every condition of ``flt``, in creation (id) order.
+
+    Unknown class names raise ResourceClassNotFound; unknown traits TraitNotFound.
+    """
+    query = provider_select().order_by(rp.c.id)
+    if flt is not None:
+        query = query.where(*_conditions(conn, flt))
+    return [from_row(row) for row in conn.execute(query)]

@@ -1,32 +1,121 @@
-"""Handlers for inventory (being implemented)."""
+"""Handlers for /resource_providers/{uuid}/inventories[/{resource_class}] (spec Part D)."""
 
-from allotment.http.errors import HTTPError
-from allotment.http.request import Request, Response
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from allotment.http import microversion as mv
+from allotment.http.request import Request, Response, empty_response, json_response
+from allotment.http.schemas import inventory as schemas
+from allotment.http.validation import validate
+from allotment.model import Inventory, ResourceProvider
+from allotment.store import inventory as inv_store
+from allotment.store import resource_provider as rp_store
+
+_FIELDS = ("total", "reserved", "min_unit", "max_unit", "step_size", "allocation_ratio")
+
+
+def inventory_body(inv: Inventory) -> dict[str, Any]:
+    """One inventory record as the API shows it (D1)."""
+    return {name: getattr(inv, name) for name in _FIELDS}
+
+
+def to_inventory(resource_class: str, data: dict[str, Any]) -> Inventory:
+    """A record from a validated body; omitted fields take their defaults."""
+    return Inventory(resource_class=resource_class,
+                     **{name: data[name] for name in _FIELDS if name in data})
+
+
+def _reserved_may_equal_total(req: Request) -> bool:
+    return req.version.matches(mv.RESERVED_EQUALS_TOTAL)
+
+
+def _provider(conn: Any, req: Request) -> ResourceProvider:
+    return rp_store.get(conn, req.path_params["uuid"])
+
+
+def _collection_response(
+    req: Request, generation: int, inventories: dict[str, Inventory],
+    last_modified: datetime.datetime | None,
+) -> Response:
+    body = {
+        "resource_provider_generation": generation,
+        "inventories": {name: inventory_body(inv) for name, inv in inventories.items()},
+    }
+    return json_response(req, body, last_modified=last_modified)
+
+
+def _single_response(
+    req: Request, generation: int, inv: Inventory, last_modified: datetime.datetime | None,
+    status: int = 200, headers: list[tuple[str, str]] | None = None,
+) -> Response:
+    body = inventory_body(inv)
+    body["resource_provider_generation"] = generation
+    return json_response(req, body, status, last_modified=last_modified, headers=headers)
 
 
 def get_inventories(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.read() as conn:
+        provider = _provider(conn, req)
+        inventories, stamp = inv_store.read(conn, provider.id)
+    return _collection_response(req, provider.generation, inventories, stamp)
 
 
 def set_inventories(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
-
-
-def create_inventory(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.write() as conn:
+        provider = _provider(conn, req)
+        data = validate(schemas.REPLACE_ALL, req.json_body())
+        new = {name: to_inventory(name, record) for name, record in data["inventories"].items()}
+        generation = inv_store.replace_all(
+            conn, provider, new, data["resource_provider_generation"],
+            _reserved_may_equal_total(req),
+        )
+        inventories, stamp = inv_store.read(conn, provider.id)
+    return _collection_response(req, generation, inventories, stamp)
 
 
 def delete_inventories(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.write() as conn:
+        provider = _provider(conn, req)
+        inv_store.replace_all(conn, provider, {}, None)
+    return empty_response(204)
+
+
+def create_inventory(req: Request) -> Response:
+    with req.state.db.write() as conn:
+        provider = _provider(conn, req)
+        data = validate(schemas.CREATE, req.json_body())
+        inv = to_inventory(data["resource_class"], data)
+        generation = inv_store.add(conn, provider, inv, _reserved_may_equal_total(req))
+        stored, stamp = inv_store.read_one(conn, provider.id, inv.resource_class)
+    path = f"/resource_providers/{provider.uuid}/inventories/{inv.resource_class}"
+    return _single_response(req, generation, stored, stamp, 201,
+                            headers=[("location", req.absolute_url(path))])
 
 
 def get_inventory(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.read() as conn:
+        provider = _provider(conn, req)
+        inv, stamp = inv_store.read_one(conn, provider.id, req.path_params["resource_class"])
+    return _single_response(req, provider.generation, inv, stamp)
 
 
 def update_inventory(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    class_name = req.path_params["resource_class"]
+    with req.state.db.write() as conn:
+        provider = _provider(conn, req)
+        data = validate(schemas.UPDATE_ONE, req.json_body())
+        generation = inv_store.update_one(
+            conn, provider, to_inventory(class_name, data), data["resource_provider_generation"],
+            _reserved_may_equal_total(req),
+        )
+        inv, stamp = inv_store.read_one(conn, provider.id, class_name)
+    return _single_response(req, generation, inv, stamp)
 
 
 def delete_inventory(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.write() as conn:
+        provider = _provider(conn, req)
+        inv_store.delete_one(conn, provider, req.path_params["resource_class"])
+    return empty_response(204)

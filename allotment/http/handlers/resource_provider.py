@@ -1,24 +1,144 @@
-"""Handlers for resource_provider (being implemented)."""
+"""Handlers for /resource_providers and /resource_providers/{uuid} (spec Part C)."""
 
+from __future__ import annotations
+
+import uuid as uuidlib
+from typing import Any
+
+from allotment import exceptions as exc
+from allotment.http import microversion as mv
+from allotment.http import query
 from allotment.http.errors import HTTPError
-from allotment.http.request import Request, Response
+from allotment.http.request import (
+    Request,
+    Response,
+    empty_response,
+    json_response,
+    newest,
+)
+from allotment.http.schemas import resource_provider as schemas
+from allotment.http.validation import parse_uuid, validate
+from allotment.model import ResourceProvider
+from allotment.store import resource_provider as rp_store
+
+# Sub-resource links after self/inventories/usages, with their first microversion.
+_EXTRA_LINKS = (
+    ("aggregates", mv.AGGREGATES),
+    ("traits", mv.TRAITS),
+    ("allocations", mv.PROVIDER_ALLOCATIONS_LINK),
+)
 
 
-def list_resource_providers(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+def provider_body(req: Request, provider: ResourceProvider) -> dict[str, Any]:
+    """The JSON representation of a provider at the request's microversion (C1)."""
+    base = f"/resource_providers/{provider.uuid}"
+    links = [
+        {"rel": "self", "href": req.link(base)},
+        {"rel": "inventories", "href": req.link(f"{base}/inventories")},
+        {"rel": "usages", "href": req.link(f"{base}/usages")},
+    ]
+    links.extend(
+        {"rel": rel, "href": req.link(f"{base}/{rel}")}
+        for rel, first in _EXTRA_LINKS
+        if req.version.matches(first)
+    )
+    body: dict[str, Any] = {
+        "uuid": provider.uuid,
+        "name": provider.name,
+        "generation": provider.generation,
+    }
+    if req.version.matches(mv.NESTED_PROVIDERS):
+        body["parent_provider_uuid"] = provider.parent_provider_uuid
+        body["root_provider_uuid"] = provider.root_provider_uuid
+    body["links"] = links
+    return body
+
+
+def _uuid_value(value: Any, what: str) -> str:
+    """A lenient uuid from a body or query, normalised; 400 if it is not one."""
+    canonical = parse_uuid(value)
+    if canonical is None:
+        raise HTTPError(400, f"Invalid {what}: {value!r} is not a valid UUID.")
+    return canonical
+
+
+def _parent_value(data: dict[str, Any]) -> str | None:
+    value = data.get("parent_provider_uuid")
+    return None if value is None else _uuid_value(value, "parent_provider_uuid")
 
 
 def create_resource_provider(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    data = validate(schemas.create_schema(req.version), req.json_body())
+    new_uuid = _uuid_value(data["uuid"], "uuid") if "uuid" in data else str(uuidlib.uuid4())
+    parent = _parent_value(data)
+    with req.state.db.write() as conn:
+        provider = rp_store.create(conn, new_uuid, data["name"], parent)
+    location = [("location", req.absolute_url(f"/resource_providers/{provider.uuid}"))]
+    if req.version.matches(mv.CREATE_RETURNS_PROVIDER):
+        return json_response(req, provider_body(req, provider), 200,
+                             last_modified=provider.last_modified, headers=location)
+    return empty_response(201, headers=location)
 
 
 def get_resource_provider(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.read() as conn:
+        provider = rp_store.get(conn, req.path_params["uuid"])
+    return json_response(req, provider_body(req, provider), last_modified=provider.last_modified)
 
 
 def update_resource_provider(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.write() as conn:
+        provider = rp_store.get(conn, req.path_params["uuid"])
+        data = validate(schemas.update_schema(req.version), req.json_body())
+        provider = rp_store.update(
+            conn,
+            provider,
+            data["name"],
+            set_parent="parent_provider_uuid" in data,
+            parent_uuid=_parent_value(data),
+            allow_reparent=req.version.matches(mv.REPARENT_PROVIDERS),
+        )
+    return json_response(req, provider_body(req, provider), last_modified=provider.last_modified)
 
 
 def delete_resource_provider(req: Request) -> Response:
-    raise HTTPError(501, "not implemented yet")
+    with req.state.db.write() as conn:
+        provider = rp_store.get(conn, req.path_params["uuid"])
+        rp_store.delete(conn, provider)
+    return empty_response(204)
+
+
+def _list_filter(req: Request) -> rp_store.ProviderFilter:
+    """Parse and check the query string of GET /resource_providers (C2)."""
+    params = req.query
+    query.reject_unknown(params, schemas.list_params(req.version))
+    uuid_value = query.single(params, "uuid")
+    in_tree = query.single(params, "in_tree")
+    resources = query.single(params, "resources")
+    aggregates = query.parse_member_of(params.get("member_of", []), req.version)
+    traits = query.parse_required(params.get("required", []), req.version)
+    return rp_store.ProviderFilter(
+        name=query.single(params, "name"),
+        uuid=None if uuid_value is None else _uuid_value(uuid_value, "uuid"),
+        in_tree=None if in_tree is None else _uuid_value(in_tree, "in_tree"),
+        aggregates_any_of=aggregates.any_of,
+        aggregates_none_of=aggregates.none_of,
+        traits_any_of=traits.any_of,
+        traits_forbidden=traits.forbidden,
+        resources={} if resources is None else query.parse_resources(resources),
+    )
+
+
+def list_resource_providers(req: Request) -> Response:
+    flt = _list_filter(req)
+    with req.state.db.read() as conn:
+        try:
+            providers = rp_store.find_filtered(conn, flt)
+        except exc.ResourceClassNotFound as error:
+            raise HTTPError(
+                400, f"Invalid resource class in resources parameter: {error}"
+            ) from None
+        except exc.TraitNotFound as error:
+            raise HTTPError(400, str(error)) from None
+    body = {"resource_providers": [provider_body(req, p) for p in providers]}
+    return json_response(req, body, last_modified=newest(*(p.last_modified for p in providers)))

@@ -1,0 +1,431 @@
+"""Allocations: reading them, and replacing consumers' allocations atomically.
+
+A write (PUT or POST /allocations, and the allocation step of the reshaper)
+replaces the whole allocation set of every consumer it names, in one
+transaction (spec H3, H4, H7):
+
+1. providers named in the new data must exist (400), consumers are created
+   or checked against the client's generation (409, never retried);
+2. the capacity rules of spec Part E are checked with a few set-based
+   queries against the usage *before* the write, so that a rewrite of an
+   over-committed provider that does not raise usage is still accepted;
+3. old rows are deleted and new rows inserted;
+4. the generation of every provider in the new data (and of the providers
+   an emptied consumer used) is bumped with a compare-and-swap, in provider
+   id order so that concurrent writers never deadlock on each other;
+5. consumer generations are bumped (also a compare-and-swap) and consumers
+   left without allocations are deleted.
+
+Provider generations are read *before* usage: a writer that read usage
+before a competitor committed therefore also read the old generation and
+loses its compare-and-swap. ``write`` then runs everything again in a fresh
+transaction, up to ``allocation_conflict_retry_count`` times.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from allotment import exceptions as exc
+from allotment.model import Allocation, Consumer, Inventory, ResourceProvider
+from allotment.store import consumer as consumer_store
+from allotment.store import resource_class as rc_store
+from allotment.store import resource_provider as rp_store
+from allotment.store.engine import DEADLOCK_RETRIES, Database, is_retryable, utcnow
+from allotment.store.tables import allocations as alloc_t
+from allotment.store.tables import consumers as consumer_t
+from allotment.store.tables import inventories as inv_t
+from allotment.store.tables import resource_classes as rc_t
+from allotment.store.tables import resource_providers as rp_t
+
+LOG = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# (provider id, resource class id)
+Key = tuple[int, int]
+
+CONCURRENT_MESSAGE = "Inventory and/or allocations changed while attempting to allocate"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerWrite:
+    """The complete new allocation set of one consumer, as a client sent it."""
+
+    uuid: str
+    project_id: str
+    user_id: str
+    # provider uuid -> resource class name -> amount; empty removes everything.
+    allocations: Mapping[str, Mapping[str, int]]
+    # None keeps an existing consumer's type (new consumers stay untyped).
+    consumer_type: str | None = None
+    # False below microversion 1.28: no check, the generation still advances.
+    check_generation: bool = False
+    # The generation the client saw; None means "the consumer must not exist".
+    generation: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _NewRow:
+    consumer_uuid: str
+    provider_id: int
+    class_id: int
+    used: int
+
+
+@dataclass(slots=True)
+class _ConsumerState:
+    """What the final generation bump needs to know about one consumer."""
+
+    id: int
+    generation: int
+    project_id: int
+    user_id: int
+    type_id: int | None = None
+    set_type: bool = False
+
+
+# --- reading ---------------------------------------------------------------
+
+def _allocation_select() -> sa.Select:
+    return sa.select(
+        alloc_t.c.consumer_id,
+        rp_t.c.uuid.label("provider_uuid"),
+        rp_t.c.generation.label("provider_generation"),
+        rc_t.c.name.label("resource_class"),
+        alloc_t.c.used,
+        alloc_t.c.created_at,
+        alloc_t.c.updated_at,
+        consumer_t.c.generation.label("consumer_generation"),
+    ).select_from(
+        alloc_t.join(rp_t, rp_t.c.id == alloc_t.c.resource_provider_id)
+        .join(rc_t, rc_t.c.id == alloc_t.c.resource_class_id)
+        .outerjoin(consumer_t, consumer_t.c.uuid == alloc_t.c.consumer_id)
+    )
+
+
+def _rows_to_allocations(rows: Iterable[sa.Row]) -> list[Allocation]:
+    return [
+        Allocation(
+            consumer_uuid=row.consumer_id,
+            resource_provider_uuid=row.provider_uuid,
+            resource_provider_generation=row.provider_generation or 0,
+            resource_class=row.resource_class,
+            used=row.used,
+            consumer_generation=row.consumer_generation,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+    ]
+
+
+def get_for_consumer(conn: Connection, consumer_uuid: str) -> tuple[Consumer | None,
+                                                                    list[Allocation]]:
+    """A consumer (None if it has no row) and its allocations."""
+    rows = conn.execute(_allocation_select().where(alloc_t.c.consumer_id == consumer_uuid)
+                        .order_by(alloc_t.c.id))
+    found = _rows_to_allocations(rows)
+    if not found:
+        return None, []
+    return consumer_store.find(conn, consumer_uuid), found
+
+
+def get_for_provider(conn: Connection, provider_id: int) -> list[Allocation]:
+    rows = conn.execute(_allocation_select()
+                        .where(alloc_t.c.resource_provider_id == provider_id)
+                        .order_by(alloc_t.c.id))
+    return _rows_to_allocations(rows)
+
+
+def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
+    """Delete a consumer and its allocations; False if it had none.
+
+    No generation is checked or bumped (spec H5): this is the unsafe delete.
+    """
+    deleted = conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id == consumer_uuid))
+    consumer_store.delete(conn, consumer_uuid)
+    return deleted.rowcount > 0
+
+
+# --- capacity rules (spec Part E), no SQL ------------------------------------
+
+def check_capacity(
+    new_rows: Iterable[_NewRow],
+    inventories: Mapping[Key, Inventory],
+    usage_before: Mapping[Key, int],
+    released: Mapping[Key, int],
+    provider_uuids: Mapping[int, str],
+    class_names: Mapping[int, str],
+) -> None:
+    """Raise unless every new row fits its inventory (spec E1-E4).
+
+    ``usage_before`` is the usage before this write, ``released`` what the
+    written consumers held before (it is replaced). Amounts for one key from
+    several consumers are summed; unit constraints apply to each amount.
+    """
+    requested: dict[Key, int] = defaultdict(int)
+    for row in new_rows:
+        key = (row.provider_id, row.class_id)
+        where = f"'{class_names[row.class_id]}' on resource provider " \
+                f"'{provider_uuids[row.provider_id]}'"
+        inventory = inventories.get(key)
+        if inventory is None:
+            raise exc.InvalidInventory(
+                f"Unable to allocate inventory: Inventory for {where} invalid.")
+        if not (inventory.min_unit <= row.used <= inventory.max_unit) \
+                or row.used % inventory.step_size:
+            raise exc.CapacityExceeded(
+                f"Unable to allocate inventory: Unable to create allocation for {where}. "
+                f"The requested amount would violate inventory constraints.")
+        requested[key] += row.used
+    for key, amount in requested.items():
+        before = usage_before.get(key, 0)
+        after = before - released.get(key, 0) + amount
+        # A write may leave an over-committed provider over-committed as long
+        # as it does not make it worse (spec E3).
+        if after > inventories[key].capacity and after > before:
+            raise exc.CapacityExceeded(
+                f"Unable to allocate inventory: Unable to create allocation for "
+                f"'{class_names[key[1]]}' on resource provider '{provider_uuids[key[0]]}'. "
+                f"The requested amount would exceed the capacity.")
+
+
+def _inventories(conn: Connection, keys: set[Key]) -> dict[Key, Inventory]:
+    provider_ids = {k[0] for k in keys}
+    class_ids = {k[1] for k in keys}
+    rows = conn.execute(
+        sa.select(inv_t).where(inv_t.c.resource_provider_id.in_(provider_ids),
+                               inv_t.c.resource_class_id.in_(class_ids)))
+    return {
+        (row.resource_provider_id, row.resource_class_id): Inventory(
+            resource_class=str(row.resource_class_id), total=row.total, reserved=row.reserved,
+            min_unit=row.min_unit, max_unit=row.max_unit, step_size=row.step_size,
+            allocation_ratio=row.allocation_ratio)
+        for row in rows
+    }
+
+
+def _usage(conn: Connection, keys: set[Key]) -> dict[Key, int]:
+    provider_ids = {k[0] for k in keys}
+    class_ids = {k[1] for k in keys}
+    rows = conn.execute(
+        sa.select(alloc_t.c.resource_provider_id, alloc_t.c.resource_class_id,
+                  sa.func.sum(alloc_t.c.used).label("used"))
+        .where(alloc_t.c.resource_provider_id.in_(provider_ids),
+               alloc_t.c.resource_class_id.in_(class_ids))
+        .group_by(alloc_t.c.resource_provider_id, alloc_t.c.resource_class_id))
+    return {(row.resource_provider_id, row.resource_class_id): int(row.used) for row in rows}
+
+
+# --- the write -----------------------------------------------------------------
+
+def _providers(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, ResourceProvider]:
+    wanted = {uuid for w in writes for uuid in w.allocations}
+    found = rp_store.find_many(conn, wanted)
+    missing = sorted(wanted - found.keys())
+    if missing:
+        raise exc.Invalid(
+            f"Allocation for resource provider '{missing[0]}' that does not exist.")
+    return found
+
+
+def _class_ids(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, int]:
+    names = {name for w in writes for res in w.allocations.values() for name in res}
+    try:
+        return rc_store.ids_for_names(conn, names)
+    except exc.ResourceClassNotFound as error:
+        raise exc.Invalid(f"Unable to allocate inventory: {error}") from error
+
+
+def _check_consumer_generation(write: ConsumerWrite, existing: Consumer | None) -> None:
+    if not write.check_generation:
+        return
+    if existing is None and write.generation is not None:
+        raise exc.ConsumerGenerationConflict(
+            f"consumer generation conflict - expected null but got {write.generation}")
+    if existing is not None and existing.generation != write.generation:
+        got = "null" if write.generation is None else write.generation
+        raise exc.ConsumerGenerationConflict(
+            f"consumer generation conflict - expected {existing.generation} but got {got}")
+
+
+def _prepare_consumers(conn: Connection,
+                       writes: list[ConsumerWrite]) -> dict[str, _ConsumerState]:
+    """Check generations, create missing project/user/type/consumer rows."""
+    existing = consumer_store.find_many(conn, [w.uuid for w in writes])
+    for write in writes:
+        _check_consumer_generation(write, existing.get(write.uuid))
+    project_ids = consumer_store.ensure_projects(conn, {w.project_id for w in writes})
+    user_ids = consumer_store.ensure_users(conn, {w.user_id for w in writes})
+    type_ids = consumer_store.ensure_consumer_types(
+        conn, {w.consumer_type for w in writes if w.consumer_type})
+    new_rows = [
+        {"uuid": w.uuid, "project_id": project_ids[w.project_id],
+         "user_id": user_ids[w.user_id],
+         "consumer_type_id": type_ids[w.consumer_type] if w.consumer_type else None}
+        for w in writes if w.uuid not in existing
+    ]
+    new_ids = consumer_store.create_many(conn, new_rows)
+    states = {}
+    for write in writes:
+        current = existing.get(write.uuid)
+        states[write.uuid] = _ConsumerState(
+            id=current.id if current else new_ids[write.uuid],
+            generation=current.generation if current else 0,
+            project_id=project_ids[write.project_id],
+            user_id=user_ids[write.user_id],
+            type_id=type_ids[write.consumer_type] if write.consumer_type else None,
+            set_type=write.consumer_type is not None,
+        )
+    return states
+
+
+def _old_rows(conn: Connection, consumer_uuids: list[str]) -> list[_NewRow]:
+    rows = conn.execute(
+        sa.select(alloc_t.c.consumer_id, alloc_t.c.resource_provider_id,
+                  alloc_t.c.resource_class_id, alloc_t.c.used)
+        .where(alloc_t.c.consumer_id.in_(consumer_uuids)))
+    return [_NewRow(r.consumer_id, r.resource_provider_id, r.resource_class_id, r.used)
+            for r in rows]
+
+
+def _new_rows(writes: list[ConsumerWrite], providers: Mapping[str, ResourceProvider],
+              class_ids: Mapping[str, int]) -> list[_NewRow]:
+    return [
+        _NewRow(w.uuid, providers[rp_uuid].id, class_ids[name], amount)
+        for w in writes
+        for rp_uuid, resources in w.allocations.items()
+        for name, amount in resources.items()
+    ]
+
+
+def _check(conn: Connection, new_rows: list[_NewRow], old_rows: list[_NewRow],
+           providers: Mapping[str, ResourceProvider], class_ids: Mapping[str, int]) -> None:
+    keys = {(r.provider_id, r.class_id) for r in new_rows}
+    if not keys:
+        return
+    released: dict[Key, int] = defaultdict(int)
+    for row in old_rows:
+        released[(row.provider_id, row.class_id)] += row.used
+    check_capacity(
+        new_rows, _inventories(conn, keys), _usage(conn, keys), released,
+        {p.id: p.uuid for p in providers.values()},
+        {class_id: name for name, class_id in class_ids.items()},
+    )
+
+
+def _replace_rows(conn: Connection, consumer_uuids: list[str], new_rows: list[_NewRow]) -> None:
+    conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id.in_(consumer_uuids)))
+    if new_rows:
+        now = utcnow()
+        conn.execute(sa.insert(alloc_t), [
+            {"consumer_id": r.consumer_uuid, "resource_provider_id": r.provider_id,
+             "resource_class_id": r.class_id, "used": r.used, "created_at": now}
+            for r in new_rows
+        ])
+
+
+def _bump_providers(conn: Connection, providers: Mapping[str, ResourceProvider],
+                    old_rows: list[_NewRow], emptied: set[str],
+                    no_emptied_bump: frozenset[int]) -> None:
+    generations = {p.id: p.generation for p in providers.values()}
+    extra = {r.provider_id for r in old_rows if r.consumer_uuid in emptied} \
+        - generations.keys() - no_emptied_bump
+    if extra:
+        rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation)
+                            .where(rp_t.c.id.in_(extra)))
+        generations.update({row.id: row.generation or 0 for row in rows})
+    # Provider id order: two writers always lock shared providers in the same order.
+    for provider_id in sorted(generations):
+        rp_store.increment_generation(conn, provider_id, generations[provider_id])
+
+
+def _bump_consumers(conn: Connection, states: Mapping[str, _ConsumerState]) -> None:
+    for uuid in sorted(states):
+        state = states[uuid]
+        consumer_store.increment_generation(
+            conn, state.id, state.generation, state.project_id, state.user_id,
+            state.type_id, set_type=state.set_type)
+
+
+def replace_all(
+    conn: Connection,
+    writes: Iterable[ConsumerWrite],
+    providers_first: bool = True,
+    no_emptied_bump: frozenset[int] = frozenset(),
+) -> None:
+    """Replace the allocations of every consumer in ``writes``, in ``conn``'s transaction.
+
+    ``providers_first`` checks provider existence before consumer generations
+    (PUT does, POST does not). Providers in ``no_emptied_bump`` are not bumped
+    for being used by an emptied consumer (the reshaper bumps them itself).
+    """
+    ordered = sorted(writes, key=lambda w: w.uuid)
+    if not ordered:
+        return
+    providers = _providers(conn, ordered) if providers_first else {}
+    states = _prepare_consumers(conn, ordered)
+    if not providers_first:
+        providers = _providers(conn, ordered)
+    class_ids = _class_ids(conn, ordered)
+    uuids = [w.uuid for w in ordered]
+    new_rows = _new_rows(ordered, providers, class_ids)
+    old_rows = _old_rows(conn, uuids)
+    _check(conn, new_rows, old_rows, providers, class_ids)
+    _replace_rows(conn, uuids, new_rows)
+    emptied = {w.uuid for w in ordered if not w.allocations}
+    _bump_providers(conn, providers, old_rows, emptied, no_emptied_bump)
+    _bump_consumers(conn, states)
+    consumer_store.delete_if_no_allocations(conn, emptied)
+
+
+def _pause(attempt: int) -> None:
+    # Exponential backoff with full jitter, capped at 100 ms: writers that
+    # collided spread out instead of colliding again in lock-step.
+    time.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** attempt)))
+
+
+def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:
+    """Run ``fn`` in a write transaction, again in a fresh one after a lost provider race.
+
+    After ``retry_count`` lost races the client gets 409 concurrent_update.
+    Consumer generation conflicts are never retried. Rows created
+    concurrently (project, user, consumer) and database deadlocks are
+    retried a bounded number of times too: a fresh transaction sees them.
+    """
+    conflicts = races = deadlocks = 0
+    while True:
+        try:
+            with db.write() as conn:
+                return fn(conn)
+        except exc.ResourceProviderConcurrentUpdate as error:
+            conflicts += 1
+            if conflicts > retry_count:
+                raise exc.ConcurrentUpdate(f"{CONCURRENT_MESSAGE}: {error}") from error
+        except consumer_store.RowCreatedConcurrently as error:
+            races += 1
+            if races > DEADLOCK_RETRIES:
+                raise exc.ConcurrentUpdate(f"{CONCURRENT_MESSAGE}: {error}") from error
+        except DBAPIError as error:
+            if not is_retryable(error) or deadlocks >= DEADLOCK_RETRIES:
+                raise
+            deadlocks += 1
+        LOG.debug("allocation write retried (provider races %d, rows created concurrently %d, "
+                  "deadlocks %d)", conflicts, races, deadlocks)
+        _pause(conflicts + races + deadlocks)
+
+
+def write(db: Database, writes: list[ConsumerWrite], retry_count: int,
+          providers_first: bool = True) -> None:
+    """Replace the allocations of ``writes`` in a transaction of their own (see ``run``)."""
+    run(db, lambda conn: replace_all(conn, writes, providers_first=providers_first), retry_count)
