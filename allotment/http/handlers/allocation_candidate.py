@@ -14,7 +14,12 @@ from allotment import exceptions as exc
 from allotment.http import error_codes
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
-from allotment.http.query import parse_member_of, parse_required, parse_resources
+from allotment.http.query import (
+    parse_member_of,
+    parse_required,
+    parse_resources,
+    reject_unknown,
+)
 from allotment.http.request import Request, Response, json_response
 from allotment.http.validation import is_valid_name, parse_uuid
 from allotment.store.candidates.request import (
@@ -104,8 +109,8 @@ def _split_params(query: dict[str, list[str]], version: mv.Version
             continue
         grouped.setdefault(match.group(2), {})[match.group(1)] = values
     if unknown:
-        raise HTTPError(400, f"Invalid query string parameters: "
-                             f"'{', '.join(sorted(unknown))}' not allowed.")
+        # Same wording as every other strictly validated query string.
+        reject_unknown({name: [] for name in unknown}, set())
     if not version.matches(mv.GRANULAR_GROUPS) and "resources" not in query:
         raise HTTPError(400, "Invalid query string parameters: 'resources' is a required "
                              "property.")
@@ -245,22 +250,24 @@ def _check_resourceless(groups: tuple[RequestGroup, ...],
 
 def render(result: SearchResult, request: CandidateRequest, version: mv.Version
            ) -> dict[str, Any]:
-    providers = result.universe.providers
+    uuid = {pid: provider.uuid for pid, provider in result.universe.providers.items()}
+    dict_form = version.matches(mv.ALLOCATIONS_DICT_FORM)
+    mappings = version.matches(mv.CANDIDATE_MAPPINGS)
     requests = []
     for candidate in result.candidates:
-        if version.matches(mv.ALLOCATIONS_DICT_FORM):
+        # Candidates are fresh objects: their dicts are rendered without copies.
+        if dict_form:
             entry: dict[str, Any] = {"allocations": {
-                providers[pid].uuid: {"resources": dict(res)}
-                for pid, res in candidate.allocations.items()}}
-            if version.matches(mv.CANDIDATE_MAPPINGS):
-                entry["mappings"] = {suffix: [providers[pid].uuid for pid in pids]
+                uuid[pid]: {"resources": res} for pid, res in candidate.allocations.items()}}
+            if mappings:
+                entry["mappings"] = {suffix: [uuid[pid] for pid in pids]
                                      for suffix, pids in candidate.mappings.items()}
         else:
             entry = {"allocations": [
-                {"resource_provider": {"uuid": providers[pid].uuid}, "resources": dict(res)}
+                {"resource_provider": {"uuid": uuid[pid]}, "resources": res}
                 for pid, res in candidate.allocations.items()]}
         requests.append(entry)
-    summaries = {providers[pid].uuid: _summary(result, pid, request, version)
+    summaries = {uuid[pid]: _summary(result, pid, request, version)
                  for pid in result.summarised}
     return {"allocation_requests": requests, "provider_summaries": summaries}
 
