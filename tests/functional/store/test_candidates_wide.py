@@ -49,12 +49,16 @@ def get(app: Any, query: str, version: str = "1.39") -> tuple[int, dict]:
     return int(status[0].split()[0]), orjson.loads(body)
 
 
-def timed(app: Any, query: str) -> tuple[float, dict]:
-    start = time.perf_counter()
-    code, body = get(app, query)
-    elapsed = time.perf_counter() - start
-    assert code == 200, body
-    return elapsed, body
+def timed(app: Any, query: str, runs: int = 3) -> tuple[float, dict]:
+    """Best of ``runs`` wall-clock times: the machine running tests is shared."""
+    best = float("inf")
+    body: dict = {}
+    for _ in range(runs):
+        start = time.perf_counter()
+        code, body = get(app, query)
+        best = min(best, time.perf_counter() - start)
+        assert code == 200, body
+    return best, body
 
 
 def _app(db: Database, **overrides: Any) -> Any:
@@ -106,8 +110,7 @@ def main() -> None:
             ("9 groups, no solution", _app(db), QUERY + "&resources9=SRIOV_NET_VF:1"),
         ]
         for label, app, query in cases:
-            get(app, query)  # warm up caches (schema, policy)
-            elapsed, body = timed(app, query)
+            elapsed, body = timed(app, query, runs=1 if "40320" in label else 3)
             print(f"{label:48s} {elapsed * 1000:8.1f} ms  "
                   f"{len(body['allocation_requests'])} candidates")
         db.dispose()
