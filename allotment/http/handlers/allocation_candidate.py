@@ -134,8 +134,10 @@ def _parse_limit(values: list[str] | None) -> int | None:
         return None
     for value in values:
         if not _LIMIT.match(value):
-            raise HTTPError(400, f"Invalid query string parameters: limit {value!r} is not "
-                                 f"a positive integer.")
+            # Worded like upstream's JSON-schema failure, which clients match.
+            raise HTTPError(400, f"Invalid query string parameters: {value!r} does not match "
+                                 f"'^[1-9][0-9]*$'\n\nFailed validating 'pattern' in "
+                                 f"schema['properties']['limit']")
     return int(values[0])
 
 
@@ -186,7 +188,13 @@ def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version
     resources: dict[str, int] = {}
     if "resources" in params:
         # A repeated resources key: the last one counts (as upstream).
-        resources = parse_resources(params["resources"][-1], f"resources{suffix}")
+        raw = params["resources"][-1]
+        if not raw:
+            raise HTTPError(400, f"Badly formed resources{suffix} parameter. Expected resources "
+                                 f"query string parameter in form: "
+                                 f"?resources=VCPU:2,MEMORY_MB:1024. Got: empty string.")
+        resources = parse_resources(raw, f"resources{suffix}")
+    _check_required_form(params.get("required", []), version, f"required{suffix}")
     traits = parse_required(params.get("required", []), version, f"required{suffix}")
     aggregates = parse_member_of(params.get("member_of", []), version, f"member_of{suffix}")
     in_tree = None
@@ -201,6 +209,21 @@ def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version
         forbidden=traits.forbidden, member_of=aggregates.any_of,
         forbidden_aggs=aggregates.none_of, in_tree=in_tree,
     )
+
+
+def _check_required_form(values: list[str], version: mv.Version, param: str) -> None:
+    """Empty trait names, or ``!`` before 1.22, get upstream's "expected form" message."""
+    if not version.matches(mv.ANY_OF_TRAITS):
+        values = values[-1:]
+    forbidden_ok = version.matches(mv.FORBIDDEN_TRAITS)
+    for value in values:
+        names = value[3:] if value.startswith("in:") else value
+        items = names.split(",")
+        if any(not item.lstrip("!") for item in items) or (
+                not forbidden_ok and any(item.startswith("!") for item in items)):
+            form = "HW_CPU_X86_VMX,!CUSTOM_MAGIC" if forbidden_ok else "HW_CPU_X86_VMX,CUSTOM_MAGIC"
+            raise HTTPError(400, f"Invalid query string parameters: Expected '{param}' "
+                                 f"parameter value of the form: {form}. Got: {value}")
 
 
 def _check_groups(groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozenset[str], ...],
