@@ -71,12 +71,12 @@ class RequestContext:
             "domain_id": self.domain_id,
             "project_id": self.project_id,
             "project_domain_id": self.project_domain_id,
-            "roles": sorted(self.roles),
+            "roles": self.roles,
             "is_admin": self.is_admin,
             "is_admin_project": True,
             "service_user_id": self.service_user_id,
             "service_project_id": self.service_project_id,
-            "service_roles": sorted(self.service_roles),
+            "service_roles": self.service_roles,
         }
 
 
