@@ -1,4 +1,4 @@
-"""The ``allotment`` command: serve, db upgrade|current|stamp (thin wrappers)."""
+"""The ``allotment`` command: serve, db upgrade|current|stamp|import|adopt, status, audit."""
 
 from __future__ import annotations
 
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     stamp = db_sub.add_parser("stamp", help="record a revision without migrating")
     stamp.add_argument("revision")
     stamp.set_defaults(func=cmd_db_stamp)
+    _add_operator_commands(sub, db_sub)
 
     policy = sub.add_parser("policy", help="authorization rules")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
@@ -100,6 +101,18 @@ def build_parser() -> argparse.ArgumentParser:
     policy_list.add_argument("--json", action="store_true", help="print JSON")
     policy_list.set_defaults(func=cmd_policy_list)
     return parser
+
+
+def _add_operator_commands(
+    sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
+) -> None:
+    """db import, db adopt, status and audit: each module registers its own parser."""
+    from allotment.commands import adopt, audit, import_, status
+
+    import_.add_parser(db_sub)
+    adopt.add_parser(db_sub)
+    status.add_parser(sub)
+    audit.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -56,10 +56,12 @@ class TreeBuilder:
         traits: Iterable[str] = (),
         aggregates: Iterable[str] = (),
         uuid: str | None = None,
+        aggregate_uuids: Iterable[str] = (),
     ) -> Ref:
         """Add a provider; ``inventory`` values are a total or a dict of inventory fields.
 
-        ``aggregates`` are aggregate names (their uuids come from ``make_uuid``).
+        ``aggregates`` are aggregate names (their uuids come from ``make_uuid``);
+        ``aggregate_uuids`` are used as they are.
         """
         uuid = uuid or make_uuid(name)
         parent_ref = self.refs[parent] if parent else None
@@ -78,7 +80,7 @@ class TreeBuilder:
         for trait in sorted(trait_names):
             self.conn.execute(t.resource_provider_traits.insert().values(
                 trait_id=self._trait_id(trait), resource_provider_id=pid, created_at=self.now))
-        agg_uuids = frozenset(make_uuid(a) for a in aggregates)
+        agg_uuids = frozenset(make_uuid(a) for a in aggregates) | frozenset(aggregate_uuids)
         for agg in sorted(agg_uuids):
             self.conn.execute(t.resource_provider_aggregates.insert().values(
                 resource_provider_id=pid, aggregate_id=self._agg_id(agg), created_at=self.now))
@@ -133,6 +135,22 @@ class TreeBuilder:
             self._agg_ids[agg_uuid] = self.conn.execute(t.placement_aggregates.insert().values(
                 uuid=agg_uuid, created_at=self.now)).inserted_primary_key[0]
         return self._agg_ids[agg_uuid]
+
+    def add_world(self, providers: Iterable[Provider]) -> None:
+        """Insert hand-made ``Provider`` objects (parents before children), keeping uuids."""
+        names = {}
+        for provider in sorted(providers, key=lambda p: p.id):
+            names[provider.id] = f"p{provider.id}"
+            self.provider(
+                names[provider.id],
+                parent=names[provider.parent_id] if provider.parent_id else None,
+                inventory={rc: {"total": i.total, "reserved": i.reserved,
+                                "min_unit": i.min_unit, "max_unit": i.max_unit,
+                                "step_size": i.step_size, "allocation_ratio": i.allocation_ratio}
+                           for rc, i in provider.inventories.items()},
+                used={rc: i.used for rc, i in provider.inventories.items()},
+                traits=provider.traits, aggregate_uuids=provider.aggregates,
+                uuid=provider.uuid)
 
     def uuid(self, name: str) -> str:
         return self.refs[name].uuid

@@ -1,1 +1,5 @@
-"""The work behind ``allotment`` subcommands (``cli.py`` only parses and dispatches)."""
+"""Operator commands behind ``allotment db import|adopt``, ``status`` and ``audit``.
+
+Each module has a ``run(args, settings) -> int`` called by ``allotment.cli``
+and does the printing; the SQL lives in ``allotment.store``.
+"""

@@ -390,8 +390,9 @@ def replace_all(
 
 
 def _pause(attempt: int) -> None:
-    # A little jitter so that writers who collided do not collide again.
-    time.sleep(random.uniform(0, 0.004) * min(attempt, 5))
+    # Exponential backoff with full jitter, capped at 100 ms: writers that
+    # collided spread out instead of colliding again in lock-step.
+    time.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** attempt)))
 
 
 def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:

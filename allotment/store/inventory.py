@@ -3,7 +3,10 @@
 Every successful change bumps the provider's generation through
 ``resource_provider.increment_generation`` (compare-and-swap on the
 generation read in the same transaction), so a concurrent writer loses with
-ResourceProviderConcurrentUpdate instead of silently overwriting.
+ResourceProviderConcurrentUpdate instead of silently overwriting. The bump
+comes after the checks but *before* the inventory rows are written: it takes
+the provider's row lock, so two writers of one provider are serialised there
+and the loser fails cleanly rather than on a unique index.
 """
 
 from __future__ import annotations
@@ -179,6 +182,7 @@ def replace_all(
             f"Inventory for '{', '.join(sorted(names.values()))}' on resource provider "
             f"'{provider.uuid}' in use."
         )
+    generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     now = utcnow()
     if removed:
         conn.execute(sa.delete(inventories).where(
@@ -200,7 +204,7 @@ def replace_all(
     ]
     if added:
         conn.execute(sa.insert(inventories), added)
-    return rp_store.increment_generation(conn, provider.id, provider.generation)
+    return generation
 
 
 def add(
@@ -215,6 +219,7 @@ def add(
             f"Update conflict: inventory for {inv.resource_class} already exists on "
             f"resource provider {provider.uuid}."
         )
+    generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     try:
         conn.execute(sa.insert(inventories).values(
             resource_provider_id=provider.id, resource_class_id=class_id,
@@ -224,7 +229,7 @@ def add(
         raise exc.ConcurrentUpdate(
             f"Update conflict: inventory for {inv.resource_class} was added concurrently."
         ) from None
-    return rp_store.increment_generation(conn, provider.id, provider.generation)
+    return generation
 
 
 def update_one(
@@ -239,18 +244,19 @@ def update_one(
     _check_generation(provider, expected_generation)
     check_capacity(provider, [inv], reserved_may_equal_total)
     class_id = resource_class.id_for_name(conn, inv.resource_class)
-    result = conn.execute(
+    if class_id not in _current_class_ids(conn, provider.id):
+        raise exc.Invalid(
+            f"No inventory record with resource class {inv.resource_class} for resource "
+            f"provider {provider.uuid}"
+        )
+    generation = rp_store.increment_generation(conn, provider.id, provider.generation)
+    conn.execute(
         sa.update(inventories)
         .where(inventories.c.resource_provider_id == provider.id,
                inventories.c.resource_class_id == class_id)
         .values(**_values(inv), updated_at=utcnow())
     )
-    if result.rowcount != 1:
-        raise exc.Invalid(
-            f"No inventory record with resource class {inv.resource_class} for resource "
-            f"provider {provider.uuid}"
-        )
-    return rp_store.increment_generation(conn, provider.id, provider.generation)
+    return generation
 
 
 def delete_one(conn: Connection, provider: ResourceProvider, class_name: str) -> int:
@@ -266,8 +272,9 @@ def delete_one(conn: Connection, provider: ResourceProvider, class_name: str) ->
             f"Unable to delete inventory of class {class_name}: inventory in use on "
             f"resource provider {provider.uuid}"
         )
+    generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     conn.execute(sa.delete(inventories).where(
         inventories.c.resource_provider_id == provider.id,
         inventories.c.resource_class_id == class_id,
     ))
-    return rp_store.increment_generation(conn, provider.id, provider.generation)
+    return generation

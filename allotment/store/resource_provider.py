@@ -246,6 +246,10 @@ def delete(conn: Connection, provider: ResourceProvider) -> None:
     it has children (CannotDeleteParentProvider); allocations are checked
     first, as upstream does.
     """
+    # Take the provider's row lock the way allocation writers do (their
+    # generation compare-and-swap), so no allocation can slip in between the
+    # check below and the delete.
+    increment_generation(conn, provider.id, provider.generation)
     in_use = conn.execute(
         sa.select(allocations.c.id).where(allocations.c.resource_provider_id == provider.id)
         .limit(1)
@@ -270,7 +274,14 @@ def delete(conn: Connection, provider: ResourceProvider) -> None:
         resource_provider_aggregates.c.resource_provider_id == provider.id))
     # Break the self-reference before the row goes (MySQL checks it row by row).
     conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(root_provider_id=None))
-    conn.execute(sa.delete(rp).where(rp.c.id == provider.id))
+    try:
+        conn.execute(sa.delete(rp).where(rp.c.id == provider.id))
+    except IntegrityError:
+        # A child was created concurrently: its foreign key protects the parent.
+        raise exc.CannotDeleteParentProvider(
+            f"Unable to delete parent resource provider {provider.uuid}: It has child "
+            f"resource providers."
+        ) from None
 
 
 # ---------------------------------------------------------------------------
