@@ -11,8 +11,8 @@ read as ``req.context``, and answers 401 when there is no user.
 ``user:project`` (project defaults to the user); user ``admin`` gets role
 ``admin``, anyone else no role, unless the request carries ``X-Roles``.
 With ``OpenStack-System-Scope`` the token is system scoped (no project).
-No token is a 401 (placement error format). The root document and the health
-check never need a token.
+No token is a 401 (webob's stock JSON, as upstream). The root document and the
+health check never need a token.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from allotment.http import errors
-from allotment.http import microversion as mv
 from allotment.http.request import ENV_CONTEXT, ENV_REQUEST_ID
 from allotment.logs import bind_log_identity
 
@@ -35,6 +31,16 @@ ENV_GLOBAL_REQUEST_ID = "openstack.global_request_id"
 # Paths served without authentication: the version document (and its
 # mount-point spelling without a slash).
 OPEN_PATHS = ("", "/")
+
+# The body upstream's auth layer returns (webob's stock 401, JSON flavour):
+# deliberately not the placement error format (spec A4, reference section 0).
+UNAUTHORIZED_BODY = (
+    b'{"message": "This server could not verify that you are authorized to access the '
+    b"document you requested. Either you supplied the wrong credentials (e.g., bad "
+    b"password), or your browser does not understand how to supply the credentials "
+    b'required.<br /><br />\\n\\n\\n", "code": "401 Unauthorized", "title": "Unauthorized"}'
+)
+
 
 @dataclass(frozen=True, slots=True)
 class RequestContext:
@@ -105,24 +111,11 @@ def is_open_path(environ: dict[str, Any]) -> bool:
 
 
 def unauthorized(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    """A 401 in the placement error format (with ``code`` from 1.23 and the request id).
-
-    Upstream answers webob's stock ``{"message", "code", "title"}`` here; the
-    contract (A4) allows either, and one error format for every 4xx is easier
-    on clients and on log readers.
-    """
-    try:
-        version = mv.parse_header_value(environ.get("HTTP_OPENSTACK_API_VERSION"))
-    except mv.MicroversionError:
-        version = None
-    body = orjson.dumps(errors.error_body(
-        401, "The request you have made requires authentication.", None,
-        environ.get(ENV_REQUEST_ID), version))
     start_response("401 Unauthorized", [
         ("content-type", "application/json"),
-        ("content-length", str(len(body))),
+        ("content-length", str(len(UNAUTHORIZED_BODY))),
     ])
-    return [body]
+    return [UNAUTHORIZED_BODY]
 
 
 class NoAuth2:
