@@ -131,13 +131,15 @@ class NoAuth2:
         if not token:
             return unauthorized(environ, start_response)
         user_id, _, project_id = token.partition(":")
-        # Identity headers the caller sent are replaced, never trusted, except
-        # X-Roles and OpenStack-System-Scope which noauth2 lets tests choose.
-        for key in ("HTTP_X_USER", "HTTP_X_TENANT_ID", "HTTP_X_PROJECT_ID", "HTTP_X_DOMAIN_ID"):
-            environ.pop(key, None)
+        # As upstream's noauth2: the user always comes from the token and the
+        # token's project goes in X-Tenant-Id (unless system scoped). An
+        # explicit X-Project-Id from the caller is kept and wins, as it does
+        # in oslo.context, so tests can act as a member of any project;
+        # X-Roles and OpenStack-System-Scope are the caller's to choose too.
+        environ.pop("HTTP_X_USER", None)
         environ["HTTP_X_USER_ID"] = user_id
         if not environ.get("HTTP_OPENSTACK_SYSTEM_SCOPE"):
-            environ["HTTP_X_PROJECT_ID"] = project_id or user_id
+            environ["HTTP_X_TENANT_ID"] = project_id or user_id
         if "HTTP_X_ROLES" not in environ:
             environ["HTTP_X_ROLES"] = "admin" if user_id == "admin" else ""
         return self.app(environ, start_response)

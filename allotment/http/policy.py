@@ -473,7 +473,7 @@ class Enforcer:
     def __init__(
         self,
         enforce_new_defaults: bool = True,
-        enforce_scope: bool = False,
+        enforce_scope: bool = True,
         overrides: list[Override] | None = None,
         source: str = "policy file",
     ) -> None:
