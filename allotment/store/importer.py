@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from allotment.config import INCOMPLETE_CONSUMER_ID
-from allotment.store import source
+from allotment.store import schema, source
 from allotment.store import tables as t
 from allotment.store.engine import Database, utcnow
 from allotment.store.source import SourceSchema
@@ -412,17 +412,7 @@ class _Copier:
 
 def wipe(conn: Connection) -> None:
     """Delete every row but the standard classes and traits (for --force)."""
-    # Break the provider self-references first: MySQL checks them row by row.
-    conn.execute(sa.update(t.resource_providers).values(parent_provider_id=None,
-                                                        root_provider_id=None))
-    for table in t.DATA_TABLES_DELETE_ORDER:
-        if table is t.traits:
-            conn.execute(sa.delete(t.traits).where(t.traits.c.name.like("CUSTOM\\_%", escape="\\")))
-        elif table is t.resource_classes:
-            conn.execute(sa.delete(t.resource_classes).where(
-                t.resource_classes.c.id >= FIRST_CUSTOM_RESOURCE_CLASS_ID))
-        else:
-            conn.execute(sa.delete(table))
+    schema.delete_data(conn)
 
 
 def copy_rows(conn: Connection, table: sa.Table, values: list[dict[str, Any]]) -> None:
