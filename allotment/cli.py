@@ -22,10 +22,10 @@ def _settings(args: argparse.Namespace) -> config.Settings:
 
 
 def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
-    from allotment.http.policy import Enforcer
+    from allotment.app import check_settings
     from allotment.server import serve
 
-    Enforcer.from_settings(settings)  # refuse a broken policy file before forking workers
+    check_settings(settings)  # refuse a broken policy file (etc.) before forking workers
     serve(settings, threads=args.threads)
     return 0
 

@@ -11,7 +11,8 @@ read as ``req.context``, and answers 401 when there is no user.
 ``user:project`` (project defaults to the user); user ``admin`` gets role
 ``admin``, anyone else no role, unless the request carries ``X-Roles``.
 With ``OpenStack-System-Scope`` the token is system scoped (no project).
-No token is a 401. The root document and the health check never need a token.
+No token is a 401 (webob's stock JSON, as upstream). The root document and the
+health check never need a token.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ENV_GLOBAL_REQUEST_ID = "openstack.global_request_id"
 OPEN_PATHS = ("", "/")
 
 # The body upstream's auth layer returns (webob's stock 401, JSON flavour):
-# deliberately not the placement error format.
+# deliberately not the placement error format (spec A4, reference section 0).
 UNAUTHORIZED_BODY = (
     b'{"message": "This server could not verify that you are authorized to access the '
     b"document you requested. Either you supplied the wrong credentials (e.g., bad "
@@ -71,12 +72,12 @@ class RequestContext:
             "domain_id": self.domain_id,
             "project_id": self.project_id,
             "project_domain_id": self.project_domain_id,
-            "roles": sorted(self.roles),
+            "roles": self.roles,
             "is_admin": self.is_admin,
             "is_admin_project": True,
             "service_user_id": self.service_user_id,
             "service_project_id": self.service_project_id,
-            "service_roles": sorted(self.service_roles),
+            "service_roles": self.service_roles,
         }
 
 
