@@ -21,7 +21,8 @@ from allotment.http.query import (
     reject_unknown,
 )
 from allotment.http.request import Request, Response, json_response
-from allotment.http.validation import is_valid_name, parse_uuid
+from allotment.http.schemas.allocation_candidate import query_schema
+from allotment.http.validation import is_valid_name, parse_uuid, validate_query
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
@@ -74,6 +75,7 @@ def list_allocation_candidates(req: Request) -> Response:
 
 def parse_request(query: dict[str, list[str]], version: mv.Version) -> CandidateRequest:
     """The query string as a ``CandidateRequest``; HTTPError 400 for anything invalid."""
+    validate_query(query_schema(version), query)
     grouped = _split_params(query, version)
     limit = _parse_limit(query.get("limit"))
     group_policy = _parse_group_policy(query.get("group_policy"))
@@ -231,15 +233,17 @@ def _check_groups(groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozens
     if version.matches(mv.SAME_SUBTREE):
         _check_resourceless(groups, same_subtrees)
         return
-    for group in groups:
-        if not group.resources and (group.required or group.forbidden):
-            raise HTTPError(400, f"All traits parameters must be associated with resources. "
-                                 f"Found the following orphaned traits keys: "
-                                 f"required{group.suffix}")
-        if not group.resources and (group.member_of or group.forbidden_aggs):
-            raise HTTPError(400, f"All member_of parameters must be associated with "
-                                 f"resources. Found the following orphaned member_of keys: "
-                                 f"member_of{group.suffix}")
+    # Every orphan is named, in query order, as upstream does (a group with
+    # only forbidden traits is not a traits orphan; it fails the next check).
+    orphans = [f"required{g.suffix}" for g in groups if not g.resources and g.required]
+    if orphans:
+        raise HTTPError(400, "All traits parameters must be associated with resources.  "
+                             f"Found the following orphaned traits keys: {', '.join(orphans)}")
+    orphans = [f"member_of{g.suffix}" for g in groups
+               if not g.resources and (g.member_of or g.forbidden_aggs)]
+    if orphans:
+        raise HTTPError(400, "All member_of parameters must be associated with resources. "
+                             f"Found the following orphaned member_of keys: {', '.join(orphans)}")
     if any(not group.resources for group in groups):
         raise HTTPError(400, "All request groups must specify resources.")
     if not groups:
@@ -303,7 +307,7 @@ def _summary(result: SearchResult, pid: int, request: CandidateRequest, version:
         rc: {"capacity": inventory.summary_capacity, "used": inventory.used}
         for rc, inventory in provider.inventories.items() if wanted is None or rc in wanted}}
     if version.matches(mv.CANDIDATES_REQUIRED):
-        summary["traits"] = sorted(provider.traits)
+        summary["traits"] = list(provider.trait_order) or sorted(provider.traits)
     if version.matches(mv.NESTED_CANDIDATES):
         parent = result.universe.providers.get(provider.parent_id) \
             if provider.parent_id is not None else None

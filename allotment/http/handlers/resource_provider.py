@@ -54,11 +54,16 @@ def provider_body(req: Request, provider: ResourceProvider) -> dict[str, Any]:
     return body
 
 
-def _uuid_value(value: Any, what: str) -> str:
-    """A lenient uuid from a body or query, normalised; 400 if it is not one."""
+def _uuid_value(value: Any, what: str, in_query: bool = False) -> str:
+    """A lenient uuid from a body or query, normalised; 400 if it is not one.
+
+    The message is the one upstream's JSON-schema "format" check gives.
+    """
     canonical = parse_uuid(value)
     if canonical is None:
-        raise HTTPError(400, f"Invalid {what}: {value!r} is not a valid UUID.")
+        prefix = "Invalid query string parameters" if in_query else "JSON does not validate"
+        raise HTTPError(400, f"{prefix}: {value!r} is not a 'uuid'\n\nFailed validating "
+                             f"'format' in schema['properties']['{what}']")
     return canonical
 
 
@@ -67,12 +72,21 @@ def _parent_value(data: dict[str, Any]) -> str | None:
     return None if value is None else _uuid_value(value, "parent_provider_uuid")
 
 
+def _tree_error(error: exc.Invalid, message: str) -> exc.Invalid:
+    return exc.Invalid(f"{message}: {error}")
+
+
 def create_resource_provider(req: Request) -> Response:
     data = validate(schemas.create_schema(req.version), req.json_body())
     new_uuid = _uuid_value(data["uuid"], "uuid") if "uuid" in data else str(uuidlib.uuid4())
     parent = _parent_value(data)
     with req.state.db.write() as conn:
-        provider = rp_store.create(conn, new_uuid, data["name"], parent)
+        try:
+            provider = rp_store.create(conn, new_uuid, data["name"], parent)
+        except exc.Invalid as error:
+            raise _tree_error(
+                error, f'Unable to create resource provider "{data["name"]}", {new_uuid}'
+            ) from error
     location = [("location", req.absolute_url(f"/resource_providers/{provider.uuid}"))]
     if req.version.matches(mv.CREATE_RETURNS_PROVIDER):
         return json_response(req, provider_body(req, provider), 200,
@@ -90,20 +104,29 @@ def update_resource_provider(req: Request) -> Response:
     with req.state.db.write() as conn:
         provider = rp_store.get(conn, req.path_params["uuid"])
         data = validate(schemas.update_schema(req.version), req.json_body())
-        provider = rp_store.update(
-            conn,
-            provider,
-            data["name"],
-            set_parent="parent_provider_uuid" in data,
-            parent_uuid=_parent_value(data),
-            allow_reparent=req.version.matches(mv.REPARENT_PROVIDERS),
-        )
+        try:
+            provider = rp_store.update(
+                conn,
+                provider,
+                data["name"],
+                set_parent="parent_provider_uuid" in data,
+                parent_uuid=_parent_value(data),
+                allow_reparent=req.version.matches(mv.REPARENT_PROVIDERS),
+            )
+        except exc.Invalid as error:
+            raise _tree_error(error, f"Unable to save resource provider {provider.uuid}"
+                              ) from error
     return json_response(req, provider_body(req, provider), last_modified=provider.last_modified)
 
 
 def delete_resource_provider(req: Request) -> Response:
+    uuid = req.path_params["uuid"]
     with req.state.db.write() as conn:
-        provider = rp_store.get(conn, req.path_params["uuid"])
+        try:
+            provider = rp_store.get(conn, uuid)
+        except exc.ResourceProviderNotFound as error:
+            raise exc.ResourceProviderNotFound(
+                f"No resource provider with uuid {uuid} found for delete") from error
         rp_store.delete(conn, provider)
     return empty_response(204)
 
@@ -119,8 +142,8 @@ def _list_filter(req: Request) -> rp_store.ProviderFilter:
     traits = query.parse_required(params.get("required", []), req.version)
     return rp_store.ProviderFilter(
         name=query.single(params, "name"),
-        uuid=None if uuid_value is None else _uuid_value(uuid_value, "uuid"),
-        in_tree=None if in_tree is None else _uuid_value(in_tree, "in_tree"),
+        uuid=None if uuid_value is None else _uuid_value(uuid_value, "uuid", True),
+        in_tree=None if in_tree is None else _uuid_value(in_tree, "in_tree", True),
         aggregates_any_of=aggregates.any_of,
         aggregates_none_of=aggregates.none_of,
         traits_any_of=traits.any_of,

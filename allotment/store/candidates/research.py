@@ -227,10 +227,11 @@ def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
         sa.select(rpt.c.resource_provider_id, traits_t.c.name)
         .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id)
                      .join(rp, rp.c.id == rpt.c.resource_provider_id))
-        .where(in_trees))
-    traits_of: dict[int, set[str]] = {}
+        .where(in_trees)
+        .order_by(rpt.c.trait_id))
+    traits_of: dict[int, list[str]] = {}
     for pid, name in trait_rows:
-        traits_of.setdefault(pid, set()).add(name)
+        traits_of.setdefault(pid, []).append(name)
     agg_rows = conn.execute(
         sa.select(rpa.c.resource_provider_id, aggs.c.uuid)
         .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
@@ -243,6 +244,7 @@ def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
     return [Provider(id=row.id, uuid=row.uuid, root_id=row.root_provider_id,
                      parent_id=row.parent_provider_id,
                      traits=frozenset(traits_of.get(row.id, ())),
+                     trait_order=tuple(traits_of.get(row.id, ())),
                      aggregates=frozenset(aggs_of.get(row.id, ())),
                      inventories=inventories_of.get(row.id, {}))
             for row in base]
