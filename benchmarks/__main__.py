@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="results folder (benchmarks/results)")
     p.add_argument("--keep-databases", action="store_true", help="do not drop them afterwards")
     p.add_argument("--no-chart", action="store_true", help="skip the matplotlib PNG")
+    p.add_argument("--from-json", type=Path, nargs="+", metavar="RESULTS",
+                   help="run nothing: merge these results files, print the tables and "
+                        "draw the chart (e.g. one file per size)")
     return p
 
 
@@ -99,12 +102,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("httpx", "httpcore", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     options = options_from(args)
-    document = runner.run(options)
-    document["command"] = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None
-                                                              else argv)
-    path = report.save(document, options.output)
-    print(report.render(document))
-    print(f"results: {path}")
+    if args.from_json:
+        document = report.merge(args.from_json)
+        print(report.render(document))
+        print(report.render(document, markdown=True), file=sys.stderr)
+    else:
+        document = runner.run(options)
+        document["command"] = "python -m benchmarks " + " ".join(
+            sys.argv[1:] if argv is None else argv)
+        path = report.save(document, options.output)
+        print(report.render(document))
+        print(f"results: {path}")
     if not args.no_chart:
         chart = report.chart(document, options.output / "candidates-latency.png")
         if chart:

@@ -62,6 +62,8 @@ def _metric_rows(records: dict[str, dict[str, Any]]) -> Iterator[Row]:
                   lambda r, c=count: _get(_claim_run(r, c), "claims_per_s"))
         yield row(f"claims x{count}: conflict rate", INFO,
                   lambda r, c=count: _get(_claim_run(r, c), "conflict_rate"))
+        yield row(f"claims x{count}: failed requests (not 409)", INFO,
+                  lambda r, c=count: _get(_claim_run(r, c), "errors"))
     yield row("claims: providers over capacity", LOWER,
               lambda r: _len_or_none(_get(r, "claims", "over_capacity")))
     kinds: list[str] = []
@@ -194,6 +196,14 @@ def save(document: dict[str, Any], output: Path) -> Path:
     (output / "latest.json").write_text(text)
     (output / "latest.md").write_text(render(document, markdown=True))
     return path
+
+
+def merge(paths: list[Path]) -> dict[str, Any]:
+    """Several results files as one document (runs concatenated, sizes sorted)."""
+    documents = [json.loads(path.read_text()) for path in paths]
+    runs = [run for document in documents for run in document["runs"]]
+    runs.sort(key=lambda r: (r["n"], r["backend"], r["system"]))
+    return {**documents[0], "runs": runs, "merged_from": [str(p) for p in paths]}
 
 
 def chart(document: dict[str, Any], path: Path) -> Path | None:
