@@ -18,7 +18,7 @@ def _settings(args: argparse.Namespace) -> config.Settings:
         "bind": getattr(args, "bind", None),
         "workers": getattr(args, "workers", None),
     }
-    return config.load(args.config_file, overrides)
+    return config.load(getattr(args, "config_file", None), overrides)
 
 
 def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -70,10 +70,7 @@ def cmd_policy_list(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="allotment", description=__doc__)
-    parser.add_argument("--config-file", action="append", metavar="PATH",
-                        help="a placement.conf-style file (repeatable)")
-    parser.add_argument("--database", metavar="URL",
-                        help="SQLAlchemy database URL (overrides the config file)")
+    _add_global_options(parser, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the API with a multi-worker WSGI server")
@@ -102,7 +99,33 @@ def build_parser() -> argparse.ArgumentParser:
         "list", help="print every policy rule with its default and effective value")
     policy_list.add_argument("--json", action="store_true", help="print JSON")
     policy_list.set_defaults(func=cmd_policy_list)
+    _global_options_everywhere(parser)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--config-file", action="append", metavar="PATH", default=default,
+                        help="a placement.conf-style file (repeatable)")
+    parser.add_argument("--database", metavar="URL", default=default,
+                        help="SQLAlchemy database URL (overrides the config file)")
+
+
+def _global_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept --config-file/--database after any subcommand too
+    (``allotment serve --config-file /etc/placement/placement.conf``)."""
+    seen: set[int] = set()
+    pending = [parser]
+    while pending:
+        current = pending.pop()
+        for action in current._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                continue
+            for sub in action.choices.values():
+                if id(sub) in seen:
+                    continue
+                seen.add(id(sub))
+                _add_global_options(sub, argparse.SUPPRESS)
+                pending.append(sub)
 
 
 def _add_operator_commands(

@@ -30,7 +30,7 @@ def empty_url(backend_db: Database, worker_id_safe: str, tmp_path: Path) -> str:
 
 
 def test_db_upgrade_then_current_on_an_empty_database(empty_url: str, capsys) -> None:
-    assert cli.main(["--database", empty_url, "db", "current"]) == 0
+    assert cli.main(["db", "current", "--database", empty_url]) == 0
     assert capsys.readouterr().out.startswith("none")
     assert cli.main(["--database", empty_url, "db", "upgrade"]) == 0
     assert cli.main(["--database", empty_url, "db", "version"]) == 0
@@ -73,7 +73,7 @@ def test_serve_with_an_upstream_placement_conf(tmp_path: Path) -> None:
     )
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "allotment", "--config-file", str(conf), "serve",
+        [sys.executable, "-m", "allotment", "serve", "--config-file", str(conf),
          "--bind", f"127.0.0.1:{port}", "--workers", "2"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
