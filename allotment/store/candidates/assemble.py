@@ -429,8 +429,14 @@ def anchor_candidates(universe: Universe, anchor: int, request: CandidateRequest
         yield from _Search(universe, anchor, request, slots).run()
 
 
-def _round_robin(generators: list[Iterator[Candidate]]) -> Iterator[Candidate]:
-    active = list(generators)
+def _round_robin(generators: Iterator[Iterator[Candidate]]) -> Iterator[Candidate]:
+    """One candidate of each generator in turn; the first round pulls generators lazily."""
+    active: list[Iterator[Candidate]] = []
+    for gen in generators:
+        item = next(gen, None)
+        if item is not None:
+            yield item
+            active.append(gen)
     while active:
         still = []
         for gen in active:
@@ -444,22 +450,40 @@ def _round_robin(generators: list[Iterator[Candidate]]) -> Iterator[Candidate]:
 def generate(universe: Universe, request: CandidateRequest,
              in_tree_roots: dict[str, int | None] | None = None,
              strategy: str = DEPTH_FIRST, stop_after: int | None = None) -> list[Candidate]:
-    """Distinct candidates over every anchor, at most ``stop_after`` of them.
+    """Distinct candidates over every anchor of ``universe``, at most ``stop_after``."""
+    return generate_over(iter([universe]), request, in_tree_roots, strategy, stop_after)
+
+
+def generate_over(universes: Iterator[Universe], request: CandidateRequest,
+                  in_tree_roots: dict[str, int | None] | None = None,
+                  strategy: str = DEPTH_FIRST, stop_after: int | None = None
+                  ) -> list[Candidate]:
+    """Distinct candidates over the anchors of each universe in turn, at most ``stop_after``.
 
     ``depth-first`` exhausts one anchor before the next; ``breadth-first`` takes
-    one candidate from each anchor in turn.
+    one candidate from each anchor in turn. ``universes`` is consumed lazily
+    (each holds a chunk of anchors): once ``stop_after`` candidates exist, no
+    further universe is asked for.
     """
     if stop_after is not None and stop_after <= 0:
         return []
     roots = in_tree_roots or {}
-    gens = [anchor_candidates(universe, a, request, roots) for a in universe.anchors]
+    sharing: set[int] = set()
+
+    def per_anchor() -> Iterator[Iterator[Candidate]]:
+        for universe in universes:
+            sharing.update(pid for pid, p in universe.providers.items() if p.sharing)
+            for anchor in universe.anchors:
+                yield anchor_candidates(universe, anchor, request, roots)
+
+    gens = per_anchor()
     stream = _round_robin(gens) if strategy == BREADTH_FIRST else chain.from_iterable(gens)
     out: list[Candidate] = []
     seen: set[tuple] = set()
     for candidate in stream:
         # A candidate using any non-sharing provider can only come from that
         # provider's tree; only all-sharing candidates can repeat across anchors.
-        if all(universe.providers[p].sharing for p in candidate.allocations):
+        if all(p in sharing for p in candidate.allocations):
             key = candidate.key()
             if key in seen:
                 continue
