@@ -64,25 +64,14 @@ class Research:
 
 
 @dataclass
-class Plan:
-    """The anchors to try, in order, and how to load their trees."""
-
-    anchors: list[int] = field(default_factory=list)
-    in_tree_roots: dict[str, int | None] = field(default_factory=dict)
-    # Sharing providers that may serve some anchor: their linked roots, their own root.
-    links: dict[int, frozenset[int]] = field(default_factory=dict)
-    sharing_roots: dict[int, int] = field(default_factory=dict)
-
-
-@dataclass
 class _Facts:
     """Per-provider facts of the request's classes, traits and aggregates (ids only)."""
 
-    fits: dict[tuple[int, int], Found]          # (class id, amount) -> providers
-    traits: dict[str, Found]                    # trait name -> providers having it
-    aggregates: dict[str, Found]                # aggregate uuid -> member providers
-    links: dict[int, frozenset[int]]            # sharing provider -> linked roots
-    in_tree_roots: dict[str, int | None]
+    fits: dict[tuple[int, int], Found] = field(default_factory=dict)  # (class, amount)
+    traits: dict[str, Found] = field(default_factory=dict)   # trait name -> providers
+    aggregates: dict[str, Found] = field(default_factory=dict)  # aggregate uuid -> members
+    links: dict[int, frozenset[int]] = field(default_factory=dict)  # sharing -> linked roots
+    in_tree_roots: dict[str, int | None] = field(default_factory=dict)
 
     def with_trait(self, names: Iterable[str]) -> Found:
         out: Found = {}
@@ -96,15 +85,48 @@ class _Facts:
             out.update(self.aggregates.get(uuid, {}))
         return out
 
+    def merged(self, other: _Facts) -> _Facts:
+        """These facts plus ``other``'s (about other providers), with ``other``'s links."""
+        return _Facts(fits=_merge(self.fits, other.fits),
+                      traits=_merge(self.traits, other.traits),
+                      aggregates=_merge(self.aggregates, other.aggregates),
+                      links=other.links, in_tree_roots=other.in_tree_roots)
+
+
+def _merge(mine: dict, other: dict) -> dict:
+    if not other:
+        return mine
+    out = {key: dict(found) for key, found in mine.items()}
+    for key, found in other.items():
+        out.setdefault(key, {}).update(found)
+    return out
+
+
+@dataclass
+class Plan:
+    """What every window of the search shares: names, sharing providers and their links."""
+
+    request: CandidateRequest
+    rc_ids: dict[str, int] = field(default_factory=dict)
+    trait_ids: dict[str, int] = field(default_factory=dict)
+    hopeless: bool = False
+    # Facts about the sharing providers, with their links: the roots they may serve.
+    sharing: _Facts = field(default_factory=_Facts)
+    sharing_roots: dict[int, int] = field(default_factory=dict)
+    id_range: tuple[int, int] | None = None
+
+    @property
+    def in_tree_roots(self) -> dict[str, int | None]:
+        return self.sharing.in_tree_roots
+
+
+Window = tuple[int, int] | None  # root ids lo <= id < hi; None: every root
+
 
 def _ids(values: Iterable[int]) -> sa.BindParameter:
     """An IN list rendered inline: integers only, so no bind-parameter limits apply."""
     return sa.bindparam("ids", sorted(set(values)), unique=True, expanding=True,
                         literal_execute=True)
-
-
-def empty() -> Research:
-    return Research(Universe([], anchors=[]))
 
 
 def research(conn: Connection, request: CandidateRequest) -> Research:
@@ -113,39 +135,88 @@ def research(conn: Connection, request: CandidateRequest) -> Research:
     Raises ResourceClassNotFound / TraitNotFound for unknown names.
     """
     found = plan(conn, request)
-    if not found.anchors:
+    roots = anchors(conn, found, None)
+    if not roots:
         return Research(Universe([], anchors=[]), found.in_tree_roots)
-    return Research(load(conn, found, found.anchors), found.in_tree_roots)
+    return Research(load(conn, found, roots), found.in_tree_roots)
 
 
 # ---------------------------------------------------------------------------
 # Planning: anchors from ids only
 
 
-def plan(conn: Connection, request: CandidateRequest) -> Plan:
-    """The anchors of ``request`` in root id order (ids only, nothing loaded).
+def plan(conn: Connection, request: CandidateRequest, windowed: bool = False) -> Plan:
+    """Names, sharing providers and their links; ``windowed`` also the provider id range.
 
     Raises ResourceClassNotFound / TraitNotFound for unknown names.
     """
     rc_ids = resource_class.ids_for_names(conn, request.resource_classes())
     trait_ids = trait.ids_for_names(conn, request.trait_names())
     in_tree_roots = _in_tree_roots(conn, request.groups)
+    found = Plan(request, rc_ids, trait_ids, sharing=_Facts(in_tree_roots=in_tree_roots))
     if any(root is None for root in in_tree_roots.values()):
-        return Plan(in_tree_roots=in_tree_roots)  # an unknown in_tree provider matches nothing
-    fits = {(rc_id, amount): _fitting(conn, rc_id, amount)
-            for rc_id, amount in sorted(_amounts(request, rc_ids))}
+        found.hopeless = True  # an unknown in_tree provider matches nothing
+        return found
     sharing = _sharing_provider_ids(conn)
-    if any(g.resourceless for g in request.suffixed):
-        relevant = sharing
-    else:
-        relevant = {pid for found in fits.values() for pid in found if pid in sharing}
-    facts = _Facts(fits=fits, traits=_providers_with_traits(conn, trait_ids),
-                   aggregates=_providers_in_aggregates(conn, request.aggregate_uuids()),
-                   links=_sharing_links(conn, relevant), in_tree_roots=in_tree_roots)
-    anchors = _anchor_roots(request, rc_ids, facts)
-    links = {s: linked for s, linked in facts.links.items() if linked & anchors}
-    return Plan(anchors=sorted(anchors), in_tree_roots=in_tree_roots, links=links,
-                sharing_roots=_roots_of(conn, list(links)))
+    if sharing:
+        facts = _facts(conn, found, rp.c.id.in_(_ids(sharing)))
+        if any(g.resourceless for g in request.suffixed):
+            relevant = sharing
+        else:
+            relevant = {pid for fit in facts.fits.values() for pid in fit}
+        facts.links = _sharing_links(conn, relevant)
+        facts.in_tree_roots = in_tree_roots
+        found.sharing = facts
+        found.sharing_roots = _roots_of(conn, list(facts.links))
+    unnumbered = request.unnumbered
+    if windowed and not (unnumbered is not None and unnumbered.in_tree is not None):
+        low, high = conn.execute(sa.select(sa.func.min(rp.c.id), sa.func.max(rp.c.id))).one()
+        if low is not None:
+            found.id_range = (low, high)
+    return found
+
+
+def windows(found: Plan, first: int | None) -> Iterator[Window]:
+    """Root id ranges to search in turn: ``first`` ids wide, then twice as wide each time.
+
+    A single window (every root) without ``first`` or without an id range.
+    """
+    if found.hopeless:
+        return
+    if first is None or found.id_range is None:
+        yield None
+        return
+    low, high = found.id_range
+    width = max(1, first)
+    while low <= high:
+        yield (low, low + width)
+        low += width
+        width *= 2
+
+
+def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:
+    """The anchors with root ids in ``window``, in id order."""
+    if found.hopeless:
+        return []
+    where = None
+    if window is not None:
+        where = sa.and_(rp.c.root_provider_id >= _int(window[0]),
+                        rp.c.root_provider_id < _int(window[1]))
+    facts = _facts(conn, found, where, by_root=window is not None)
+    roots = _anchor_roots(found.request, found.rc_ids, facts.merged(found.sharing))
+    if window is not None:
+        roots = {root for root in roots if window[0] <= root < window[1]}
+    return sorted(roots)
+
+
+def _facts(conn: Connection, found: Plan, where: sa.ColumnElement | None,
+           by_root: bool = False) -> _Facts:
+    """Fits, traits and aggregates of the providers matching ``where`` (on providers)."""
+    fits = {(rc_id, amount): _fitting(conn, rc_id, amount, where, by_root)
+            for rc_id, amount in sorted(_amounts(found.request, found.rc_ids))}
+    return _Facts(fits=fits, traits=_providers_with_traits(conn, found.trait_ids, where),
+                  aggregates=_providers_in_aggregates(conn, found.request.aggregate_uuids(),
+                                                      where))
 
 
 def _amounts(request: CandidateRequest, rc_ids: dict[str, int]) -> set[tuple[int, int]]:
@@ -184,38 +255,50 @@ def _used() -> sa.ColumnElement:
         .scalar_subquery(), 0)
 
 
-def _fitting(conn: Connection, rc_id: int, amount: int) -> Found:
-    """Providers whose inventory of the class can take ``amount`` on its own."""
+def _fitting(conn: Connection, rc_id: int, amount: int, where: sa.ColumnElement | None,
+             by_root: bool = False) -> Found:
+    """Providers (matching ``where``) whose inventory of the class can take ``amount``."""
     capacity = (inv.c.total - inv.c.reserved) * inv.c.allocation_ratio
+    # With a root id window, ``+ 0`` keeps SQLite from scanning every inventory
+    # of the class through its index: it then walks the providers of the window.
+    rc_column = inv.c.resource_class_id + _int(0) if by_root else inv.c.resource_class_id
     query = (sa.select(inv.c.resource_provider_id, rp.c.root_provider_id)
              .select_from(inv.join(rp, rp.c.id == inv.c.resource_provider_id))
-             .where(inv.c.resource_class_id == _int(rc_id),
+             .where(rc_column == _int(rc_id),
                     inv.c.min_unit <= _int(amount), inv.c.max_unit >= _int(amount),
                     _int(amount) % inv.c.step_size == 0,
                     _used() + _int(amount) <= capacity))
+    if where is not None:
+        query = query.where(where)
     return dict(conn.execute(query).all())
 
 
-def _providers_with_traits(conn: Connection, trait_ids: dict[str, int]) -> dict[str, Found]:
+def _providers_with_traits(conn: Connection, trait_ids: dict[str, int],
+                           where: sa.ColumnElement | None) -> dict[str, Found]:
     if not trait_ids:
         return {}
     names = {tid: name for name, tid in trait_ids.items()}
     query = (sa.select(rpt.c.trait_id, rpt.c.resource_provider_id, rp.c.root_provider_id)
              .select_from(rpt.join(rp, rp.c.id == rpt.c.resource_provider_id))
              .where(rpt.c.trait_id.in_(_ids(names))))
+    if where is not None:
+        query = query.where(where)
     out: dict[str, Found] = {}
     for tid, pid, root in conn.execute(query).all():
         out.setdefault(names[tid], {})[pid] = root
     return out
 
 
-def _providers_in_aggregates(conn: Connection, uuids: set[str]) -> dict[str, Found]:
+def _providers_in_aggregates(conn: Connection, uuids: set[str],
+                             where: sa.ColumnElement | None) -> dict[str, Found]:
     if not uuids:
         return {}
     query = (sa.select(aggs.c.uuid, rpa.c.resource_provider_id, rp.c.root_provider_id)
              .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
                           .join(rp, rp.c.id == rpa.c.resource_provider_id))
              .where(aggs.c.uuid.in_(sorted(uuids))))
+    if where is not None:
+        query = query.where(where)
     out: dict[str, Found] = {}
     for uuid, pid, root in conn.execute(query).all():
         out.setdefault(uuid, {})[pid] = root
@@ -355,19 +438,17 @@ def _all_terms(terms: tuple[frozenset[str], ...], facts: _Facts) -> set[int] | N
 # Loading chunks of anchors
 
 
-def chunks(anchors: list[int], first: int, largest: int) -> Iterator[list[int]]:
-    """``anchors`` in consecutive slices of ``first``, twice that, ... at most ``largest``."""
-    size, start = max(1, first), 0
-    while start < len(anchors):
+def chunks(anchors: list[int], size: int) -> Iterator[list[int]]:
+    """``anchors`` in consecutive slices of at most ``size``."""
+    size = max(1, size)
+    for start in range(0, len(anchors), size):
         yield anchors[start:start + size]
-        start += size
-        size = min(size * 2, max(1, largest))
 
 
 def load(conn: Connection, found: Plan, anchors: list[int]) -> Universe:
     """The trees of ``anchors`` and of the sharing providers linked to them, whole."""
     wanted = set(anchors)
-    roots = wanted | {found.sharing_roots[s] for s, linked in found.links.items()
+    roots = wanted | {found.sharing_roots[s] for s, linked in found.sharing.links.items()
                       if s in found.sharing_roots and not linked.isdisjoint(wanted)}
     return Universe(_load_trees(conn, roots), anchors=anchors)
 

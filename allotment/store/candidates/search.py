@@ -36,8 +36,10 @@ class SearchOptions:
     strategy: str = DEPTH_FIRST
     randomize: bool = False
     rng: random.Random = field(default_factory=random.Random)
-    # Anchors loaded at once: the first chunk, and the largest.
-    first_chunk: int = 256
+    # With a stop: the width (in provider ids) of the first window of roots
+    # searched; each next window is twice as wide. Without one, a single window.
+    first_window: int = 512
+    # At most this many anchor trees are loaded at once.
     max_chunk: int = 4096
 
 
@@ -51,12 +53,17 @@ class SearchResult:
 def find_candidates(conn: Connection, request: CandidateRequest,
                     options: SearchOptions | None = None) -> SearchResult:
     options = options or SearchOptions()
-    plan = research_mod.plan(conn, request)
     stop = _stop(request, options)
-    first = options.first_chunk if stop is not None else options.max_chunk
-    universes = (research_mod.load(conn, plan, chunk)
-                 for chunk in research_mod.chunks(plan.anchors, first, options.max_chunk))
-    return _select(universes, plan.in_tree_roots, request, options)
+    plan = research_mod.plan(conn, request, windowed=stop is not None)
+    first = options.first_window if stop is not None else None
+
+    def universes() -> Iterator[Universe]:
+        for window in research_mod.windows(plan, first):
+            anchors = research_mod.anchors(conn, plan, window)
+            for chunk in research_mod.chunks(anchors, options.max_chunk):
+                yield research_mod.load(conn, plan, chunk)
+
+    return _select(universes(), plan.in_tree_roots, request, options)
 
 
 def select(found: Research, request: CandidateRequest, options: SearchOptions) -> SearchResult:
