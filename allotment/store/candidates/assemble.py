@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, product
 
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.universe import Provider, Universe
@@ -425,8 +425,40 @@ def anchor_candidates(universe: Universe, anchor: int, request: CandidateRequest
                       in_tree_roots: dict[str, int | None]) -> Iterator[Candidate]:
     """Candidates of one anchor, planned lazily (a capped search may never get here)."""
     slots = plan_anchor(universe, anchor, request, in_tree_roots)
-    if slots is not None:
+    if slots is None:
+        return
+    if not request.suffixed and request.nested_aware:
+        yield from _products(universe, anchor, slots, request)
+    else:
         yield from _Search(universe, anchor, request, slots).run()
+
+
+def _products(universe: Universe, anchor: int, slots: list[_Slot],
+              request: CandidateRequest) -> Iterator[Candidate]:
+    """The unnumbered group alone, from 1.29: every combination of its per-class choices.
+
+    Each class is its own slot and no two slots share a (provider, class), so
+    no sum can overflow and the depth-first search would try every
+    combination in ``itertools.product`` order anyway; only the group's
+    required traits (on the union of the providers used) can reject one.
+    """
+    amounts = [next(iter(slot.amounts.items())) for slot in slots]
+    required = request.unnumbered.required if request.unnumbered else ()
+    providers = universe.providers
+    for combo in product(*(slot.choices for slot in slots)):
+        used = tuple(dict.fromkeys(combo))
+        if required:
+            traits = frozenset().union(*(providers[pid].traits for pid in used))
+            if not all(traits & any_of for any_of in required):
+                continue
+        allocations: dict[int, dict[str, int]] = {}
+        for pid, (rc, amount) in zip(combo, amounts, strict=True):
+            target = allocations.get(pid)
+            if target is None:
+                allocations[pid] = {rc: amount}
+            else:
+                target[rc] = amount
+        yield Candidate(anchor, allocations, {UNNUMBERED: used})
 
 
 def _round_robin(generators: Iterator[Iterator[Candidate]]) -> Iterator[Candidate]:
