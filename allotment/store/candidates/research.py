@@ -1,34 +1,30 @@
 """Load what a candidate search needs, in a bounded number of set-based queries.
 
-The search runs in two steps so that a limited request only loads the trees
-it actually uses.
+The search runs in steps so that a limited request only reads the trees it
+returns (docs/allocation-candidates.md, "Research").
 
-``plan`` finds the *anchors*: the roots of the trees where every request
-group could possibly be served. It only moves integer ids (plain tuples, no
-Python object per row):
+``plan`` (once per request) resolves names and ``in_tree`` uuids, finds the
+sharing providers (trait ``MISC_SHARES_VIA_AGGREGATE``), their fits, traits and
+aggregates, and for the relevant ones the roots of the trees they share an
+aggregate with (their links).
 
-1. resolve class and trait names (unknown ones are errors) and ``in_tree`` uuids;
-2. one query per distinct (class, amount) of the request: the providers with an
-   inventory that can take that amount (capacity per spec E1 with the
-   un-truncated product, min/max unit, step size, current usage), with roots;
-3. one query for the providers having any trait the request names, one for
-   those in any aggregate it names (only when it names some);
-4. the sharing providers (trait ``MISC_SHARES_VIA_AGGREGATE``) and, for those
-   that matter, the roots of every tree they share an aggregate with;
-5. in Python sets, per group, the roots it can reach (its providers' own
-   trees plus the trees linked to its sharing providers), after the trait and
-   aggregate rules that can be decided per provider; the anchors are their
-   intersection, filtered by ``root_required``, in root id order.
+``anchors`` (once per window of root ids; one window holding every root when
+the whole answer is needed) returns the roots where every request group could
+be served, in id order. It only moves integer ids (plain tuples, no Python
+object per row): one query per distinct (class, amount) of the request for
+the providers that can take it (spec E1 capacity with the un-truncated
+product, min/max unit, step size, current usage), one for the providers
+having a trait the request names, one for those in an aggregate it names.
+The group rules that can be decided per provider are applied in Python sets;
+they are necessary conditions only (the assembler applies the exact rules),
+so no real candidate is ever lost.
 
-Every filter here is a necessary condition only (the assembler applies the
-exact rules), so no real candidate is ever lost.
-
-``load`` then reads a chunk of anchors whole (plus the trees of the sharing
+``load`` reads a chunk of anchors whole (plus the trees of the sharing
 providers linked to them) in four queries: providers, traits, aggregates and
 inventories with usage. That is also everything the provider summaries need.
-The search (``search.py``) loads chunks of growing size until it has enough
-candidates, so the number of queries is ``plan``'s (5 + number of distinct
-(class, amount) pairs, at most) plus four per chunk.
+
+Queries: at most 5 + (C + 2) to plan, C + 2 per window and 4 per chunk, with C
+the number of distinct (class, amount) pairs of the request.
 """
 
 from __future__ import annotations
@@ -85,21 +81,15 @@ class _Facts:
             out.update(self.aggregates.get(uuid, {}))
         return out
 
-    def merged(self, other: _Facts) -> _Facts:
-        """These facts plus ``other``'s (about other providers), with ``other``'s links."""
-        return _Facts(fits=_merge(self.fits, other.fits),
-                      traits=_merge(self.traits, other.traits),
-                      aggregates=_merge(self.aggregates, other.aggregates),
-                      links=other.links, in_tree_roots=other.in_tree_roots)
-
-
-def _merge(mine: dict, other: dict) -> dict:
-    if not other:
-        return mine
-    out = {key: dict(found) for key, found in mine.items()}
-    for key, found in other.items():
-        out.setdefault(key, {}).update(found)
-    return out
+    def absorb(self, other: _Facts) -> _Facts:
+        """Add ``other``'s facts (about other providers) and take its links; returns self."""
+        for mine, theirs in ((self.fits, other.fits), (self.traits, other.traits),
+                             (self.aggregates, other.aggregates)):
+            for key, found in theirs.items():
+                mine.setdefault(key, {}).update(found)
+        self.links = other.links
+        self.in_tree_roots = other.in_tree_roots
+        return self
 
 
 @dataclass
@@ -203,7 +193,7 @@ def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:
         where = sa.and_(rp.c.root_provider_id >= _int(window[0]),
                         rp.c.root_provider_id < _int(window[1]))
     facts = _facts(conn, found, where, by_root=window is not None)
-    roots = _anchor_roots(found.request, found.rc_ids, facts.merged(found.sharing))
+    roots = _anchor_roots(found.request, found.rc_ids, facts.absorb(found.sharing))
     if window is not None:
         roots = {root for root in roots if window[0] <= root < window[1]}
     return sorted(roots)

@@ -1,16 +1,16 @@
-"""Run a candidate search: plan, load and assemble chunk by chunk, then the limits (J7).
+"""Run a candidate search: plan, find anchors, load and assemble lazily, then the limits (J7).
 
 Without randomisation, a ``limit`` (or ``max_allocation_candidates``) means
 the answer is the first candidates of a deterministic order: anchors in root
 id order, each anchor's candidates in the assembler's order (or one per
-anchor in turn with the breadth-first strategy). The trees are therefore
-loaded in chunks of anchors of growing size (``first_chunk``, doubling up to
-``max_chunk``) and loading stops as soon as enough candidates exist. Without
-a stop every anchor is needed and the chunks start at ``max_chunk``.
+anchor in turn with the breadth-first strategy). With such a stop the roots
+are searched in windows of provider ids (``first_window`` wide, then twice as
+wide each time) and the anchors of a window are loaded in chunks of at most
+``max_chunk`` trees; nothing more is read once enough candidates exist.
+Without a stop every anchor is needed: one window, chunks of ``max_chunk``.
 
-Queries per request: the plan's (at most 5 + one per distinct (class,
-amount) pair of the request) plus 4 per chunk, so ``4 * ceil(anchors /
-max_chunk)`` more without a stop, and a few more (chunk sizes double) with one.
+Queries per request: at most 5 + (C + 2) to plan, C + 2 per window and 4 per
+chunk, with C the number of distinct (class, amount) pairs of the request.
 """
 
 from __future__ import annotations
