@@ -204,7 +204,7 @@ def _facts(conn: Connection, found: Plan, where: sa.ColumnElement | None,
     """Fits, traits and aggregates of the providers matching ``where`` (on providers)."""
     fits = {(rc_id, amount): _fitting(conn, rc_id, amount, where, by_root)
             for rc_id, amount in sorted(_amounts(found.request, found.rc_ids))}
-    return _Facts(fits=fits, traits=_providers_with_traits(conn, found.trait_ids, where),
+    return _Facts(fits=fits, traits=_providers_with_traits(conn, found.trait_ids, where, by_root),
                   aggregates=_providers_in_aggregates(conn, found.request.aggregate_uuids(),
                                                       where))
 
@@ -264,13 +264,16 @@ def _fitting(conn: Connection, rc_id: int, amount: int, where: sa.ColumnElement 
 
 
 def _providers_with_traits(conn: Connection, trait_ids: dict[str, int],
-                           where: sa.ColumnElement | None) -> dict[str, Found]:
+                           where: sa.ColumnElement | None, by_root: bool = False
+                           ) -> dict[str, Found]:
     if not trait_ids:
         return {}
     names = {tid: name for name, tid in trait_ids.items()}
+    # As in _fitting: with a window, walk its providers rather than every holder.
+    trait_column = rpt.c.trait_id + _int(0) if by_root else rpt.c.trait_id
     query = (sa.select(rpt.c.trait_id, rpt.c.resource_provider_id, rp.c.root_provider_id)
              .select_from(rpt.join(rp, rp.c.id == rpt.c.resource_provider_id))
-             .where(rpt.c.trait_id.in_(_ids(names))))
+             .where(trait_column.in_(_ids(names))))
     if where is not None:
         query = query.where(where)
     out: dict[str, Found] = {}
