@@ -387,4 +387,10 @@ def find_filtered(conn: Connection, flt: ProviderFilter | None = None) -> list[R
     query = provider_select().order_by(rp.c.id)
     if flt is not None:
         query = query.where(*_conditions(conn, flt))
-    return [from_row(row) for row in conn.execute(query)]
+    # One fetchall and positional unpacking: thousands of rows are common here.
+    return [
+        ResourceProvider(pid, uuid, name, generation or 0, root_uuid, parent_uuid, root_id,
+                         parent_id, updated_at, created_at)
+        for (pid, uuid, name, generation, root_id, parent_id, created_at, updated_at,
+             root_uuid, parent_uuid) in conn.execute(query).all()
+    ]

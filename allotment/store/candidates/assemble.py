@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, product
 
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.universe import Provider, Universe
@@ -425,12 +425,50 @@ def anchor_candidates(universe: Universe, anchor: int, request: CandidateRequest
                       in_tree_roots: dict[str, int | None]) -> Iterator[Candidate]:
     """Candidates of one anchor, planned lazily (a capped search may never get here)."""
     slots = plan_anchor(universe, anchor, request, in_tree_roots)
-    if slots is not None:
+    if slots is None:
+        return
+    if not request.suffixed and request.nested_aware:
+        yield from _products(universe, anchor, slots, request)
+    else:
         yield from _Search(universe, anchor, request, slots).run()
 
 
-def _round_robin(generators: list[Iterator[Candidate]]) -> Iterator[Candidate]:
-    active = list(generators)
+def _products(universe: Universe, anchor: int, slots: list[_Slot],
+              request: CandidateRequest) -> Iterator[Candidate]:
+    """The unnumbered group alone, from 1.29: every combination of its per-class choices.
+
+    Each class is its own slot and no two slots share a (provider, class), so
+    no sum can overflow and the depth-first search would try every
+    combination in ``itertools.product`` order anyway; only the group's
+    required traits (on the union of the providers used) can reject one.
+    """
+    amounts = [next(iter(slot.amounts.items())) for slot in slots]
+    required = request.unnumbered.required if request.unnumbered else ()
+    providers = universe.providers
+    for combo in product(*(slot.choices for slot in slots)):
+        used = tuple(dict.fromkeys(combo))
+        if required:
+            traits = frozenset().union(*(providers[pid].traits for pid in used))
+            if not all(traits & any_of for any_of in required):
+                continue
+        allocations: dict[int, dict[str, int]] = {}
+        for pid, (rc, amount) in zip(combo, amounts, strict=True):
+            target = allocations.get(pid)
+            if target is None:
+                allocations[pid] = {rc: amount}
+            else:
+                target[rc] = amount
+        yield Candidate(anchor, allocations, {UNNUMBERED: used})
+
+
+def _round_robin(generators: Iterator[Iterator[Candidate]]) -> Iterator[Candidate]:
+    """One candidate of each generator in turn; the first round pulls generators lazily."""
+    active: list[Iterator[Candidate]] = []
+    for gen in generators:
+        item = next(gen, None)
+        if item is not None:
+            yield item
+            active.append(gen)
     while active:
         still = []
         for gen in active:
@@ -444,22 +482,40 @@ def _round_robin(generators: list[Iterator[Candidate]]) -> Iterator[Candidate]:
 def generate(universe: Universe, request: CandidateRequest,
              in_tree_roots: dict[str, int | None] | None = None,
              strategy: str = DEPTH_FIRST, stop_after: int | None = None) -> list[Candidate]:
-    """Distinct candidates over every anchor, at most ``stop_after`` of them.
+    """Distinct candidates over every anchor of ``universe``, at most ``stop_after``."""
+    return generate_over(iter([universe]), request, in_tree_roots, strategy, stop_after)
+
+
+def generate_over(universes: Iterator[Universe], request: CandidateRequest,
+                  in_tree_roots: dict[str, int | None] | None = None,
+                  strategy: str = DEPTH_FIRST, stop_after: int | None = None
+                  ) -> list[Candidate]:
+    """Distinct candidates over the anchors of each universe in turn, at most ``stop_after``.
 
     ``depth-first`` exhausts one anchor before the next; ``breadth-first`` takes
-    one candidate from each anchor in turn.
+    one candidate from each anchor in turn. ``universes`` is consumed lazily
+    (each holds a chunk of anchors): once ``stop_after`` candidates exist, no
+    further universe is asked for.
     """
     if stop_after is not None and stop_after <= 0:
         return []
     roots = in_tree_roots or {}
-    gens = [anchor_candidates(universe, a, request, roots) for a in universe.anchors]
+    sharing: set[int] = set()
+
+    def per_anchor() -> Iterator[Iterator[Candidate]]:
+        for universe in universes:
+            sharing.update(pid for pid, p in universe.providers.items() if p.sharing)
+            for anchor in universe.anchors:
+                yield anchor_candidates(universe, anchor, request, roots)
+
+    gens = per_anchor()
     stream = _round_robin(gens) if strategy == BREADTH_FIRST else chain.from_iterable(gens)
     out: list[Candidate] = []
     seen: set[tuple] = set()
     for candidate in stream:
         # A candidate using any non-sharing provider can only come from that
         # provider's tree; only all-sharing candidates can repeat across anchors.
-        if all(universe.providers[p].sharing for p in candidate.allocations):
+        if all(p in sharing for p in candidate.allocations):
             key = candidate.key()
             if key in seen:
                 continue
