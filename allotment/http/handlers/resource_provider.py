@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Callable
 from typing import Any
 
 from allotment import exceptions as exc
@@ -29,29 +30,38 @@ _EXTRA_LINKS = (
 )
 
 
+def provider_renderer(req: Request) -> Callable[[ResourceProvider], dict[str, Any]]:
+    """A function rendering providers at the request's microversion (C1).
+
+    The version checks and link prefixes are worked out once per request, so
+    long lists cost one dict per provider and nothing more.
+    """
+    prefix = req.link("/resource_providers/")
+    rels = ("inventories", "usages") + tuple(
+        rel for rel, first in _EXTRA_LINKS if req.version.matches(first))
+    nested = req.version.matches(mv.NESTED_PROVIDERS)
+
+    def render(provider: ResourceProvider) -> dict[str, Any]:
+        base = prefix + provider.uuid
+        links = [{"rel": "self", "href": base}]
+        links.extend({"rel": rel, "href": f"{base}/{rel}"} for rel in rels)
+        body: dict[str, Any] = {
+            "uuid": provider.uuid,
+            "name": provider.name,
+            "generation": provider.generation,
+        }
+        if nested:
+            body["parent_provider_uuid"] = provider.parent_provider_uuid
+            body["root_provider_uuid"] = provider.root_provider_uuid
+        body["links"] = links
+        return body
+
+    return render
+
+
 def provider_body(req: Request, provider: ResourceProvider) -> dict[str, Any]:
-    """The JSON representation of a provider at the request's microversion (C1)."""
-    base = f"/resource_providers/{provider.uuid}"
-    links = [
-        {"rel": "self", "href": req.link(base)},
-        {"rel": "inventories", "href": req.link(f"{base}/inventories")},
-        {"rel": "usages", "href": req.link(f"{base}/usages")},
-    ]
-    links.extend(
-        {"rel": rel, "href": req.link(f"{base}/{rel}")}
-        for rel, first in _EXTRA_LINKS
-        if req.version.matches(first)
-    )
-    body: dict[str, Any] = {
-        "uuid": provider.uuid,
-        "name": provider.name,
-        "generation": provider.generation,
-    }
-    if req.version.matches(mv.NESTED_PROVIDERS):
-        body["parent_provider_uuid"] = provider.parent_provider_uuid
-        body["root_provider_uuid"] = provider.root_provider_uuid
-    body["links"] = links
-    return body
+    """The JSON representation of one provider at the request's microversion (C1)."""
+    return provider_renderer(req)(provider)
 
 
 def _uuid_value(value: Any, what: str, in_query: bool = False) -> str:
@@ -163,5 +173,6 @@ def list_resource_providers(req: Request) -> Response:
             ) from None
         except exc.TraitNotFound as error:
             raise HTTPError(400, str(error)) from None
-    body = {"resource_providers": [provider_body(req, p) for p in providers]}
+    render = provider_renderer(req)
+    body = {"resource_providers": [render(p) for p in providers]}
     return json_response(req, body, last_modified=newest(*(p.last_modified for p in providers)))
