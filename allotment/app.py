@@ -32,6 +32,16 @@ def prepare_database(settings: Settings, db: Database) -> None:
         schema.sync_standard_data(db)
 
 
+def check_settings(settings: Settings) -> None:
+    """Refuse, before serving or forking workers, what make_app would refuse:
+    a broken policy file, or keystone auth that cannot be configured."""
+    Enforcer.from_settings(settings)
+    if settings.auth_strategy == "keystone":
+        from allotment.http import keystone  # optional dependency
+
+        keystone.check(settings)
+
+
 def make_app(settings: Settings, db: Database | None = None, prepare: bool = True) -> Any:
     """Build the WSGI app. A request passes the layers top to bottom:
 

@@ -18,14 +18,14 @@ def _settings(args: argparse.Namespace) -> config.Settings:
         "bind": getattr(args, "bind", None),
         "workers": getattr(args, "workers", None),
     }
-    return config.load(args.config_file, overrides)
+    return config.load(getattr(args, "config_file", None), overrides)
 
 
 def cmd_serve(args: argparse.Namespace, settings: config.Settings) -> int:
-    from allotment.http.policy import Enforcer
+    from allotment.app import check_settings
     from allotment.server import serve
 
-    Enforcer.from_settings(settings)  # refuse a broken policy file before forking workers
+    check_settings(settings)  # refuse a broken policy file (etc.) before forking workers
     serve(settings, threads=args.threads)
     return 0
 
@@ -70,10 +70,7 @@ def cmd_policy_list(args: argparse.Namespace, settings: config.Settings) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="allotment", description=__doc__)
-    parser.add_argument("--config-file", action="append", metavar="PATH",
-                        help="a placement.conf-style file (repeatable)")
-    parser.add_argument("--database", metavar="URL",
-                        help="SQLAlchemy database URL (overrides the config file)")
+    _add_global_options(parser, argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the API with a multi-worker WSGI server")
@@ -84,10 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="schema management")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    upgrade = db_sub.add_parser("upgrade", help="upgrade the schema (default: to head)")
+    # "sync" and "version" are placement-manage's names for the same commands.
+    upgrade = db_sub.add_parser("upgrade", aliases=["sync"],
+                                help="upgrade the schema (default: to head)")
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
-    current = db_sub.add_parser("current", help="print the schema revision")
+    current = db_sub.add_parser("current", aliases=["version"], help="print the schema revision")
     current.set_defaults(func=cmd_db_current)
     stamp = db_sub.add_parser("stamp", help="record a revision without migrating")
     stamp.add_argument("revision")
@@ -100,17 +99,44 @@ def build_parser() -> argparse.ArgumentParser:
         "list", help="print every policy rule with its default and effective value")
     policy_list.add_argument("--json", action="store_true", help="print JSON")
     policy_list.set_defaults(func=cmd_policy_list)
+    _global_options_everywhere(parser)
     return parser
+
+
+def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--config-file", action="append", metavar="PATH", default=default,
+                        help="a placement.conf-style file (repeatable)")
+    parser.add_argument("--database", metavar="URL", default=default,
+                        help="SQLAlchemy database URL (overrides the config file)")
+
+
+def _global_options_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept --config-file/--database after any subcommand too
+    (``allotment serve --config-file /etc/placement/placement.conf``)."""
+    seen: set[int] = set()
+    pending = [parser]
+    while pending:
+        current = pending.pop()
+        for action in current._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                continue
+            for sub in action.choices.values():
+                if id(sub) in seen:
+                    continue
+                seen.add(id(sub))
+                _add_global_options(sub, argparse.SUPPRESS)
+                pending.append(sub)
 
 
 def _add_operator_commands(
     sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
 ) -> None:
     """db import, db adopt, status and audit: each module registers its own parser."""
-    from allotment.commands import adopt, audit, import_, status
+    from allotment.commands import adopt, audit, import_, online_migrations, status
 
     import_.add_parser(db_sub)
     adopt.add_parser(db_sub)
+    online_migrations.add_parser(db_sub)
     status.add_parser(sub)
     audit.add_parser(sub)
 

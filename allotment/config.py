@@ -45,7 +45,8 @@ class Settings:
     auth_strategy: str = "noauth2"
     policy_file: str | None = None
     enforce_new_defaults: bool = True
-    enforce_scope: bool = False
+    # oslo.policy (>= 4.5, as upstream 16 runs with) enforces scope by default.
+    enforce_scope: bool = True
     randomize_allocation_candidates: bool = False
     incomplete_consumer_project_id: str = INCOMPLETE_CONSUMER_ID
     incomplete_consumer_user_id: str = INCOMPLETE_CONSUMER_ID

@@ -42,6 +42,13 @@ class Invalid(PlacementError):
     """The request is well-formed but semantically invalid (400)."""
 
 
+class AllocationClassNotFound(Invalid):
+    """An allocation names a resource class that does not exist (400).
+
+    Handlers add upstream's context ("Unable to allocate inventory ...").
+    """
+
+
 class InvalidInventoryCapacity(Invalid):
     pass
 

@@ -66,6 +66,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         progress.finish()
         print(f"allotment: import failed, nothing was imported: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        progress.finish()
+        print("allotment: interrupted, nothing was imported", file=sys.stderr)
+        return 130
     finally:
         target.dispose()
     progress.finish()

@@ -6,6 +6,7 @@ Exit status as oslo.upgradecheck: 0 every check succeeded, 1 a warning, 2 a fail
 from __future__ import annotations
 
 import argparse
+import textwrap
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -15,6 +16,9 @@ from sqlalchemy.engine import Connection
 from allotment.config import Settings
 from allotment.store import adopt, audit, schema
 from allotment.store.engine import Database
+
+# Long details wrap, as upstream's table does, so the table fits a terminal.
+DETAILS_WIDTH = 60
 
 
 class Code(IntEnum):
@@ -100,8 +104,9 @@ def _check_standard(conn: Connection) -> Result:
     name = "Standard Resource Classes And Traits"
     drift = audit.standard_drift(conn)
     if drift.misnumbered_classes:
+        wrong = drift.misnumbered_classes
         return Result(name, Code.FAILURE, "standard resource classes with unexpected ids: "
-                      + ", ".join(drift.misnumbered_classes))
+                      + ", ".join(wrong[:5]) + (", ..." if len(wrong) > 5 else ""))
     missing = list(drift.missing_classes) + list(drift.missing_traits)
     if missing:
         return Result(name, Code.WARNING,
@@ -124,7 +129,8 @@ def render(results: list[Result]) -> str:
     """The boxed one-column table placement-status prints."""
     lines = ["Upgrade Check Results"]
     blocks = [[f"Check: {r.check}", f"Result: {r.code.name.title()}",
-               f"Details: {r.details}"] for r in results]
+               *textwrap.wrap(f"Details: {r.details}", DETAILS_WIDTH, subsequent_indent="  ")]
+              for r in results]
     width = max(len(x) for x in lines + [x for b in blocks for x in b])
     rule = "+" + "-" * (width + 2) + "+"
 

@@ -11,7 +11,8 @@ read as ``req.context``, and answers 401 when there is no user.
 ``user:project`` (project defaults to the user); user ``admin`` gets role
 ``admin``, anyone else no role, unless the request carries ``X-Roles``.
 With ``OpenStack-System-Scope`` the token is system scoped (no project).
-No token is a 401. The root document and the health check never need a token.
+No token is a 401 (webob's stock JSON, as upstream). The root document and the
+health check never need a token.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ENV_GLOBAL_REQUEST_ID = "openstack.global_request_id"
 OPEN_PATHS = ("", "/")
 
 # The body upstream's auth layer returns (webob's stock 401, JSON flavour):
-# deliberately not the placement error format.
+# deliberately not the placement error format (spec A4, reference section 0).
 UNAUTHORIZED_BODY = (
     b'{"message": "This server could not verify that you are authorized to access the '
     b"document you requested. Either you supplied the wrong credentials (e.g., bad "
@@ -71,12 +72,12 @@ class RequestContext:
             "domain_id": self.domain_id,
             "project_id": self.project_id,
             "project_domain_id": self.project_domain_id,
-            "roles": sorted(self.roles),
+            "roles": self.roles,
             "is_admin": self.is_admin,
             "is_admin_project": True,
             "service_user_id": self.service_user_id,
             "service_project_id": self.service_project_id,
-            "service_roles": sorted(self.service_roles),
+            "service_roles": self.service_roles,
         }
 
 
@@ -130,13 +131,15 @@ class NoAuth2:
         if not token:
             return unauthorized(environ, start_response)
         user_id, _, project_id = token.partition(":")
-        # Identity headers the caller sent are replaced, never trusted, except
-        # X-Roles and OpenStack-System-Scope which noauth2 lets tests choose.
-        for key in ("HTTP_X_USER", "HTTP_X_TENANT_ID", "HTTP_X_PROJECT_ID", "HTTP_X_DOMAIN_ID"):
-            environ.pop(key, None)
+        # As upstream's noauth2: the user always comes from the token and the
+        # token's project goes in X-Tenant-Id (unless system scoped). An
+        # explicit X-Project-Id from the caller is kept and wins, as it does
+        # in oslo.context, so tests can act as a member of any project;
+        # X-Roles and OpenStack-System-Scope are the caller's to choose too.
+        environ.pop("HTTP_X_USER", None)
         environ["HTTP_X_USER_ID"] = user_id
         if not environ.get("HTTP_OPENSTACK_SYSTEM_SCOPE"):
-            environ["HTTP_X_PROJECT_ID"] = project_id or user_id
+            environ["HTTP_X_TENANT_ID"] = project_id or user_id
         if "HTTP_X_ROLES" not in environ:
             environ["HTTP_X_ROLES"] = "admin" if user_id == "admin" else ""
         return self.app(environ, start_response)

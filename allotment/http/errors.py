@@ -7,6 +7,7 @@ JSON body every placement client expects.
 
 from __future__ import annotations
 
+import html
 import http
 from typing import Any
 
@@ -109,3 +110,63 @@ def error_body(
     if extra:
         error.update(extra)
     return {"errors": [error]}
+
+
+# --- the error body's media type -----------------------------------------------
+# Upstream renders errors with webob, which picks text/html or application/json
+# from the Accept header (in that order of preference on equal quality) and
+# falls back to text/plain; a request without Accept, or with exactly "*/*",
+# is treated as asking for JSON.
+ERROR_OFFERS = ("text/html", "application/json")
+
+
+def _accept_ranges(accept: str) -> list[tuple[str, float]]:
+    ranges = []
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        if not media:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((media.lower(), quality))
+    return ranges
+
+
+def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
+    """The quality of the most specific range matching ``offer`` (0 if none)."""
+    kind = offer.split("/")[0]
+    best: tuple[int, float] = (-1, 0.0)
+    for media, quality in ranges:
+        specificity = {offer: 2, f"{kind}/*": 1, "*/*": 0}.get(media, -1)
+        if specificity > best[0]:
+            best = (specificity, quality)
+    return best[1]
+
+
+def error_media_type(accept: str | None) -> str:
+    if not accept or accept == "*/*":
+        return "application/json"
+    ranges = _accept_ranges(accept)
+    scored = [(q, -i, offer) for i, offer in enumerate(ERROR_OFFERS)
+              if (q := _quality(offer, ranges)) > 0]
+    return max(scored)[2] if scored else "text/plain"
+
+
+def text_error_body(status: int, message: str, media_type: str) -> bytes:
+    """An error as webob renders it for HTML or plain-text clients."""
+    try:
+        title = f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        title = str(status)
+    explanation = EXPLANATIONS.get(status, "")
+    if media_type == "text/html":
+        return (f"<html>\n <head>\n  <title>{title}</title>\n </head>\n <body>\n"
+                f"  <h1>{title}</h1>\n  {explanation}<br /><br />\n{html.escape(message)}\n\n"
+                " </body>\n</html>").encode()
+    return f"{title}\n\n{explanation}\n\n{message}\n\n".encode()

@@ -110,8 +110,7 @@ class _OpenRoot:
         return self.protected(environ, start_response)
 
 
-def wrap(app: WSGIApp, settings: Settings) -> WSGIApp:
-    """``app`` behind keystonemiddleware's auth_token, configured from ``settings``."""
+def _auth_token() -> Any:
     try:
         from keystonemiddleware import auth_token
     except ImportError:
@@ -119,6 +118,18 @@ def wrap(app: WSGIApp, settings: Settings) -> WSGIApp:
             "auth_strategy = keystone needs keystonemiddleware: "
             "pip install 'allotment[keystone]'"
         ) from None
+    return auth_token
+
+
+def check(settings: Settings) -> None:
+    """Raise ConfigError if keystone authentication cannot be set up."""
+    _auth_token()
+    build_conf(settings.sections)
+
+
+def wrap(app: WSGIApp, settings: Settings) -> WSGIApp:
+    """``app`` behind keystonemiddleware's auth_token, configured from ``settings``."""
+    auth_token = _auth_token()
     conf = build_conf(settings.sections)
     protocol = auth_token.AuthProtocol(app, {"oslo_config_config": conf})
     return _OpenRoot(protocol, app)

@@ -155,7 +155,7 @@ def parse_header_value(value: str | None) -> Version:
         if len(words) == 2 and words[0].lower() == SERVICE_TYPE:
             wanted = words[1]
         elif len(words) == 1 and words[0].lower() == SERVICE_TYPE:
-            raise MicroversionError(400, f"invalid version string: {part.strip()!r}")
+            raise MicroversionError(400, f"invalid version string: {part.strip()}")
     if wanted is None:
         return MIN_VERSION
     return parse_version(wanted)
@@ -166,7 +166,7 @@ def parse_version(text: str) -> Version:
         return MAX_VERSION
     match = _VALUE_RE.match(text.strip())
     if not match:
-        raise MicroversionError(400, f"invalid version string: {text!r}")
+        raise MicroversionError(400, f"invalid version string: {text}")
     version = Version(int(match.group(1)), int(match.group(2)))
     if not MIN_VERSION <= version <= MAX_VERSION:
         raise MicroversionError(

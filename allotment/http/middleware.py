@@ -62,6 +62,10 @@ def error_response(
     headers: list[tuple[str, str]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
+    media_type = errors.error_media_type(environ.get("HTTP_ACCEPT"))
+    if media_type != "application/json":
+        return Response(status, errors.text_error_body(status, message, media_type),
+                        list(headers or []), f"{media_type}; charset=UTF-8")
     body = errors.error_body(
         status, message, code, environ.get(ENV_REQUEST_ID), environ.get(ENV_VERSION), extra
     )
@@ -172,6 +176,24 @@ def _accepts_json(environ: dict[str, Any]) -> bool:
     return False
 
 
+def _content_length_error(environ: dict[str, Any]) -> str | None:
+    """Upstream checks Content-Length before routing: an integer, and a body needs a type."""
+    length = environ.get("CONTENT_LENGTH")
+    if not length:
+        return None
+    try:
+        has_body = int(length) > 0
+    except ValueError:
+        return "content-length header must be an integer"
+    if has_body and not environ.get("CONTENT_TYPE"):
+        return "content-type header required when content-length > 0"
+    return None
+
+
+def _media_type(environ: dict[str, Any]) -> str:
+    return (environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+
+
 class PlacementHandler:
     """Microversion negotiation, routing, authorization and handler dispatch."""
 
@@ -195,6 +217,9 @@ class PlacementHandler:
         return send(response, start_response)
 
     def _dispatch(self, environ: dict[str, Any]) -> Response:
+        length_error = _content_length_error(environ)
+        if length_error:
+            return error_response(environ, 400, length_error)
         found = routes.match(environ.get("PATH_INFO", ""))
         if found is None:
             return error_response(environ, 404, "The resource could not be found.")
@@ -216,6 +241,12 @@ class PlacementHandler:
             return error_response(environ, 404, "The resource could not be found.")
         if method == "GET" and not _accepts_json(environ):
             return error_response(environ, 406, "Only application/json is provided.")
+        if endpoint.needs_json(req.version):
+            media = _media_type(environ)
+            if media != "application/json":
+                return error_response(
+                    environ, 415,
+                    f"The media type {media or None} is not supported, use application/json")
         try:
             if endpoint.policy:
                 target = endpoint.target(req) if endpoint.target else _default_target(req)

@@ -189,7 +189,10 @@ class RoleCheck(Node):
         wanted = _substitute(self.match, target)
         if wanted is None:
             return False
-        return wanted.lower() in {str(role).lower() for role in creds.get("roles") or ()}
+        roles = creds.get("roles") or ()
+        if isinstance(roles, frozenset):  # RequestContext's roles are already lower case
+            return wanted.lower() in roles
+        return wanted.lower() in {str(role).lower() for role in roles}
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,14 +231,16 @@ def _found_in(value: Any, path: list[str], match: str) -> bool:
 class GenericCheck(Node):
     kind: str
     match: str
+    # Decided once at parse time: is ``kind`` a literal, and which one.
+    is_literal: bool = False
+    literal: Any = None
 
     def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
         wanted = _substitute(self.match, target)
         if wanted is None:
             return False
-        is_literal, literal = _literal(self.kind)
-        if is_literal:
-            return wanted == str(literal)
+        if self.is_literal:
+            return wanted == str(self.literal)
         return _found_in(creds, self.kind.split("."), wanted)
 
 
@@ -307,7 +312,7 @@ def _check(token: str) -> Node:
         return RuleCheck(match)
     if kind in UNSUPPORTED_KINDS:
         raise RuleSyntaxError(f"remote {kind}: checks are not supported")
-    return GenericCheck(kind, match)
+    return GenericCheck(kind, match, *_literal(kind))
 
 
 class _Parser:
@@ -468,7 +473,7 @@ class Enforcer:
     def __init__(
         self,
         enforce_new_defaults: bool = True,
-        enforce_scope: bool = False,
+        enforce_scope: bool = True,
         overrides: list[Override] | None = None,
         source: str = "policy file",
     ) -> None:

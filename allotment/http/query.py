@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
-from allotment.http.validation import is_uuid, is_valid_name, parse_uuid
+from allotment.http.validation import is_valid_name, parse_uuid
 
 
 @dataclass(frozen=True)
@@ -54,43 +54,46 @@ class _Collected:
 
 def parse_member_of(values: list[str], version: mv.Version, param: str = "member_of"
                     ) -> AggregateFilter:
-    """Parse every occurrence of a ``member_of`` parameter (ANDed together)."""
+    """Parse every occurrence of a ``member_of`` parameter (ANDed together).
+
+    Error texts are upstream's: clients and conformance suites match them.
+    """
     if len(values) > 1 and not version.matches(mv.MULTI_MEMBER_OF):
-        raise HTTPError(400, f"Multiple {param} parameters are not supported "
-                             f"before microversion {mv.MULTI_MEMBER_OF}.")
+        raise HTTPError(400, f"Multiple {param} parameters are not supported")
     any_of: list[frozenset[str]] = []
     none_of: set[str] = set()
     for raw in values:
-        value = raw.strip()
-        forbidden = value.startswith("!")
+        required, forbidden = _member_of_value(raw.strip())
+        if required:
+            any_of.append(frozenset(required))
         if forbidden:
+            # Checked after the UUIDs, as upstream does.
             if not version.matches(mv.FORBIDDEN_AGGREGATES):
-                raise HTTPError(400, f"Forbidden {param} (!) is not supported before "
-                                     f"microversion {mv.FORBIDDEN_AGGREGATES}.")
-            value = value[1:]
-        if value.startswith("in:"):
-            uuids = _aggregate_list(value[3:], param)
-        elif "," in value:
-            raise HTTPError(400, f"Invalid {param} value {raw!r}: use 'in:' to give a "
-                                 f"list of aggregates.")
-        else:
-            uuids = _aggregate_list(value, param)
-        if forbidden:
-            none_of |= uuids
-        else:
-            any_of.append(frozenset(uuids))
+                raise HTTPError(400, f"Forbidden {param} parameters are not supported in "
+                                     f"the specified microversion")
+            none_of |= forbidden
     return AggregateFilter(tuple(any_of), frozenset(none_of))
 
 
-def _aggregate_list(text: str, param: str) -> set[str]:
-    items = text.split(",")
-    out = set()
-    for item in items:
-        canonical = parse_uuid(item.strip()) if is_uuid(item.strip()) else None
-        if canonical is None or item.strip().startswith("!"):
-            raise HTTPError(400, f"Invalid {param} value: {item!r} is not a valid UUID.")
-        out.add(canonical)
-    return out
+def _member_of_value(value: str) -> tuple[set[str], set[str]]:
+    """One ``member_of`` value as (any-of aggregates, forbidden aggregates)."""
+    if "," in value and not value.startswith(("in:", "!in:")):
+        raise HTTPError(400, "Multiple values for 'member_of' must be prefixed with the "
+                             "'in:' or '!in:' keyword using the valid microversion. "
+                             f"Got: {value}")
+    forbidden = value.startswith("!")
+    body = value[1:] if forbidden else value
+    items = body[3:].split(",") if body.startswith("in:") else [body]
+    uuids = {_aggregate_uuid(item) for item in items}
+    return (set(), uuids) if forbidden else (uuids, set())
+
+
+def _aggregate_uuid(item: str) -> str:
+    canonical = parse_uuid(item.strip())
+    if canonical is None or item.strip().startswith("!"):
+        raise HTTPError(400, "Invalid query string parameters: Expected 'member_of' "
+                             f"parameter to contain valid UUID(s). Got: {item}")
+    return canonical
 
 
 def parse_required(values: list[str], version: mv.Version, param: str = "required"
@@ -118,61 +121,83 @@ def parse_required(values: list[str], version: mv.Version, param: str = "require
     return TraitFilter(tuple(collected.any_of), frozenset(collected.forbidden))
 
 
+_ANY_FORM = "in:HW_CPU_X86_VMX,CUSTOM_MAGIC"
+
+
 def _parse_required_value(raw: str, version: mv.Version, param: str,
                           collected: _Collected) -> None:
+    """One ``required`` value; error texts are upstream's (always naming 'required')."""
     if raw.startswith("in:"):
-        if not version.matches(mv.ANY_OF_TRAITS):
-            raise HTTPError(400, f"Invalid {param} value {raw!r}: 'in:' is not supported "
-                                 f"before microversion {mv.ANY_OF_TRAITS}.")
-        names = raw[3:].split(",")
-        group = set()
-        for name in names:
-            if name.startswith("!") or not _valid_trait(name):
-                raise HTTPError(400, f"Invalid trait name {name!r} in {param}.")
-            group.add(name)
-        collected.any_of.append(frozenset(group))
+        collected.any_of.append(frozenset(_any_traits(raw, version, param)))
         return
-    for name in raw.split(","):
+    names = [item.strip() for item in raw.split(",")]
+    forbidden_ok = version.matches(mv.FORBIDDEN_TRAITS)
+    if any(not name.lstrip("!") for name in names):
+        form = "HW_CPU_X86_VMX,!CUSTOM_MAGIC" if forbidden_ok else "HW_CPU_X86_VMX,CUSTOM_MAGIC"
+        raise HTTPError(400, "Invalid query string parameters: Expected 'required' parameter "
+                             f"value of the form: {form}. Got an empty trait in: {raw}")
+    if not forbidden_ok and any(name.startswith("!") for name in names):
+        raise HTTPError(400, "Invalid query string parameters: Expected 'required' parameter "
+                             f"value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {raw}")
+    for name in names:
         forbidden = name.startswith("!")
-        if forbidden:
-            if not version.matches(mv.FORBIDDEN_TRAITS):
-                raise HTTPError(400, f"Invalid trait name {name!r} in {param}: forbidden "
-                                     f"traits need microversion {mv.FORBIDDEN_TRAITS}.")
-            name = name.lstrip("!")
+        name = name.lstrip("!")
         if not _valid_trait(name):
-            raise HTTPError(400, f"Invalid {param} value {raw!r}: empty or malformed "
-                                 f"trait name {name!r}.")
+            raise HTTPError(400, f"Invalid {param} value {raw!r}: malformed trait name "
+                                 f"{name!r}.")
         if forbidden:
             collected.forbidden.add(name)
         else:
             collected.any_of.append(frozenset({name}))
 
 
+def _any_traits(raw: str, version: mv.Version, param: str) -> set[str]:
+    if not version.matches(mv.ANY_OF_TRAITS):
+        raise HTTPError(400, f"Invalid query string parameters: The format '{_ANY_FORM}' "
+                             f"only supported since microversion {mv.ANY_OF_TRAITS}. Got: {raw}")
+    names = {item.strip() for item in raw[3:].split(",")}
+    if not all(names):
+        raise HTTPError(400, "Invalid query string parameters: Expected 'required' parameter "
+                             f"value of the form: {_ANY_FORM}. Got an empty trait in: {raw}")
+    if any(name.startswith("!") for name in names):
+        raise HTTPError(400, f"Invalid query string parameters: The format '{_ANY_FORM}' "
+                             f"does not support forbidden traits. Got: {raw}")
+    for name in names:
+        if not _valid_trait(name):
+            raise HTTPError(400, f"Invalid trait name {name!r} in {param}.")
+    return names
+
+
 def _valid_trait(name: str) -> bool:
     return bool(name) and is_valid_name(name)
 
 
+_RESOURCES_FORM = ("Badly formed resources parameter. Expected resources query string "
+                   "parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: ")
+
+
 def parse_resources(value: str, param: str = "resources") -> dict[str, int]:
-    """``RC:N,RC:N`` into a dict; every amount an integer >= 1."""
+    """``RC:N,RC:N`` into a dict; every amount an integer >= 1 (a repeated class: last wins).
+
+    Error texts are upstream's, which always name the parameter 'resources'.
+    """
     out: dict[str, int] = {}
-    if not value:
-        raise HTTPError(400, f"Badly formed {param} parameter: it is empty.")
+    if not value.strip():
+        raise HTTPError(400, f"{_RESOURCES_FORM}empty string.")
     for item in value.split(","):
-        name, sep, amount = item.partition(":")
-        name = name.strip()
-        if not sep or not name:
-            raise HTTPError(400, f"Badly formed {param} parameter {value!r}: expected "
-                                 f"RESOURCE_CLASS:AMOUNT.")
+        parts = item.split(":")
+        if len(parts) != 2 or not parts[0].strip():
+            raise HTTPError(400, f"{_RESOURCES_FORM}{item}.")
+        name, amount = parts
         try:
             number = int(amount)
         except ValueError:
-            number = 0
-        if number < 1 or not amount.strip().isdigit():
             raise HTTPError(400, f"Requested resource {name} expected positive integer "
-                                 f"amount, got {amount!r}.")
-        if name in out:
-            raise HTTPError(400, f"Badly formed {param} parameter: {name} given twice.")
-        out[name] = number
+                                 f"amount. Got: {amount}.") from None
+        if number < 1:
+            raise HTTPError(400, f"Requested resource {name} requires amount >= 1. "
+                                 f"Got: {number}.")
+        out[name.strip()] = number
     return out
 
 

@@ -39,6 +39,14 @@ class Endpoint:
     min_version: mv.Version = mv.MIN_VERSION
     below_status: int = 404
     target: TargetFn | None = None
+    # The handler reads a JSON body: a request without the application/json
+    # content type is refused (415) before authorization, as upstream does.
+    # ``body_before`` limits that to microversions below it.
+    body: bool = False
+    body_before: mv.Version | None = None
+
+    def needs_json(self, version: mv.Version) -> bool:
+        return self.body and (self.body_before is None or version < self.body_before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,31 +74,31 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "/resource_providers",
         GET=E(resource_provider.list_resource_providers, f"{RP}:list"),
-        POST=E(resource_provider.create_resource_provider, f"{RP}:create"),
+        POST=E(resource_provider.create_resource_provider, f"{RP}:create", body=True),
     ),
     _route(
         "/resource_providers/{uuid}",
         GET=E(resource_provider.get_resource_provider, f"{RP}:show"),
-        PUT=E(resource_provider.update_resource_provider, f"{RP}:update"),
+        PUT=E(resource_provider.update_resource_provider, f"{RP}:update", body=True),
         DELETE=E(resource_provider.delete_resource_provider, f"{RP}:delete"),
     ),
     _route(
         "/resource_providers/{uuid}/inventories",
         GET=E(inventory.get_inventories, f"{INV}:list"),
-        PUT=E(inventory.set_inventories, f"{INV}:update"),
-        POST=E(inventory.create_inventory, f"{INV}:create"),
+        PUT=E(inventory.set_inventories, f"{INV}:update", body=True),
+        POST=E(inventory.create_inventory, f"{INV}:create", body=True),
         DELETE=E(inventory.delete_inventories, f"{INV}:delete", mv.DELETE_ALL_INVENTORIES, 405),
     ),
     _route(
         "/resource_providers/{uuid}/inventories/{resource_class}",
         GET=E(inventory.get_inventory, f"{INV}:show"),
-        PUT=E(inventory.update_inventory, f"{INV}:update"),
+        PUT=E(inventory.update_inventory, f"{INV}:update", body=True),
         DELETE=E(inventory.delete_inventory, f"{INV}:delete"),
     ),
     _route(
         "/resource_providers/{uuid}/aggregates",
         GET=E(aggregate.get_aggregates, f"{RP}:aggregates:list", mv.AGGREGATES),
-        PUT=E(aggregate.set_aggregates, f"{RP}:aggregates:update", mv.AGGREGATES),
+        PUT=E(aggregate.set_aggregates, f"{RP}:aggregates:update", mv.AGGREGATES, body=True),
     ),
     _route(
         "/resource_providers/{uuid}/usages",
@@ -99,7 +107,7 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "/resource_providers/{uuid}/traits",
         GET=E(trait.get_provider_traits, f"{RP}:traits:list", mv.TRAITS),
-        PUT=E(trait.set_provider_traits, f"{RP}:traits:update", mv.TRAITS),
+        PUT=E(trait.set_provider_traits, f"{RP}:traits:update", mv.TRAITS, body=True),
         DELETE=E(trait.delete_provider_traits, f"{RP}:traits:delete", mv.TRAITS),
     ),
     _route(
@@ -111,14 +119,14 @@ ROUTES: tuple[Route, ...] = (
         GET=E(resource_class.list_resource_classes, "placement:resource_classes:list",
               mv.RESOURCE_CLASSES),
         POST=E(resource_class.create_resource_class, "placement:resource_classes:create",
-               mv.RESOURCE_CLASSES),
+               mv.RESOURCE_CLASSES, body=True),
     ),
     _route(
         "/resource_classes/{name}",
         GET=E(resource_class.get_resource_class, "placement:resource_classes:show",
               mv.RESOURCE_CLASSES),
         PUT=E(resource_class.update_resource_class, "placement:resource_classes:update",
-              mv.RESOURCE_CLASSES),
+              mv.RESOURCE_CLASSES, body=True, body_before=mv.RESOURCE_CLASS_PUT_CREATES),
         DELETE=E(resource_class.delete_resource_class, "placement:resource_classes:delete",
                  mv.RESOURCE_CLASSES),
     ),
@@ -132,12 +140,12 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "/allocations",
         POST=E(allocation.set_allocations_for_consumers, "placement:allocations:manage",
-               mv.POST_ALLOCATIONS),
+               mv.POST_ALLOCATIONS, body=True),
     ),
     _route(
         "/allocations/{consumer_uuid}",
         GET=E(allocation.list_allocations, "placement:allocations:list"),
-        PUT=E(allocation.set_allocations, "placement:allocations:update"),
+        PUT=E(allocation.set_allocations, "placement:allocations:update", body=True),
         DELETE=E(allocation.delete_allocations, "placement:allocations:delete"),
     ),
     _route(
@@ -150,7 +158,8 @@ ROUTES: tuple[Route, ...] = (
         GET=E(usage.get_total_usages, "placement:usages", mv.USAGES,
               target=usage.usages_policy_target),
     ),
-    _route("/reshaper", POST=E(reshaper.reshape, "placement:reshaper:reshape", mv.RESHAPER)),
+    _route("/reshaper", POST=E(reshaper.reshape, "placement:reshaper:reshape", mv.RESHAPER,
+                                    body=True)),
 )
 
 

@@ -244,7 +244,7 @@ def _class_ids(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, int]:
     try:
         return rc_store.ids_for_names(conn, names)
     except exc.ResourceClassNotFound as error:
-        raise exc.Invalid(f"Unable to allocate inventory: {error}") from error
+        raise exc.AllocationClassNotFound(str(error)) from error
 
 
 def _check_consumer_generation(write: ConsumerWrite, existing: Consumer | None) -> None:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from allotment.config import INCOMPLETE_CONSUMER_ID
-from allotment.store import source
+from allotment.store import schema, source
 from allotment.store import tables as t
 from allotment.store.engine import Database, utcnow
 from allotment.store.source import SourceSchema
@@ -254,8 +254,7 @@ class _Copier:
 
     def _copy_providers(self) -> None:
         for rows in self._pages("resource_providers", ("id",)):
-            values = [self._provider_row(row) for row in rows]
-            self.tgt.execute(t.resource_providers.insert(), values)
+            self._insert(t.resource_providers, [self._provider_row(row) for row in rows])
             self._batch_done("resource_providers", len(rows))
         if self.deferred_links:
             stmt = (
@@ -291,8 +290,14 @@ class _Copier:
     ) -> None:
         table = t.metadata.tables[name]
         for rows in self._pages(name, key):
-            self.tgt.execute(table.insert(), [convert(row) for row in rows])
+            self._insert(table, [convert(row) for row in rows])
             self._batch_done(name, len(rows))
+
+    def _insert(self, table: sa.Table, values: list[dict[str, Any]]) -> None:
+        if self.backend == "postgresql":
+            copy_rows(self.tgt, table, values)
+        else:
+            self.tgt.execute(table.insert(), values)
 
     def _remap(self, name: str, value: Any) -> Any:
         return self.maps[name].get(value, value)
@@ -407,17 +412,23 @@ class _Copier:
 
 def wipe(conn: Connection) -> None:
     """Delete every row but the standard classes and traits (for --force)."""
-    # Break the provider self-references first: MySQL checks them row by row.
-    conn.execute(sa.update(t.resource_providers).values(parent_provider_id=None,
-                                                        root_provider_id=None))
-    for table in t.DATA_TABLES_DELETE_ORDER:
-        if table is t.traits:
-            conn.execute(sa.delete(t.traits).where(t.traits.c.name.like("CUSTOM\\_%", escape="\\")))
-        elif table is t.resource_classes:
-            conn.execute(sa.delete(t.resource_classes).where(
-                t.resource_classes.c.id >= FIRST_CUSTOM_RESOURCE_CLASS_ID))
-        else:
-            conn.execute(sa.delete(table))
+    schema.delete_data(conn)
+
+
+def copy_rows(conn: Connection, table: sa.Table, values: list[dict[str, Any]]) -> None:
+    """Bulk insert on PostgreSQL with COPY, inside the connection's transaction.
+
+    Two to three times faster than psycopg's pipelined executemany; the rows
+    become visible to later statements of the same transaction as usual.
+    """
+    if not values:
+        return
+    columns = list(values[0])
+    raw = conn.connection.driver_connection
+    sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:  # type: ignore[union-attr]
+        for row in values:
+            copy.write_row([row[c] for c in columns])
 
 
 def _timestamps(row: Row) -> dict[str, Any]:
@@ -456,7 +467,9 @@ def _grouped_sums(
     elif binary and backend == "mysql":
         order = sa.cast(col, sa.LargeBinary)
     stmt = (
-        sa.select(col, table.c.resource_class_id, sa.func.sum(table.c.used))
+        # An integer sum: MySQL's SUM is a DECIMAL, slow to decode row by row.
+        sa.select(col, table.c.resource_class_id,
+                  sa.cast(sa.func.sum(table.c.used), sa.BigInteger))
         .group_by(col, table.c.resource_class_id)
         .order_by(order)
     )

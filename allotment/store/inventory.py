@@ -178,8 +178,11 @@ def replace_all(
     in_use = used_class_ids(conn, provider.id, removed)
     if in_use:
         names = resource_class.names_for_ids(conn, in_use)
+        # Listed in class id order (standard classes first, in their
+        # canonical order), as upstream's grouped query lists them.
+        listed = ", ".join(names[class_id] for class_id in sorted(names))
         raise exc.InventoryInUse(
-            f"Inventory for '{', '.join(sorted(names.values()))}' on resource provider "
+            f"Inventory for '{listed}' on resource provider "
             f"'{provider.uuid}' in use."
         )
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)

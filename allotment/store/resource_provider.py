@@ -124,6 +124,10 @@ def _check_unique(conn: Connection, name: str, uuid: str | None, exclude_id: int
         raise exc.DuplicateName(f"Conflicting resource provider name: {name} already exists.")
 
 
+def _failed(action: str, reason: str) -> str:
+    return f"Object action {action} failed because: {reason}"
+
+
 def create(
     conn: Connection, uuid: str, name: str, parent_uuid: str | None = None
 ) -> ResourceProvider:
@@ -136,11 +140,12 @@ def create(
     parent = None
     if parent_uuid is not None:
         if parent_uuid == uuid:
-            raise exc.Invalid("parent provider UUID cannot be same as UUID. Please modify "
-                              "the parent provider UUID or the UUID.")
+            raise exc.Invalid(_failed("create", "parent provider UUID cannot be same as UUID. "
+                                      "Please set parent provider UUID to None if there is "
+                                      "no parent."))
         parent = find(conn, parent_uuid)
         if parent is None:
-            raise exc.Invalid(f"parent provider UUID {parent_uuid} does not exist.")
+            raise exc.Invalid(_failed("create", "parent provider UUID does not exist."))
     try:
         result = conn.execute(
             sa.insert(rp).values(
@@ -191,16 +196,23 @@ def subtree_ids(conn: Connection, provider: ResourceProvider) -> set[int]:
 def _validate_new_parent(
     conn: Connection, provider: ResourceProvider, parent_uuid: str | None, allow_reparent: bool
 ) -> ResourceProvider | None:
-    """The new parent (None to un-parent) after checking the tree rules of spec C5."""
-    if provider.parent_provider_uuid is not None and not allow_reparent:
-        raise exc.Invalid("re-parenting a provider is not currently allowed.")
+    """The new parent (None to un-parent) after checking the tree rules of spec C5.
+
+    Checked in upstream's order, with upstream's texts (its "does not exist"
+    on update really does say "create").
+    """
     if parent_uuid is None:
+        if not allow_reparent:
+            raise exc.Invalid(_failed("update", "un-parenting a provider is not currently "
+                                                "allowed."))
         return None
     parent = find(conn, parent_uuid)
     if parent is None:
-        raise exc.Invalid(f"parent provider UUID {parent_uuid} does not exist.")
+        raise exc.Invalid(_failed("create", "parent provider UUID does not exist."))
+    if provider.parent_provider_uuid is not None and not allow_reparent:
+        raise exc.Invalid(_failed("update", "re-parenting a provider is not currently allowed."))
     if parent.id in subtree_ids(conn, provider):
-        raise exc.Invalid("creating loop in the provider tree is not allowed.")
+        raise exc.Invalid(_failed("update", "creating loop in the provider tree is not allowed."))
     return parent
 
 
@@ -375,4 +387,10 @@ def find_filtered(conn: Connection, flt: ProviderFilter | None = None) -> list[R
     query = provider_select().order_by(rp.c.id)
     if flt is not None:
         query = query.where(*_conditions(conn, flt))
-    return [from_row(row) for row in conn.execute(query)]
+    # One fetchall and positional unpacking: thousands of rows are common here.
+    return [
+        ResourceProvider(pid, uuid, name, generation or 0, root_uuid, parent_uuid, root_id,
+                         parent_id, updated_at, created_at)
+        for (pid, uuid, name, generation, root_id, parent_id, created_at, updated_at,
+             root_uuid, parent_uuid) in conn.execute(query).all()
+    ]

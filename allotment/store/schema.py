@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
 
 from allotment.store import standard
+from allotment.store import tables as t
 from allotment.store.engine import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -73,13 +76,11 @@ def sync_standard_data(db: Database) -> None:
 
 def reset_data(db: Database) -> None:
     """Delete every row but the standard classes and traits (fast test isolation)."""
-    db.run_write(_reset_data)
+    db.run_write(delete_data)
 
 
-def _reset_data(conn) -> None:  # noqa: ANN001 - a Connection
-    import sqlalchemy as sa
-
-    from allotment.store import tables as t
+def delete_data(conn: Connection) -> None:
+    """Delete every row but the standard classes and traits, in the caller's transaction."""
 
     # Break the provider self-references first: MySQL checks them row by row.
     conn.execute(sa.update(t.resource_providers).values(parent_provider_id=None,

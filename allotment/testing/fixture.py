@@ -68,6 +68,7 @@ class PlacementFixture(PlacementService, fixtures.Fixture):
         database_url: str | None = None,
         auth_strategy: str | None = None,
         settings: Mapping[str, Any] | None = None,
+        policy: Mapping[str, str] | None = None,
         real_server: bool = False,
         prefix: str = DEFAULT_PREFIX,
     ) -> None:
@@ -80,6 +81,7 @@ class PlacementFixture(PlacementService, fixtures.Fixture):
             database_url=database_url,
             auth_strategy=auth_strategy,
             settings=overrides,
+            policy=policy,
             use_intercept=use_intercept,
             real_server=real_server,
             prepare_database=db,

@@ -59,6 +59,8 @@ class PlacementService:
         auth_strategy: ``noauth2`` (default) or ``keystone``.
         settings: overrides for any ``allotment.config.Settings`` field, e.g.
             ``{"max_allocation_candidates": 10, "policy_file": "policy.yaml"}``.
+        policy: policy rules to override, ``{"placement:reshaper:reshape": "role:admin"}``;
+            written to a policy file of the service's own (sets ``policy_file``).
         use_intercept: route ``requests``/``urllib3``/``http.client`` calls to ``endpoint``
             into the app with wsgi-intercept.
         real_server: also serve the app on an ephemeral loopback port (see ``url``).
@@ -74,6 +76,7 @@ class PlacementService:
         database_url: str | None = None,
         auth_strategy: str = "noauth2",
         settings: Mapping[str, Any] | None = None,
+        policy: Mapping[str, str] | None = None,
         use_intercept: bool = True,
         real_server: bool = False,
         prepare_database: bool = True,
@@ -83,6 +86,7 @@ class PlacementService:
         self.database_url = database_url
         self.auth_strategy = auth_strategy
         self.settings_overrides: dict[str, Any] = dict(settings or {})
+        self.policy: dict[str, str] = dict(policy or {})
         self.use_intercept = use_intercept
         self.real_server = real_server
         self.prepare_database = prepare_database
@@ -102,6 +106,7 @@ class PlacementService:
     def start(self) -> PlacementService:
         """Create the datastore and the app, then make them reachable."""
         try:
+            self._tmpdir = Path(tempfile.mkdtemp(prefix="allotment-fixture-"))
             self._start_database()
             self.settings = self.build_settings()
             prepare = not self.prepare_database
@@ -148,6 +153,9 @@ class PlacementService:
     def build_settings(self) -> Settings:
         """The settings the app runs with; subclasses may extend this hook."""
         assert self.db is not None
+        overrides = dict(self.settings_overrides)
+        if self.policy:
+            overrides["policy_file"] = str(self._write_policy())
         base = Settings(
             database_url=self.db.url.render_as_string(hide_password=False),
             auth_strategy=self.auth_strategy,
@@ -156,12 +164,20 @@ class PlacementService:
             sync_on_startup=not self.prepare_database,
             access_log=False,
         )
-        return base.replace(**self.settings_overrides)
+        return base.replace(**overrides)
+
+    def _write_policy(self) -> Path:
+        import yaml
+
+        assert self._tmpdir is not None
+        path = self._tmpdir / "policy.yaml"
+        path.write_text(yaml.safe_dump(self.policy), encoding="utf-8")
+        return path
 
     def _start_database(self) -> None:
         url = self.database_url
         if url is None:
-            self._tmpdir = Path(tempfile.mkdtemp(prefix="allotment-fixture-"))
+            assert self._tmpdir is not None
             url = database.fresh_sqlite(self._tmpdir)
             self.db = Database(url)
             return

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from allotment.app import make_app
 from allotment.config import Settings
-from allotment.http import error_codes, routes
+from allotment.http import error_codes, errors, routes
 from allotment.http import microversion as mv
 from allotment.store import aggregate, schema, trait
 from allotment.store import resource_class as rc_store
@@ -40,11 +40,6 @@ from allotment.store.tables import resource_providers
 PROVIDER = "5b3e5f2a-4c1d-4e8f-9a7b-6c5d4e3f2a1b"
 AGGREGATE = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 CONSUMER = "c0c0c0c0-1111-4222-8333-444455556666"
-
-# Placeholder handlers of routes not implemented yet answer 501. They are
-# tolerated for now; this set goes away once every handler has landed, and
-# then any 5xx fails the test.
-TOLERATED_STATUSES = {501}
 
 KNOWN_VALUES = [
     PROVIDER, AGGREGATE, CONSUMER, str(uuid.UUID(int=0)), PROVIDER.replace("-", ""),
@@ -217,8 +212,17 @@ def handler_requests(draw: st.DrawFn, route: routes.Route) -> dict[str, Any]:
 
 
 def _check_error_document(response: httpx.Response, request: dict[str, Any]) -> None:
+    media_type = errors.error_media_type(request["headers"].get("accept"))
+    if media_type != "application/json" and response.status_code != 401:
+        # Upstream (webob) renders errors as HTML or plain text for such clients.
+        assert response.headers.get("content-type", "").startswith(media_type), request
+        return
     assert response.headers.get("content-type", "").startswith("application/json"), request
     document = response.json()
+    if response.status_code == 401 and "errors" not in document:
+        # The authentication layer's 401 keeps upstream's own shape (spec A4).
+        assert str(document.get("code")).startswith("401") and document.get("title"), document
+        return
     assert isinstance(document, dict) and list(document) == ["errors"], document
     [error] = document["errors"]
     assert error["status"] == response.status_code, document
@@ -232,7 +236,7 @@ def _check_error_document(response: httpx.Response, request: dict[str, Any]) -> 
 def _check(client: httpx.Client, request: dict[str, Any]) -> None:
     response = client.request(**request)
     status = response.status_code
-    assert status < 500 or status in TOLERATED_STATUSES, (request, status, response.text)
+    assert status < 500, (request, status, response.text)
     if status >= 400:
         _check_error_document(response, request)
 
@@ -240,9 +244,9 @@ def _check(client: httpx.Client, request: dict[str, Any]) -> None:
 # Bounded so the whole file runs in well under a minute; no example database
 # is written into the checkout.
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
-WILD_SETTINGS = settings(max_examples=40, deadline=None, database=None,
+WILD_SETTINGS = settings(max_examples=30, deadline=None, database=None,
                          suppress_health_check=_HEALTH)
-HANDLER_SETTINGS = settings(max_examples=80, deadline=None, database=None,
+HANDLER_SETTINGS = settings(max_examples=70, deadline=None, database=None,
                             suppress_health_check=_HEALTH)
 ROUTE_IDS = {"ids": lambda r: r.template}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from allotment import exceptions as exc
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
 from allotment.http.request import Request, Response, empty_response, json_response, newest
@@ -118,8 +119,12 @@ def set_allocations(req: Request) -> Response:
         raise HTTPError(400, f"Malformed consumer_uuid: {raw}")
     body = validate(schemas.put_schema(req.version), req.json_body())
     write = consumer_write(req, consumer_uuid, body)
-    alloc_store.write(req.state.db, [write], req.state.settings.allocation_conflict_retry_count,
-                      providers_first=True)
+    try:
+        alloc_store.write(req.state.db, [write],
+                          req.state.settings.allocation_conflict_retry_count, providers_first=True)
+    except exc.AllocationClassNotFound as error:
+        raise exc.Invalid(
+            f"Unable to allocate inventory for consumer {consumer_uuid}: {error}") from error
     return empty_response(204)
 
 
@@ -140,8 +145,12 @@ def set_allocations_for_consumers(req: Request) -> Response:
     """POST /allocations (1.13): several consumers, all or nothing."""
     data = validate(schemas.post_schema(req.version), req.json_body())
     writes = consumer_writes(req, data)
-    alloc_store.write(req.state.db, writes, req.state.settings.allocation_conflict_retry_count,
-                      providers_first=False)
+    try:
+        alloc_store.write(req.state.db, writes,
+                          req.state.settings.allocation_conflict_retry_count, providers_first=False)
+    except exc.AllocationClassNotFound as error:
+        # Upstream's wording for POST has no colon.
+        raise exc.Invalid(f"Unable to allocate inventory {error}") from error
     return empty_response(204)
 
 

@@ -14,9 +14,15 @@ from allotment import exceptions as exc
 from allotment.http import error_codes
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
-from allotment.http.query import parse_member_of, parse_required, parse_resources
+from allotment.http.query import (
+    parse_member_of,
+    parse_required,
+    parse_resources,
+    reject_unknown,
+)
 from allotment.http.request import Request, Response, json_response
-from allotment.http.validation import is_valid_name, parse_uuid
+from allotment.http.schemas.allocation_candidate import query_schema
+from allotment.http.validation import is_valid_name, parse_uuid, validate_query
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
@@ -69,6 +75,7 @@ def list_allocation_candidates(req: Request) -> Response:
 
 def parse_request(query: dict[str, list[str]], version: mv.Version) -> CandidateRequest:
     """The query string as a ``CandidateRequest``; HTTPError 400 for anything invalid."""
+    validate_query(query_schema(version), query)
     grouped = _split_params(query, version)
     limit = _parse_limit(query.get("limit"))
     group_policy = _parse_group_policy(query.get("group_policy"))
@@ -104,8 +111,8 @@ def _split_params(query: dict[str, list[str]], version: mv.Version
             continue
         grouped.setdefault(match.group(2), {})[match.group(1)] = values
     if unknown:
-        raise HTTPError(400, f"Invalid query string parameters: "
-                             f"'{', '.join(sorted(unknown))}' not allowed.")
+        # Same wording as every other strictly validated query string.
+        reject_unknown({name: [] for name in unknown}, set())
     if not version.matches(mv.GRANULAR_GROUPS) and "resources" not in query:
         raise HTTPError(400, "Invalid query string parameters: 'resources' is a required "
                              "property.")
@@ -129,8 +136,10 @@ def _parse_limit(values: list[str] | None) -> int | None:
         return None
     for value in values:
         if not _LIMIT.match(value):
-            raise HTTPError(400, f"Invalid query string parameters: limit {value!r} is not "
-                                 f"a positive integer.")
+            # Worded like upstream's JSON-schema failure, which clients match.
+            raise HTTPError(400, f"Invalid query string parameters: {value!r} does not match "
+                                 f"'^[1-9][0-9]*$'\n\nFailed validating 'pattern' in "
+                                 f"schema['properties']['limit']")
     return int(values[0])
 
 
@@ -181,7 +190,13 @@ def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version
     resources: dict[str, int] = {}
     if "resources" in params:
         # A repeated resources key: the last one counts (as upstream).
-        resources = parse_resources(params["resources"][-1], f"resources{suffix}")
+        raw = params["resources"][-1]
+        if not raw:
+            raise HTTPError(400, f"Badly formed resources{suffix} parameter. Expected resources "
+                                 f"query string parameter in form: "
+                                 f"?resources=VCPU:2,MEMORY_MB:1024. Got: empty string.")
+        resources = parse_resources(raw, f"resources{suffix}")
+    _check_required_form(params.get("required", []), version, f"required{suffix}")
     traits = parse_required(params.get("required", []), version, f"required{suffix}")
     aggregates = parse_member_of(params.get("member_of", []), version, f"member_of{suffix}")
     in_tree = None
@@ -198,20 +213,37 @@ def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version
     )
 
 
+def _check_required_form(values: list[str], version: mv.Version, param: str) -> None:
+    """Empty trait names, or ``!`` before 1.22, get upstream's "expected form" message."""
+    if not version.matches(mv.ANY_OF_TRAITS):
+        values = values[-1:]
+    forbidden_ok = version.matches(mv.FORBIDDEN_TRAITS)
+    for value in values:
+        names = value[3:] if value.startswith("in:") else value
+        items = names.split(",")
+        if any(not item.lstrip("!") for item in items) or (
+                not forbidden_ok and any(item.startswith("!") for item in items)):
+            form = "HW_CPU_X86_VMX,!CUSTOM_MAGIC" if forbidden_ok else "HW_CPU_X86_VMX,CUSTOM_MAGIC"
+            raise HTTPError(400, f"Invalid query string parameters: Expected '{param}' "
+                                 f"parameter value of the form: {form}. Got: {value}")
+
+
 def _check_groups(groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozenset[str], ...],
                   version: mv.Version) -> None:
     if version.matches(mv.SAME_SUBTREE):
         _check_resourceless(groups, same_subtrees)
         return
-    for group in groups:
-        if not group.resources and (group.required or group.forbidden):
-            raise HTTPError(400, f"All traits parameters must be associated with resources. "
-                                 f"Found the following orphaned traits keys: "
-                                 f"required{group.suffix}")
-        if not group.resources and (group.member_of or group.forbidden_aggs):
-            raise HTTPError(400, f"All member_of parameters must be associated with "
-                                 f"resources. Found the following orphaned member_of keys: "
-                                 f"member_of{group.suffix}")
+    # Every orphan is named, in query order, as upstream does (a group with
+    # only forbidden traits is not a traits orphan; it fails the next check).
+    orphans = [f"required{g.suffix}" for g in groups if not g.resources and g.required]
+    if orphans:
+        raise HTTPError(400, "All traits parameters must be associated with resources.  "
+                             f"Found the following orphaned traits keys: {', '.join(orphans)}")
+    orphans = [f"member_of{g.suffix}" for g in groups
+               if not g.resources and (g.member_of or g.forbidden_aggs)]
+    if orphans:
+        raise HTTPError(400, "All member_of parameters must be associated with resources. "
+                             f"Found the following orphaned member_of keys: {', '.join(orphans)}")
     if any(not group.resources for group in groups):
         raise HTTPError(400, "All request groups must specify resources.")
     if not groups:
@@ -245,22 +277,24 @@ def _check_resourceless(groups: tuple[RequestGroup, ...],
 
 def render(result: SearchResult, request: CandidateRequest, version: mv.Version
            ) -> dict[str, Any]:
-    providers = result.universe.providers
+    uuid = {pid: provider.uuid for pid, provider in result.universe.providers.items()}
+    dict_form = version.matches(mv.ALLOCATIONS_DICT_FORM)
+    mappings = version.matches(mv.CANDIDATE_MAPPINGS)
     requests = []
     for candidate in result.candidates:
-        if version.matches(mv.ALLOCATIONS_DICT_FORM):
+        # Candidates are fresh objects: their dicts are rendered without copies.
+        if dict_form:
             entry: dict[str, Any] = {"allocations": {
-                providers[pid].uuid: {"resources": dict(res)}
-                for pid, res in candidate.allocations.items()}}
-            if version.matches(mv.CANDIDATE_MAPPINGS):
-                entry["mappings"] = {suffix: [providers[pid].uuid for pid in pids]
+                uuid[pid]: {"resources": res} for pid, res in candidate.allocations.items()}}
+            if mappings:
+                entry["mappings"] = {suffix: [uuid[pid] for pid in pids]
                                      for suffix, pids in candidate.mappings.items()}
         else:
             entry = {"allocations": [
-                {"resource_provider": {"uuid": providers[pid].uuid}, "resources": dict(res)}
+                {"resource_provider": {"uuid": uuid[pid]}, "resources": res}
                 for pid, res in candidate.allocations.items()]}
         requests.append(entry)
-    summaries = {providers[pid].uuid: _summary(result, pid, request, version)
+    summaries = {uuid[pid]: _summary(result, pid, request, version)
                  for pid in result.summarised}
     return {"allocation_requests": requests, "provider_summaries": summaries}
 
@@ -273,7 +307,7 @@ def _summary(result: SearchResult, pid: int, request: CandidateRequest, version:
         rc: {"capacity": inventory.summary_capacity, "used": inventory.used}
         for rc, inventory in provider.inventories.items() if wanted is None or rc in wanted}}
     if version.matches(mv.CANDIDATES_REQUIRED):
-        summary["traits"] = sorted(provider.traits)
+        summary["traits"] = list(provider.trait_order) or sorted(provider.traits)
     if version.matches(mv.NESTED_CANDIDATES):
         parent = result.universe.providers.get(provider.parent_id) \
             if provider.parent_id is not None else None

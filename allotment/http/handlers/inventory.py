@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from allotment import exceptions as exc
 from allotment.http import microversion as mv
 from allotment.http.request import Request, Response, empty_response, json_response
 from allotment.http.schemas import inventory as schemas
@@ -25,6 +28,17 @@ def to_inventory(resource_class: str, data: dict[str, Any]) -> Inventory:
     """A record from a validated body; omitted fields take their defaults."""
     return Inventory(resource_class=resource_class,
                      **{name: data[name] for name in _FIELDS if name in data})
+
+
+@contextmanager
+def _capacity_context(action: str, provider: ResourceProvider) -> Iterator[None]:
+    """Prefix a capacity error with what was being done, as upstream words it."""
+    try:
+        yield
+    except exc.InvalidInventoryCapacity as error:
+        raise exc.InvalidInventoryCapacity(
+            f"Unable to {action} inventory for resource provider {provider.uuid}: {error}"
+        ) from error
 
 
 def _reserved_may_equal_total(req: Request) -> bool:
@@ -67,10 +81,11 @@ def set_inventories(req: Request) -> Response:
         provider = _provider(conn, req)
         data = validate(schemas.REPLACE_ALL, req.json_body())
         new = {name: to_inventory(name, record) for name, record in data["inventories"].items()}
-        generation = inv_store.replace_all(
-            conn, provider, new, data["resource_provider_generation"],
-            _reserved_may_equal_total(req),
-        )
+        with _capacity_context("update", provider):
+            generation = inv_store.replace_all(
+                conn, provider, new, data["resource_provider_generation"],
+                _reserved_may_equal_total(req),
+            )
         inventories, stamp = inv_store.read(conn, provider.id)
     return _collection_response(req, generation, inventories, stamp)
 
@@ -87,7 +102,8 @@ def create_inventory(req: Request) -> Response:
         provider = _provider(conn, req)
         data = validate(schemas.CREATE, req.json_body())
         inv = to_inventory(data["resource_class"], data)
-        generation = inv_store.add(conn, provider, inv, _reserved_may_equal_total(req))
+        with _capacity_context("create", provider):
+            generation = inv_store.add(conn, provider, inv, _reserved_may_equal_total(req))
         stored, stamp = inv_store.read_one(conn, provider.id, inv.resource_class)
     path = f"/resource_providers/{provider.uuid}/inventories/{inv.resource_class}"
     return _single_response(req, generation, stored, stamp, 201,
@@ -97,7 +113,13 @@ def create_inventory(req: Request) -> Response:
 def get_inventory(req: Request) -> Response:
     with req.state.db.read() as conn:
         provider = _provider(conn, req)
-        inv, stamp = inv_store.read_one(conn, provider.id, req.path_params["resource_class"])
+        class_name = req.path_params["resource_class"]
+        try:
+            inv, stamp = inv_store.read_one(conn, provider.id, class_name)
+        except exc.NotFound as error:
+            # An unknown class is just one more class the provider lacks.
+            raise exc.InventoryNotFound(
+                f"No inventory of class {class_name} for {provider.uuid}") from error
     return _single_response(req, provider.generation, inv, stamp)
 
 
@@ -106,10 +128,11 @@ def update_inventory(req: Request) -> Response:
     with req.state.db.write() as conn:
         provider = _provider(conn, req)
         data = validate(schemas.UPDATE_ONE, req.json_body())
-        generation = inv_store.update_one(
-            conn, provider, to_inventory(class_name, data), data["resource_provider_generation"],
-            _reserved_may_equal_total(req),
-        )
+        with _capacity_context("update", provider):
+            generation = inv_store.update_one(
+                conn, provider, to_inventory(class_name, data),
+                data["resource_provider_generation"], _reserved_may_equal_total(req),
+            )
         inv, stamp = inv_store.read_one(conn, provider.id, class_name)
     return _single_response(req, generation, inv, stamp)
 

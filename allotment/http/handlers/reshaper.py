@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allotment import exceptions as exc
 from allotment.http.errors import HTTPError
 from allotment.http.handlers.allocation import consumer_writes
 from allotment.http.request import Request, Response, empty_response
@@ -50,6 +51,10 @@ def reshape(req: Request) -> Response:
     body = validate(reshape_schema(req.version), req.json_body())
     inventories = _inventories(body["inventories"])
     writes = consumer_writes(req, body["allocations"])
-    alloc_store.run(req.state.db, lambda conn: reshaper_store.reshape(conn, inventories, writes),
-                    req.state.settings.allocation_conflict_retry_count)
+    try:
+        alloc_store.run(req.state.db,
+                        lambda conn: reshaper_store.reshape(conn, inventories, writes),
+                        req.state.settings.allocation_conflict_retry_count)
+    except exc.AllocationClassNotFound as error:
+        raise exc.Invalid(f"malformed reshaper data: {error}") from error
     return empty_response(204)

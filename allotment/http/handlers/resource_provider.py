@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid as uuidlib
+from collections.abc import Callable
 from typing import Any
 
 from allotment import exceptions as exc
@@ -29,36 +30,50 @@ _EXTRA_LINKS = (
 )
 
 
+def provider_renderer(req: Request) -> Callable[[ResourceProvider], dict[str, Any]]:
+    """A function rendering providers at the request's microversion (C1).
+
+    The version checks and link prefixes are worked out once per request, so
+    long lists cost one dict per provider and nothing more.
+    """
+    prefix = req.link("/resource_providers/")
+    rels = ("inventories", "usages") + tuple(
+        rel for rel, first in _EXTRA_LINKS if req.version.matches(first))
+    nested = req.version.matches(mv.NESTED_PROVIDERS)
+
+    def render(provider: ResourceProvider) -> dict[str, Any]:
+        base = prefix + provider.uuid
+        links = [{"rel": "self", "href": base}]
+        links.extend({"rel": rel, "href": f"{base}/{rel}"} for rel in rels)
+        body: dict[str, Any] = {
+            "uuid": provider.uuid,
+            "name": provider.name,
+            "generation": provider.generation,
+        }
+        if nested:
+            body["parent_provider_uuid"] = provider.parent_provider_uuid
+            body["root_provider_uuid"] = provider.root_provider_uuid
+        body["links"] = links
+        return body
+
+    return render
+
+
 def provider_body(req: Request, provider: ResourceProvider) -> dict[str, Any]:
-    """The JSON representation of a provider at the request's microversion (C1)."""
-    base = f"/resource_providers/{provider.uuid}"
-    links = [
-        {"rel": "self", "href": req.link(base)},
-        {"rel": "inventories", "href": req.link(f"{base}/inventories")},
-        {"rel": "usages", "href": req.link(f"{base}/usages")},
-    ]
-    links.extend(
-        {"rel": rel, "href": req.link(f"{base}/{rel}")}
-        for rel, first in _EXTRA_LINKS
-        if req.version.matches(first)
-    )
-    body: dict[str, Any] = {
-        "uuid": provider.uuid,
-        "name": provider.name,
-        "generation": provider.generation,
-    }
-    if req.version.matches(mv.NESTED_PROVIDERS):
-        body["parent_provider_uuid"] = provider.parent_provider_uuid
-        body["root_provider_uuid"] = provider.root_provider_uuid
-    body["links"] = links
-    return body
+    """The JSON representation of one provider at the request's microversion (C1)."""
+    return provider_renderer(req)(provider)
 
 
-def _uuid_value(value: Any, what: str) -> str:
-    """A lenient uuid from a body or query, normalised; 400 if it is not one."""
+def _uuid_value(value: Any, what: str, in_query: bool = False) -> str:
+    """A lenient uuid from a body or query, normalised; 400 if it is not one.
+
+    The message is the one upstream's JSON-schema "format" check gives.
+    """
     canonical = parse_uuid(value)
     if canonical is None:
-        raise HTTPError(400, f"Invalid {what}: {value!r} is not a valid UUID.")
+        prefix = "Invalid query string parameters" if in_query else "JSON does not validate"
+        raise HTTPError(400, f"{prefix}: {value!r} is not a 'uuid'\n\nFailed validating "
+                             f"'format' in schema['properties']['{what}']")
     return canonical
 
 
@@ -67,12 +82,21 @@ def _parent_value(data: dict[str, Any]) -> str | None:
     return None if value is None else _uuid_value(value, "parent_provider_uuid")
 
 
+def _tree_error(error: exc.Invalid, message: str) -> exc.Invalid:
+    return exc.Invalid(f"{message}: {error}")
+
+
 def create_resource_provider(req: Request) -> Response:
     data = validate(schemas.create_schema(req.version), req.json_body())
     new_uuid = _uuid_value(data["uuid"], "uuid") if "uuid" in data else str(uuidlib.uuid4())
     parent = _parent_value(data)
     with req.state.db.write() as conn:
-        provider = rp_store.create(conn, new_uuid, data["name"], parent)
+        try:
+            provider = rp_store.create(conn, new_uuid, data["name"], parent)
+        except exc.Invalid as error:
+            raise _tree_error(
+                error, f'Unable to create resource provider "{data["name"]}", {new_uuid}'
+            ) from error
     location = [("location", req.absolute_url(f"/resource_providers/{provider.uuid}"))]
     if req.version.matches(mv.CREATE_RETURNS_PROVIDER):
         return json_response(req, provider_body(req, provider), 200,
@@ -90,20 +114,29 @@ def update_resource_provider(req: Request) -> Response:
     with req.state.db.write() as conn:
         provider = rp_store.get(conn, req.path_params["uuid"])
         data = validate(schemas.update_schema(req.version), req.json_body())
-        provider = rp_store.update(
-            conn,
-            provider,
-            data["name"],
-            set_parent="parent_provider_uuid" in data,
-            parent_uuid=_parent_value(data),
-            allow_reparent=req.version.matches(mv.REPARENT_PROVIDERS),
-        )
+        try:
+            provider = rp_store.update(
+                conn,
+                provider,
+                data["name"],
+                set_parent="parent_provider_uuid" in data,
+                parent_uuid=_parent_value(data),
+                allow_reparent=req.version.matches(mv.REPARENT_PROVIDERS),
+            )
+        except exc.Invalid as error:
+            raise _tree_error(error, f"Unable to save resource provider {provider.uuid}"
+                              ) from error
     return json_response(req, provider_body(req, provider), last_modified=provider.last_modified)
 
 
 def delete_resource_provider(req: Request) -> Response:
+    uuid = req.path_params["uuid"]
     with req.state.db.write() as conn:
-        provider = rp_store.get(conn, req.path_params["uuid"])
+        try:
+            provider = rp_store.get(conn, uuid)
+        except exc.ResourceProviderNotFound as error:
+            raise exc.ResourceProviderNotFound(
+                f"No resource provider with uuid {uuid} found for delete") from error
         rp_store.delete(conn, provider)
     return empty_response(204)
 
@@ -119,8 +152,8 @@ def _list_filter(req: Request) -> rp_store.ProviderFilter:
     traits = query.parse_required(params.get("required", []), req.version)
     return rp_store.ProviderFilter(
         name=query.single(params, "name"),
-        uuid=None if uuid_value is None else _uuid_value(uuid_value, "uuid"),
-        in_tree=None if in_tree is None else _uuid_value(in_tree, "in_tree"),
+        uuid=None if uuid_value is None else _uuid_value(uuid_value, "uuid", True),
+        in_tree=None if in_tree is None else _uuid_value(in_tree, "in_tree", True),
         aggregates_any_of=aggregates.any_of,
         aggregates_none_of=aggregates.none_of,
         traits_any_of=traits.any_of,
@@ -140,5 +173,6 @@ def list_resource_providers(req: Request) -> Response:
             ) from None
         except exc.TraitNotFound as error:
             raise HTTPError(400, str(error)) from None
-    body = {"resource_providers": [provider_body(req, p) for p in providers]}
+    render = provider_renderer(req)
+    body = {"resource_providers": [render(p) for p in providers]}
     return json_response(req, body, last_modified=newest(*(p.last_modified for p in providers)))

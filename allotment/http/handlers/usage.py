@@ -6,9 +6,9 @@ from typing import Any
 
 from allotment.http import microversion as mv
 from allotment.http import query
-from allotment.http.errors import HTTPError
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas import usage as schemas
+from allotment.http.validation import validate_query
 from allotment.store import resource_provider as rp_store
 from allotment.store import usage as usage_store
 
@@ -22,38 +22,17 @@ def get_provider_usages(req: Request) -> Response:
     return json_response(req, body)
 
 
-def _identifier(params: dict[str, list[str]], name: str, required: bool) -> str | None:
-    value = query.single(params, name)
-    if value is None:
-        if required:
-            raise HTTPError(400, f"Invalid query string parameters: '{name}' is a required "
-                                 f"property")
-        return None
-    if not 1 <= len(value) <= schemas.MAX_ID_LENGTH:
-        raise HTTPError(400, f"Invalid query string parameters: {name} must be 1 to "
-                             f"{schemas.MAX_ID_LENGTH} characters long")
-    return value
-
-
-def _consumer_type(params: dict[str, list[str]]) -> str | None:
-    value = query.single(params, "consumer_type")
-    if value is not None and not schemas.CONSUMER_TYPE_RE.match(value):
-        raise HTTPError(400, f"Invalid query string parameters: consumer_type {value!r} "
-                             f"does not match '^[A-Z0-9_]+$', 'all' or 'unknown'")
-    return value
-
-
 def get_total_usages(req: Request) -> Response:
     params = req.query
-    query.reject_unknown(params, schemas.allowed_params(req.version))
-    project_id = _identifier(params, "project_id", required=True)
-    user_id = _identifier(params, "user_id", required=False)
+    validate_query(schemas.query_schema(req.version), params)
+    project_id = query.single(params, "project_id")
+    user_id = query.single(params, "user_id")
     assert project_id is not None
     usages: dict[str, Any]
     with req.state.db.read() as conn:
         if req.version.matches(mv.CONSUMER_TYPES):
             groups = usage_store.project_usages_by_type(
-                conn, project_id, user_id, _consumer_type(params))
+                conn, project_id, user_id, query.single(params, "consumer_type"))
             usages = {
                 name: {**group.usages, "consumer_count": group.consumer_count}
                 for name, group in groups.items()

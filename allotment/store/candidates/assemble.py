@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, product
 
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.universe import Provider, Universe
@@ -202,127 +202,180 @@ def isolate_feasible(slots: Sequence[_Slot]) -> bool:
 # The search
 
 
+@dataclass(frozen=True, slots=True)
+class _Choice:
+    """One provider for one slot, with the (provider, class) cells it adds to."""
+
+    pid: int
+    root: int
+    # (cell index, class index, amount, class name)
+    cells: tuple[tuple[int, int, int, str], ...]
+
+
 class _Search:
-    """Depth-first search over the slots of one anchor."""
+    """Iterative depth-first search over the slots of one anchor.
+
+    (provider, class) pairs are numbered "cells" whose running sums live in a
+    list; classes are numbered too. This keeps the inner loop to list indexing.
+    """
 
     def __init__(self, universe: Universe, anchor: int, request: CandidateRequest,
                  slots: list[_Slot]) -> None:
         self.universe = universe
         self.anchor = anchor
-        self.request = request
         self.slots = slots
-        self.unnumbered = request.unnumbered
-        self.chosen: list[int] = [0] * len(slots)
-        self.amounts: dict[tuple[int, str], int] = {}
-        self.taken: dict[int, int] = {}          # provider -> suffixed slots on it (isolate)
-        self.per_root: dict[int, dict[int, int]] = {}  # root -> provider -> uses (<1.29)
+        self.isolate = request.isolate
+        self.nested_aware = request.nested_aware
+        self.unnumbered_required = request.unnumbered.required if request.unnumbered else ()
+        self.suffixed = [slot.suffix != UNNUMBERED for slot in slots]
+        self.cell_used: list[int] = []
+        self.cell_cap: list[float] = []
+        self.cell_max: list[int] = []
+        self.rc_index: dict[str, int] = {}
+        self.choices = [self._choices(slot) for slot in slots]
+        self.sums = [0] * len(self.cell_used)
+        self.chosen: list[_Choice | None] = [None] * len(slots)
+        self.taken: dict[int, int] = {}                 # provider -> suffixed slots (isolate)
+        self.per_root: dict[int, dict[int, int]] = {}   # root -> provider -> uses (<1.29)
         self._init_bounds()
 
-    def _init_bounds(self) -> None:
-        # Per class: demand still to place, and free capacity among every
-        # provider some slot could use for it.
-        self.demand: dict[str, int] = {}
-        suppliers: dict[str, set[int]] = {}
-        for slot in self.slots:
+    def _choices(self, slot: _Slot) -> list[_Choice]:
+        out = []
+        cells: dict[tuple[int, str], int] = getattr(self, "_cells", {})
+        self._cells = cells
+        for pid in slot.choices:
+            provider = self.universe.providers[pid]
+            entry = []
             for rc, amount in slot.amounts.items():
-                self.demand[rc] = self.demand.get(rc, 0) + amount
-                suppliers.setdefault(rc, set()).update(slot.choices)
-        self.supply: dict[str, float] = {}
-        for rc, pids in suppliers.items():
-            total = 0.0
-            for pid in pids:
-                inventory = self.universe.providers[pid].inventories[rc]
-                total += max(0.0, min(inventory.capacity - inventory.used,
-                                      float(inventory.max_unit)))
-            self.supply[rc] = total
-        # Isolate forward checking: how many providers each open suffixed slot
-        # still has, and which slots each provider appears in.
-        self.available = [len(slot.choices) for slot in self.slots]
+                if (pid, rc) not in cells:
+                    inventory = provider.inventories[rc]
+                    cells[(pid, rc)] = len(self.cell_used)
+                    self.cell_used.append(inventory.used)
+                    self.cell_cap.append(inventory.capacity)
+                    self.cell_max.append(inventory.max_unit)
+                rc_i = self.rc_index.setdefault(rc, len(self.rc_index))
+                entry.append((cells[(pid, rc)], rc_i, amount, rc))
+            out.append(_Choice(pid, provider.root_id, tuple(entry)))
+        return out
+
+    def _init_bounds(self) -> None:
+        # Per class: demand still to place, and free capacity left among every
+        # provider some slot could use for it (an upper bound on what fits).
+        self.demand = [0] * len(self.rc_index)
+        self.supply = [0.0] * len(self.rc_index)
+        seen: set[int] = set()
+        for slot, choices in zip(self.slots, self.choices, strict=True):
+            for rc, amount in slot.amounts.items():
+                self.demand[self.rc_index[rc]] += amount
+            for choice in choices:
+                for cell, rc_i, _amount, _rc in choice.cells:
+                    if cell not in seen:
+                        seen.add(cell)
+                        free = min(self.cell_cap[cell] - self.cell_used[cell],
+                                   float(self.cell_max[cell]))
+                        self.supply[rc_i] += max(0.0, free)
+        # Isolate forward checking: how many providers each suffixed slot still
+        # has, and which slots each provider appears in.
+        self.available = [len(choices) for choices in self.choices]
         self.slots_of: dict[int, list[int]] = {}
-        if self.request.isolate:
-            for i, slot in enumerate(self.slots):
-                if slot.suffix != UNNUMBERED:
-                    for pid in slot.choices:
-                        self.slots_of.setdefault(pid, []).append(i)
+        if self.isolate:
+            for i, choices in enumerate(self.choices):
+                if self.suffixed[i]:
+                    for choice in choices:
+                        self.slots_of.setdefault(choice.pid, []).append(i)
 
     def run(self) -> Iterator[Candidate]:
-        if any(self.demand[rc] > self.supply[rc] for rc in self.demand):
+        if any(d > s for d, s in zip(self.demand, self.supply, strict=True)):
             return
-        if self.request.isolate and not isolate_feasible(self.slots):
+        if self.isolate and not isolate_feasible(self.slots):
             return
-        yield from self._descend(0)
+        last = len(self.slots) - 1
+        position = [-1] * len(self.slots)
+        depth = 0
+        while depth >= 0:
+            choices = self.choices[depth]
+            if position[depth] >= 0:
+                self._unplace(depth, choices[position[depth]])
+            index = self._next(depth, position[depth] + 1)
+            if index is None:
+                position[depth] = -1
+                depth -= 1
+            elif depth == last:
+                position[depth] = index
+                yield self._candidate()
+            else:
+                position[depth] = index
+                depth += 1
 
-    def _descend(self, depth: int) -> Iterator[Candidate]:
-        if depth == len(self.slots):
-            yield self._candidate()
-            return
-        slot = self.slots[depth]
-        for pid in slot.choices:
-            if not self._place(depth, slot, pid):
-                continue
-            if self._consistent(depth, slot):
-                yield from self._descend(depth + 1)
-            self._unplace(depth, slot, pid)
+    def _next(self, depth: int, start: int) -> int | None:
+        """Place the first legal choice from ``start`` on; its index, or None."""
+        choices = self.choices[depth]
+        for index in range(start, len(choices)):
+            choice = choices[index]
+            if self._place(depth, choice):
+                if self._consistent(depth, choice):
+                    return index
+                self._unplace(depth, choice)
+        return None
 
     # -- placing and removing one provider ---------------------------------
 
-    def _place(self, depth: int, slot: _Slot, pid: int) -> bool:
-        """Tentatively give ``slot`` to ``pid``; False (and nothing changed) if illegal."""
-        suffixed = slot.suffix != UNNUMBERED
-        if suffixed and self.request.isolate and self.taken.get(pid):
+    def _place(self, depth: int, choice: _Choice) -> bool:
+        """Tentatively give slot ``depth`` to ``choice``; False (nothing changed) if illegal."""
+        pid = choice.pid
+        isolated = self.isolate and self.suffixed[depth]
+        if isolated and self.taken.get(pid):
             return False
-        provider = self.universe.providers[pid]
-        if not self.request.nested_aware:
-            others = self.per_root.get(provider.root_id, {})
-            if any(other != pid for other in others):
+        if not self.nested_aware:
+            if any(other != pid for other in self.per_root.get(choice.root, ())):
                 return False
-        for rc, amount in slot.amounts.items():
-            total = self.amounts.get((pid, rc), 0) + amount
-            if not provider.inventories[rc].fits_total(total):
+        sums = self.sums
+        for cell, _rc, amount, _name in choice.cells:
+            total = sums[cell] + amount
+            if self.cell_used[cell] + total > self.cell_cap[cell] or total > self.cell_max[cell]:
                 return False
-        for rc, amount in slot.amounts.items():
-            self.amounts[(pid, rc)] = self.amounts.get((pid, rc), 0) + amount
-            self.demand[rc] -= amount
-            self.supply[rc] -= amount
-        if suffixed and self.request.isolate:
-            self.taken[pid] = self.taken.get(pid, 0) + 1
+        for cell, rc_i, amount, _name in choice.cells:
+            sums[cell] += amount
+            self.demand[rc_i] -= amount
+            self.supply[rc_i] -= amount
+        if isolated:
+            self.taken[pid] = 1
             for i in self.slots_of.get(pid, ()):
                 self.available[i] -= 1
-        if not self.request.nested_aware:
-            uses = self.per_root.setdefault(provider.root_id, {})
+        if not self.nested_aware:
+            uses = self.per_root.setdefault(choice.root, {})
             uses[pid] = uses.get(pid, 0) + 1
-        self.chosen[depth] = pid
+        self.chosen[depth] = choice
         return True
 
-    def _unplace(self, depth: int, slot: _Slot, pid: int) -> None:
-        for rc, amount in slot.amounts.items():
-            left = self.amounts[(pid, rc)] - amount
-            if left:
-                self.amounts[(pid, rc)] = left
-            else:
-                del self.amounts[(pid, rc)]
-            self.demand[rc] += amount
-            self.supply[rc] += amount
-        if slot.suffix != UNNUMBERED and self.request.isolate:
-            self.taken[pid] -= 1
+    def _unplace(self, depth: int, choice: _Choice) -> None:
+        pid = choice.pid
+        for cell, rc_i, amount, _name in choice.cells:
+            self.sums[cell] -= amount
+            self.demand[rc_i] += amount
+            self.supply[rc_i] += amount
+        if self.isolate and self.suffixed[depth]:
+            self.taken[pid] = 0
             for i in self.slots_of.get(pid, ()):
                 self.available[i] += 1
-        if not self.request.nested_aware:
-            uses = self.per_root[self.universe.providers[pid].root_id]
+        if not self.nested_aware:
+            uses = self.per_root[choice.root]
             uses[pid] -= 1
             if not uses[pid]:
                 del uses[pid]
+        self.chosen[depth] = None
 
     # -- constraints checked after a placement ------------------------------
 
-    def _consistent(self, depth: int, slot: _Slot) -> bool:
-        if any(self.demand[rc] > self.supply[rc] for rc in slot.amounts):
-            return False
-        if self.request.isolate and slot.suffix != UNNUMBERED:
-            pid = self.chosen[depth]
-            for i in self.slots_of.get(pid, ()):
+    def _consistent(self, depth: int, choice: _Choice) -> bool:
+        for _cell, rc_i, _amount, _name in choice.cells:
+            if self.demand[rc_i] > self.supply[rc_i]:
+                return False
+        if self.isolate and self.suffixed[depth]:
+            for i in self.slots_of.get(choice.pid, ()):
                 if i > depth and self.available[i] <= 0:
                     return False
+        slot = self.slots[depth]
         for positions in slot.subtree_checks:
             if not self._same_subtree(positions):
                 return False
@@ -330,27 +383,33 @@ class _Search:
             return self._unnumbered_traits_ok(depth)
         return True
 
+    def _pid(self, depth: int) -> int:
+        choice = self.chosen[depth]
+        assert choice is not None
+        return choice.pid
+
     def _same_subtree(self, positions: tuple[int, ...]) -> bool:
-        providers = {self.chosen[i] for i in positions}
+        providers = {self._pid(i) for i in positions}
         return any(all(self.universe.is_ancestor_or_self(top, other) for other in providers)
                    for top in providers)
 
     def _unnumbered_traits_ok(self, depth: int) -> bool:
-        assert self.unnumbered is not None
         traits: set[str] = set()
         for i in range(depth + 1):
-            if self.slots[i].suffix == UNNUMBERED:
-                traits |= self.universe.providers[self.chosen[i]].traits
-        return all(traits & any_of for any_of in self.unnumbered.required)
+            if not self.suffixed[i]:
+                traits |= self.universe.providers[self._pid(i)].traits
+        return all(traits & any_of for any_of in self.unnumbered_required)
 
     def _candidate(self) -> Candidate:
         allocations: dict[int, dict[str, int]] = {}
         mappings: dict[str, list[int]] = {}
-        for slot, pid in zip(self.slots, self.chosen, strict=True):
-            if slot.amounts:
+        for slot, choice in zip(self.slots, self.chosen, strict=True):
+            assert choice is not None
+            pid = choice.pid
+            if choice.cells:
                 target = allocations.setdefault(pid, {})
-                for rc, amount in slot.amounts.items():
-                    target[rc] = target.get(rc, 0) + amount
+                for _cell, _rc, amount, name in choice.cells:
+                    target[name] = target.get(name, 0) + amount
             used = mappings.setdefault(slot.suffix, [])
             if pid not in used:
                 used.append(pid)
@@ -366,12 +425,50 @@ def anchor_candidates(universe: Universe, anchor: int, request: CandidateRequest
                       in_tree_roots: dict[str, int | None]) -> Iterator[Candidate]:
     """Candidates of one anchor, planned lazily (a capped search may never get here)."""
     slots = plan_anchor(universe, anchor, request, in_tree_roots)
-    if slots is not None:
+    if slots is None:
+        return
+    if not request.suffixed and request.nested_aware:
+        yield from _products(universe, anchor, slots, request)
+    else:
         yield from _Search(universe, anchor, request, slots).run()
 
 
-def _round_robin(generators: list[Iterator[Candidate]]) -> Iterator[Candidate]:
-    active = list(generators)
+def _products(universe: Universe, anchor: int, slots: list[_Slot],
+              request: CandidateRequest) -> Iterator[Candidate]:
+    """The unnumbered group alone, from 1.29: every combination of its per-class choices.
+
+    Each class is its own slot and no two slots share a (provider, class), so
+    no sum can overflow and the depth-first search would try every
+    combination in ``itertools.product`` order anyway; only the group's
+    required traits (on the union of the providers used) can reject one.
+    """
+    amounts = [next(iter(slot.amounts.items())) for slot in slots]
+    required = request.unnumbered.required if request.unnumbered else ()
+    providers = universe.providers
+    for combo in product(*(slot.choices for slot in slots)):
+        used = tuple(dict.fromkeys(combo))
+        if required:
+            traits = frozenset().union(*(providers[pid].traits for pid in used))
+            if not all(traits & any_of for any_of in required):
+                continue
+        allocations: dict[int, dict[str, int]] = {}
+        for pid, (rc, amount) in zip(combo, amounts, strict=True):
+            target = allocations.get(pid)
+            if target is None:
+                allocations[pid] = {rc: amount}
+            else:
+                target[rc] = amount
+        yield Candidate(anchor, allocations, {UNNUMBERED: used})
+
+
+def _round_robin(generators: Iterator[Iterator[Candidate]]) -> Iterator[Candidate]:
+    """One candidate of each generator in turn; the first round pulls generators lazily."""
+    active: list[Iterator[Candidate]] = []
+    for gen in generators:
+        item = next(gen, None)
+        if item is not None:
+            yield item
+            active.append(gen)
     while active:
         still = []
         for gen in active:
@@ -385,23 +482,44 @@ def _round_robin(generators: list[Iterator[Candidate]]) -> Iterator[Candidate]:
 def generate(universe: Universe, request: CandidateRequest,
              in_tree_roots: dict[str, int | None] | None = None,
              strategy: str = DEPTH_FIRST, stop_after: int | None = None) -> list[Candidate]:
-    """Distinct candidates over every anchor, at most ``stop_after`` of them.
+    """Distinct candidates over every anchor of ``universe``, at most ``stop_after``."""
+    return generate_over(iter([universe]), request, in_tree_roots, strategy, stop_after)
+
+
+def generate_over(universes: Iterator[Universe], request: CandidateRequest,
+                  in_tree_roots: dict[str, int | None] | None = None,
+                  strategy: str = DEPTH_FIRST, stop_after: int | None = None
+                  ) -> list[Candidate]:
+    """Distinct candidates over the anchors of each universe in turn, at most ``stop_after``.
 
     ``depth-first`` exhausts one anchor before the next; ``breadth-first`` takes
-    one candidate from each anchor in turn.
+    one candidate from each anchor in turn. ``universes`` is consumed lazily
+    (each holds a chunk of anchors): once ``stop_after`` candidates exist, no
+    further universe is asked for.
     """
     if stop_after is not None and stop_after <= 0:
         return []
     roots = in_tree_roots or {}
-    gens = [anchor_candidates(universe, a, request, roots) for a in universe.anchors]
+    sharing: set[int] = set()
+
+    def per_anchor() -> Iterator[Iterator[Candidate]]:
+        for universe in universes:
+            sharing.update(pid for pid, p in universe.providers.items() if p.sharing)
+            for anchor in universe.anchors:
+                yield anchor_candidates(universe, anchor, request, roots)
+
+    gens = per_anchor()
     stream = _round_robin(gens) if strategy == BREADTH_FIRST else chain.from_iterable(gens)
     out: list[Candidate] = []
     seen: set[tuple] = set()
     for candidate in stream:
-        key = candidate.key()
-        if key in seen:
-            continue
-        seen.add(key)
+        # A candidate using any non-sharing provider can only come from that
+        # provider's tree; only all-sharing candidates can repeat across anchors.
+        if all(p in sharing for p in candidate.allocations):
+            key = candidate.key()
+            if key in seen:
+                continue
+            seen.add(key)
         out.append(candidate)
         if stop_after is not None and len(out) >= stop_after:
             break

@@ -1,26 +1,35 @@
 """Load what a candidate search needs, in a bounded number of set-based queries.
 
-The number of queries depends only on the shape of the request, never on the
-number of providers (about ten in total):
+The search runs in steps so that a limited request only reads the trees it
+returns (docs/allocation-candidates.md, "Research").
 
-1. resolve class and trait names (unknown ones are errors) and ``in_tree`` uuids;
-2. one query for every inventory that can take at least one requested amount
-   of its class (capacity per spec E1 with the un-truncated product, min/max
-   unit, step size), with its root;
-3. the sharing providers (trait ``MISC_SHARES_VIA_AGGREGATE``) and, for those
-   that matter, the roots of every tree they share an aggregate with;
-4. in Python, the anchor roots where every group with resources has at least
-   one provider (its tree or a linked sharing provider) with capacity;
-5. four queries loading those trees whole (plus the trees of the sharing
-   providers linked to them): providers, traits, aggregates, inventories with
-   usage. That is also everything the provider summaries need.
+``plan`` (once per request) resolves names and ``in_tree`` uuids, finds the
+sharing providers (trait ``MISC_SHARES_VIA_AGGREGATE``), their fits, traits and
+aggregates, and for the relevant ones the roots of the trees they share an
+aggregate with (their links).
 
-The result is a ``Universe`` the assembler works on without SQL.
+``anchors`` (once per window of root ids; one window holding every root when
+the whole answer is needed) returns the roots where every request group could
+be served, in id order. It only moves integer ids (plain tuples, no Python
+object per row): one query per distinct (class, amount) of the request for
+the providers that can take it (spec E1 capacity with the un-truncated
+product, min/max unit, step size, current usage), one for the providers
+having a trait the request names, one for those in an aggregate it names.
+The group rules that can be decided per provider are applied in Python sets;
+they are necessary conditions only (the assembler applies the exact rules),
+so no real candidate is ever lost.
+
+``load`` reads a chunk of anchors whole (plus the trees of the sharing
+providers linked to them) in four queries: providers, traits, aggregates and
+inventories with usage. That is also everything the provider summaries need.
+
+Queries: at most 5 + (C + 2) to plan, C + 2 per window and 4 per chunk, with C
+the number of distinct (class, amount) pairs of the request.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -32,10 +41,14 @@ from allotment.store.candidates.universe import SHARING_TRAIT, Inventory, Provid
 from allotment.store.tables import allocations as alloc
 from allotment.store.tables import inventories as inv
 from allotment.store.tables import placement_aggregates as aggs
+from allotment.store.tables import resource_classes as rc_t
 from allotment.store.tables import resource_provider_aggregates as rpa
 from allotment.store.tables import resource_provider_traits as rpt
 from allotment.store.tables import resource_providers as rp
 from allotment.store.tables import traits as traits_t
+
+# provider id -> root id, for the providers passing some test.
+Found = dict[int, int]
 
 
 @dataclass
@@ -46,39 +59,159 @@ class Research:
     in_tree_roots: dict[str, int | None] = field(default_factory=dict)
 
 
+@dataclass
+class _Facts:
+    """Per-provider facts of the request's classes, traits and aggregates (ids only)."""
+
+    fits: dict[tuple[int, int], Found] = field(default_factory=dict)  # (class, amount)
+    traits: dict[str, Found] = field(default_factory=dict)   # trait name -> providers
+    aggregates: dict[str, Found] = field(default_factory=dict)  # aggregate uuid -> members
+    links: dict[int, frozenset[int]] = field(default_factory=dict)  # sharing -> linked roots
+    in_tree_roots: dict[str, int | None] = field(default_factory=dict)
+
+    def with_trait(self, names: Iterable[str]) -> Found:
+        out: Found = {}
+        for name in names:
+            out.update(self.traits.get(name, {}))
+        return out
+
+    def in_aggregate(self, uuids: Iterable[str]) -> Found:
+        out: Found = {}
+        for uuid in uuids:
+            out.update(self.aggregates.get(uuid, {}))
+        return out
+
+    def absorb(self, other: _Facts) -> _Facts:
+        """Add ``other``'s facts (about other providers) and take its links; returns self."""
+        for mine, theirs in ((self.fits, other.fits), (self.traits, other.traits),
+                             (self.aggregates, other.aggregates)):
+            for key, found in theirs.items():
+                mine.setdefault(key, {}).update(found)
+        self.links = other.links
+        self.in_tree_roots = other.in_tree_roots
+        return self
+
+
+@dataclass
+class Plan:
+    """What every window of the search shares: names, sharing providers and their links."""
+
+    request: CandidateRequest
+    rc_ids: dict[str, int] = field(default_factory=dict)
+    trait_ids: dict[str, int] = field(default_factory=dict)
+    hopeless: bool = False
+    # Facts about the sharing providers, with their links: the roots they may serve.
+    sharing: _Facts = field(default_factory=_Facts)
+    sharing_roots: dict[int, int] = field(default_factory=dict)
+    id_range: tuple[int, int] | None = None
+
+    @property
+    def in_tree_roots(self) -> dict[str, int | None]:
+        return self.sharing.in_tree_roots
+
+
+Window = tuple[int, int] | None  # root ids lo <= id < hi; None: every root
+
+
 def _ids(values: Iterable[int]) -> sa.BindParameter:
     """An IN list rendered inline: integers only, so no bind-parameter limits apply."""
     return sa.bindparam("ids", sorted(set(values)), unique=True, expanding=True,
                         literal_execute=True)
 
 
-def empty() -> Research:
-    return Research(Universe([], anchors=[]))
-
-
 def research(conn: Connection, request: CandidateRequest) -> Research:
-    """Every provider of every tree that may anchor a candidate, as a ``Universe``.
+    """Every provider of every tree that may anchor a candidate, as one ``Universe``.
+
+    Raises ResourceClassNotFound / TraitNotFound for unknown names.
+    """
+    found = plan(conn, request)
+    roots = anchors(conn, found, None)
+    if not roots:
+        return Research(Universe([], anchors=[]), found.in_tree_roots)
+    return Research(load(conn, found, roots), found.in_tree_roots)
+
+
+# ---------------------------------------------------------------------------
+# Planning: anchors from ids only
+
+
+def plan(conn: Connection, request: CandidateRequest, windowed: bool = False) -> Plan:
+    """Names, sharing providers and their links; ``windowed`` also the provider id range.
 
     Raises ResourceClassNotFound / TraitNotFound for unknown names.
     """
     rc_ids = resource_class.ids_for_names(conn, request.resource_classes())
-    trait.ids_for_names(conn, request.trait_names())
+    trait_ids = trait.ids_for_names(conn, request.trait_names())
     in_tree_roots = _in_tree_roots(conn, request.groups)
+    found = Plan(request, rc_ids, trait_ids, sharing=_Facts(in_tree_roots=in_tree_roots))
     if any(root is None for root in in_tree_roots.values()):
-        return empty()  # an unknown in_tree provider matches nothing
-    fitting = _fitting_inventories(conn, request, rc_ids)
+        found.hopeless = True  # an unknown in_tree provider matches nothing
+        return found
     sharing = _sharing_provider_ids(conn)
-    needs_all_sharing = any(g.resourceless for g in request.suffixed)
-    relevant_sharing = sharing if needs_all_sharing else sharing & {pid for pid, _ in fitting}
-    links = _sharing_links(conn, relevant_sharing)
-    anchors = _anchor_roots(request, rc_ids, fitting, links, in_tree_roots)
-    if not anchors:
-        return empty()
-    # The trees of sharing providers serving an anchor are loaded too (their
-    # summaries, and their own eligibility).
-    roots = set(anchors) | _roots_of(conn, [s for s, linked in links.items() if linked & anchors])
-    providers = _load_trees(conn, roots)
-    return Research(Universe(providers, anchors=sorted(anchors)), in_tree_roots)
+    if sharing:
+        facts = _facts(conn, found, rp.c.id.in_(_ids(sharing)))
+        if any(g.resourceless for g in request.suffixed):
+            relevant = sharing
+        else:
+            relevant = {pid for fit in facts.fits.values() for pid in fit}
+        facts.links = _sharing_links(conn, relevant)
+        facts.in_tree_roots = in_tree_roots
+        found.sharing = facts
+        found.sharing_roots = _roots_of(conn, list(facts.links))
+    unnumbered = request.unnumbered
+    if windowed and not (unnumbered is not None and unnumbered.in_tree is not None):
+        low, high = conn.execute(sa.select(sa.func.min(rp.c.id), sa.func.max(rp.c.id))).one()
+        if low is not None:
+            found.id_range = (low, high)
+    return found
+
+
+def windows(found: Plan, first: int | None) -> Iterator[Window]:
+    """Root id ranges to search in turn: ``first`` ids wide, then twice as wide each time.
+
+    A single window (every root) without ``first`` or without an id range.
+    """
+    if found.hopeless:
+        return
+    if first is None or found.id_range is None:
+        yield None
+        return
+    low, high = found.id_range
+    width = max(1, first)
+    while low <= high:
+        yield (low, low + width)
+        low += width
+        width *= 2
+
+
+def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:
+    """The anchors with root ids in ``window``, in id order."""
+    if found.hopeless:
+        return []
+    where = None
+    if window is not None:
+        where = sa.and_(rp.c.root_provider_id >= _int(window[0]),
+                        rp.c.root_provider_id < _int(window[1]))
+    facts = _facts(conn, found, where, by_root=window is not None)
+    roots = _anchor_roots(found.request, found.rc_ids, facts.absorb(found.sharing))
+    if window is not None:
+        roots = {root for root in roots if window[0] <= root < window[1]}
+    return sorted(roots)
+
+
+def _facts(conn: Connection, found: Plan, where: sa.ColumnElement | None,
+           by_root: bool = False) -> _Facts:
+    """Fits, traits and aggregates of the providers matching ``where`` (on providers)."""
+    fits = {(rc_id, amount): _fitting(conn, rc_id, amount, where, by_root)
+            for rc_id, amount in sorted(_amounts(found.request, found.rc_ids))}
+    return _Facts(fits=fits, traits=_providers_with_traits(conn, found.trait_ids, where, by_root),
+                  aggregates=_providers_in_aggregates(conn, found.request.aggregate_uuids(),
+                                                      where))
+
+
+def _amounts(request: CandidateRequest, rc_ids: dict[str, int]) -> set[tuple[int, int]]:
+    return {(rc_ids[rc], amount) for group in request.groups
+            for rc, amount in group.resources.items()}
 
 
 def _in_tree_roots(conn: Connection, groups: Iterable[RequestGroup]) -> dict[str, int | None]:
@@ -87,42 +220,8 @@ def _in_tree_roots(conn: Connection, groups: Iterable[RequestGroup]) -> dict[str
         return {}
     rows = conn.execute(sa.select(rp.c.uuid, rp.c.root_provider_id)
                         .where(rp.c.uuid.in_(set(wanted.values())))).all()
-    found = {row.uuid: row.root_provider_id for row in rows}
+    found = {uuid: root for uuid, root in rows}
     return {suffix: found.get(uuid) for suffix, uuid in wanted.items()}
-
-
-def _fitting_inventories(conn: Connection, request: CandidateRequest, rc_ids: dict[str, int]
-                         ) -> dict[tuple[int, int], tuple[int, Inventory]]:
-    """(provider id, class id) -> (root id, inventory) for inventories taking some amount."""
-    amounts: dict[int, set[int]] = {}
-    for group in request.groups:
-        for rc, amount in group.resources.items():
-            amounts.setdefault(rc_ids[rc], set()).add(amount)
-    if not amounts:
-        return {}
-    usage = (sa.select(alloc.c.resource_provider_id.label("rp_id"),
-                       alloc.c.resource_class_id.label("rc_id"),
-                       sa.func.sum(alloc.c.used).label("used"))
-             .where(alloc.c.resource_class_id.in_(_ids(amounts)))
-             .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id)
-             .subquery())
-    used = sa.func.coalesce(usage.c.used, 0)
-    capacity = (inv.c.total - inv.c.reserved) * inv.c.allocation_ratio
-    per_class = []
-    for rc_id, wanted in sorted(amounts.items()):
-        fits = [sa.and_(used + _int(a) <= capacity, inv.c.min_unit <= _int(a),
-                        inv.c.max_unit >= _int(a), _int(a) % inv.c.step_size == 0)
-                for a in sorted(wanted)]
-        per_class.append(sa.and_(inv.c.resource_class_id == _int(rc_id), sa.or_(*fits)))
-    query = (sa.select(inv.c.resource_provider_id, inv.c.resource_class_id,
-                       rp.c.root_provider_id, *_inventory_columns(), used.label("used"))
-             .select_from(inv.join(rp, rp.c.id == inv.c.resource_provider_id)
-                          .outerjoin(usage, sa.and_(
-                              usage.c.rp_id == inv.c.resource_provider_id,
-                              usage.c.rc_id == inv.c.resource_class_id)))
-             .where(sa.or_(*per_class)))
-    return {(row.resource_provider_id, row.resource_class_id):
-            (row.root_provider_id, _inventory(row)) for row in conn.execute(query)}
 
 
 def _int(value: int) -> sa.ColumnElement:
@@ -131,15 +230,72 @@ def _int(value: int) -> sa.ColumnElement:
     return sa.literal_column(str(int(value)), sa.Integer)
 
 
-def _inventory_columns() -> tuple:
-    return (inv.c.total, inv.c.reserved, inv.c.min_unit, inv.c.max_unit, inv.c.step_size,
-            inv.c.allocation_ratio)
+def _used() -> sa.ColumnElement:
+    """Current usage of the inventory row's provider and class.
+
+    A correlated scalar subquery: it walks the covering (provider, class, used)
+    index of allocations and needs no table statistics to get a good plan
+    (a grouped derived table is much slower on SQLite, and on PostgreSQL
+    before ANALYZE).
+    """
+    return sa.func.coalesce(
+        sa.select(sa.func.sum(alloc.c.used))
+        .where(alloc.c.resource_provider_id == inv.c.resource_provider_id,
+               alloc.c.resource_class_id == inv.c.resource_class_id)
+        .scalar_subquery(), 0)
 
 
-def _inventory(row: sa.Row) -> Inventory:
-    return Inventory(total=row.total, reserved=row.reserved, min_unit=row.min_unit,
-                     max_unit=row.max_unit, step_size=row.step_size,
-                     allocation_ratio=float(row.allocation_ratio), used=int(row.used or 0))
+def _fitting(conn: Connection, rc_id: int, amount: int, where: sa.ColumnElement | None,
+             by_root: bool = False) -> Found:
+    """Providers (matching ``where``) whose inventory of the class can take ``amount``."""
+    capacity = (inv.c.total - inv.c.reserved) * inv.c.allocation_ratio
+    # With a root id window, ``+ 0`` keeps SQLite from scanning every inventory
+    # of the class through its index: it then walks the providers of the window.
+    rc_column = inv.c.resource_class_id + _int(0) if by_root else inv.c.resource_class_id
+    query = (sa.select(inv.c.resource_provider_id, rp.c.root_provider_id)
+             .select_from(inv.join(rp, rp.c.id == inv.c.resource_provider_id))
+             .where(rc_column == _int(rc_id),
+                    inv.c.min_unit <= _int(amount), inv.c.max_unit >= _int(amount),
+                    _int(amount) % inv.c.step_size == 0,
+                    _used() + _int(amount) <= capacity))
+    if where is not None:
+        query = query.where(where)
+    return dict(conn.execute(query).all())
+
+
+def _providers_with_traits(conn: Connection, trait_ids: dict[str, int],
+                           where: sa.ColumnElement | None, by_root: bool = False
+                           ) -> dict[str, Found]:
+    if not trait_ids:
+        return {}
+    names = {tid: name for name, tid in trait_ids.items()}
+    # As in _fitting: with a window, walk its providers rather than every holder.
+    trait_column = rpt.c.trait_id + _int(0) if by_root else rpt.c.trait_id
+    query = (sa.select(rpt.c.trait_id, rpt.c.resource_provider_id, rp.c.root_provider_id)
+             .select_from(rpt.join(rp, rp.c.id == rpt.c.resource_provider_id))
+             .where(trait_column.in_(_ids(names))))
+    if where is not None:
+        query = query.where(where)
+    out: dict[str, Found] = {}
+    for tid, pid, root in conn.execute(query).all():
+        out.setdefault(names[tid], {})[pid] = root
+    return out
+
+
+def _providers_in_aggregates(conn: Connection, uuids: set[str],
+                             where: sa.ColumnElement | None) -> dict[str, Found]:
+    if not uuids:
+        return {}
+    query = (sa.select(aggs.c.uuid, rpa.c.resource_provider_id, rp.c.root_provider_id)
+             .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
+                          .join(rp, rp.c.id == rpa.c.resource_provider_id))
+             .where(aggs.c.uuid.in_(sorted(uuids))))
+    if where is not None:
+        query = query.where(where)
+    out: dict[str, Found] = {}
+    for uuid, pid, root in conn.execute(query).all():
+        out.setdefault(uuid, {})[pid] = root
+    return out
 
 
 def _sharing_provider_ids(conn: Connection) -> set[int]:
@@ -160,62 +316,134 @@ def _sharing_links(conn: Connection, sharing: set[int]) -> dict[int, frozenset[i
                           .join(rp, rp.c.id == other.c.resource_provider_id))
              .where(mine.c.resource_provider_id.in_(_ids(sharing))))
     out: dict[int, set[int]] = {}
-    for sharing_id, root in conn.execute(query):
+    for sharing_id, root in conn.execute(query).all():
         out.setdefault(sharing_id, set()).add(root)
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def _roots_of(conn: Connection, provider_ids: list[int]) -> set[int]:
+def _roots_of(conn: Connection, provider_ids: list[int]) -> dict[int, int]:
     if not provider_ids:
-        return set()
-    query = sa.select(rp.c.root_provider_id).where(rp.c.id.in_(_ids(provider_ids)))
-    return set(conn.execute(query).scalars())
+        return {}
+    query = sa.select(rp.c.id, rp.c.root_provider_id).where(rp.c.id.in_(_ids(provider_ids)))
+    return dict(conn.execute(query).all())
 
 
-def _anchor_roots(request: CandidateRequest, rc_ids: dict[str, int],
-                  fitting: dict[tuple[int, int], tuple[int, Inventory]],
-                  links: dict[int, frozenset[int]],
-                  in_tree_roots: dict[str, int | None]) -> set[int]:
-    """Roots where every group with resources has some provider with capacity.
+def _anchor_roots(request: CandidateRequest, rc_ids: dict[str, int], facts: _Facts) -> set[int]:
+    """Roots where every group with resources has some provider that may serve it.
 
-    A necessary condition only (traits, aggregates and combinations are the
-    assembler's job), so it never loses a real anchor.
+    A necessary condition only (combinations, summed amounts and the exact
+    trait rules of the unnumbered group are the assembler's job).
     """
     anchors: set[int] | None = None
     for group in request.groups:
         if group.resourceless:
             continue
-        roots = _group_roots(group, rc_ids, fitting, links)
-        if group.suffix == UNNUMBERED and group.in_tree is not None:
-            roots &= {in_tree_roots[UNNUMBERED]}
+        if group.same_provider:
+            roots = _suffixed_roots(group, rc_ids, facts)
+        else:
+            roots = _unnumbered_roots(group, rc_ids, facts)
         anchors = roots if anchors is None else anchors & roots
-    return anchors or set()
+        if not anchors:
+            return set()
+    anchors = anchors or set()
+    if request.root_required or request.root_forbidden:
+        anchors = {a for a in anchors if _root_traits_ok(a, request, facts)}
+    return anchors
 
 
-def _group_roots(group: RequestGroup, rc_ids: dict[str, int],
-                 fitting: dict[tuple[int, int], tuple[int, Inventory]],
-                 links: dict[int, frozenset[int]]) -> set[int]:
-    per_rc: dict[str, dict[int, int]] = {}  # rc -> provider -> root
-    for rc, amount in group.resources.items():
-        rc_id = rc_ids[rc]
-        per_rc[rc] = {pid: root for (pid, cid), (root, inventory) in fitting.items()
-                      if cid == rc_id and inventory.fits(amount)}
-    if group.same_provider:
-        common = set.intersection(*(set(found) for found in per_rc.values()))
-        first = next(iter(per_rc.values()))
-        return _reach({pid: first[pid] for pid in common}, links)
-    result: set[int] | None = None
-    for found in per_rc.values():
-        reach = _reach(found, links)
-        result = reach if result is None else result & reach
-    return result or set()
+def _root_traits_ok(root: int, request: CandidateRequest, facts: _Facts) -> bool:
+    return (all(root in facts.traits.get(name, {}) for name in request.root_required)
+            and not any(root in facts.traits.get(name, {}) for name in request.root_forbidden))
 
 
-def _reach(providers: dict[int, int], links: dict[int, frozenset[int]]) -> set[int]:
-    roots = set(providers.values())
-    for pid in providers:
-        roots |= links.get(pid, frozenset())
+def _reach(tree: Found, sharing: Found, links: dict[int, frozenset[int]]) -> set[int]:
+    """Anchors served: ``tree`` providers in their own tree, ``sharing`` ones via links."""
+    roots = set(tree.values())
+    for pid in sharing:
+        linked = links.get(pid)
+        if linked:
+            roots |= linked
     return roots
+
+
+def _suffixed_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts) -> set[int]:
+    """Suffixed groups: one provider with every class, trait and aggregate rule itself."""
+    found: Found | None = None
+    for rc, amount in group.resources.items():
+        fit = facts.fits[(rc_ids[rc], amount)]
+        found = dict(fit) if found is None else {p: r for p, r in found.items() if p in fit}
+    found = found or {}
+    for any_of in group.required:
+        having = facts.with_trait(any_of)
+        found = {p: r for p, r in found.items() if p in having}
+    for any_of in group.member_of:
+        members = facts.in_aggregate(any_of)
+        found = {p: r for p, r in found.items() if p in members}
+    excluded = facts.with_trait(group.forbidden).keys() | \
+        facts.in_aggregate(group.forbidden_aggs).keys()
+    in_tree = facts.in_tree_roots.get(group.suffix)
+    found = {p: r for p, r in found.items()
+             if p not in excluded and (group.in_tree is None or r == in_tree)}
+    return _reach(found, found, facts.links)
+
+
+def _unnumbered_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts) -> set[int]:
+    """The unnumbered group: each class from some provider of the tree or a linked sharer.
+
+    Forbidden traits and aggregates exclude providers; ``member_of`` holds for
+    a provider in its own aggregates, or (in its own tree only) in the root's;
+    each required any-of set needs some provider of the anchor having one.
+    """
+    excluded = facts.with_trait(group.forbidden).keys() | \
+        facts.in_aggregate(group.forbidden_aggs).keys()
+    members = _all_terms(group.member_of, facts)
+    result: set[int] | None = None
+    for rc, amount in group.resources.items():
+        fit = {p: r for p, r in facts.fits[(rc_ids[rc], amount)].items() if p not in excluded}
+        if members is None:
+            tree, sharing = fit, fit
+        else:
+            tree = {p: r for p, r in fit.items() if p in members or r in members}
+            sharing = {p: r for p, r in fit.items() if p in members}
+        roots = _reach(tree, sharing, facts.links)
+        result = roots if result is None else result & roots
+    result = result or set()
+    for any_of in group.required:
+        having = facts.with_trait(any_of)
+        result &= _reach(having, having, facts.links)
+    # The root itself must not be in a forbidden aggregate (spec J3).
+    result -= set(facts.in_aggregate(group.forbidden_aggs))
+    if group.in_tree is not None:
+        result &= {facts.in_tree_roots[UNNUMBERED]}
+    return result
+
+
+def _all_terms(terms: tuple[frozenset[str], ...], facts: _Facts) -> set[int] | None:
+    """Providers in some aggregate of every ``member_of`` term; None without terms."""
+    members: set[int] | None = None
+    for any_of in terms:
+        found = set(facts.in_aggregate(any_of))
+        members = found if members is None else members & found
+    return members
+
+
+# ---------------------------------------------------------------------------
+# Loading chunks of anchors
+
+
+def chunks(anchors: list[int], size: int) -> Iterator[list[int]]:
+    """``anchors`` in consecutive slices of at most ``size``."""
+    size = max(1, size)
+    for start in range(0, len(anchors), size):
+        yield anchors[start:start + size]
+
+
+def load(conn: Connection, found: Plan, anchors: list[int]) -> Universe:
+    """The trees of ``anchors`` and of the sharing providers linked to them, whole."""
+    wanted = set(anchors)
+    roots = wanted | {found.sharing_roots[s] for s, linked in found.sharing.links.items()
+                      if s in found.sharing_roots and not linked.isdisjoint(wanted)}
+    return Universe(_load_trees(conn, roots), anchors=anchors)
 
 
 def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
@@ -227,48 +455,40 @@ def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
         sa.select(rpt.c.resource_provider_id, traits_t.c.name)
         .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id)
                      .join(rp, rp.c.id == rpt.c.resource_provider_id))
-        .where(in_trees))
-    traits_of: dict[int, set[str]] = {}
+        .where(in_trees)
+        .order_by(rpt.c.trait_id)).all()
+    traits_of: dict[int, list[str]] = {}
     for pid, name in trait_rows:
-        traits_of.setdefault(pid, set()).add(name)
+        traits_of.setdefault(pid, []).append(name)
     agg_rows = conn.execute(
         sa.select(rpa.c.resource_provider_id, aggs.c.uuid)
         .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
                      .join(rp, rp.c.id == rpa.c.resource_provider_id))
-        .where(in_trees))
+        .where(in_trees)).all()
     aggs_of: dict[int, set[str]] = {}
     for pid, uuid in agg_rows:
         aggs_of.setdefault(pid, set()).add(uuid)
     inventories_of = _tree_inventories(conn, roots)
-    return [Provider(id=row.id, uuid=row.uuid, root_id=row.root_provider_id,
-                     parent_id=row.parent_provider_id,
-                     traits=frozenset(traits_of.get(row.id, ())),
-                     aggregates=frozenset(aggs_of.get(row.id, ())),
-                     inventories=inventories_of.get(row.id, {}))
-            for row in base]
+    none: frozenset[str] = frozenset()
+    return [Provider(id=pid, uuid=uuid, root_id=root, parent_id=parent,
+                     traits=frozenset(traits_of[pid]) if pid in traits_of else none,
+                     trait_order=tuple(traits_of.get(pid, ())),
+                     aggregates=frozenset(aggs_of[pid]) if pid in aggs_of else none,
+                     inventories=inventories_of.get(pid, {}))
+            for pid, uuid, parent, root in base]
 
 
 def _tree_inventories(conn: Connection, roots: set[int]) -> dict[int, dict[str, Inventory]]:
-    owner = rp.alias("owner")
-    usage = (sa.select(alloc.c.resource_provider_id.label("rp_id"),
-                       alloc.c.resource_class_id.label("rc_id"),
-                       sa.func.sum(alloc.c.used).label("used"))
-             .select_from(alloc.join(owner, owner.c.id == alloc.c.resource_provider_id))
-             .where(owner.c.root_provider_id.in_(_ids(roots)))
-             .group_by(alloc.c.resource_provider_id, alloc.c.resource_class_id)
-             .subquery())
-    query = (sa.select(inv.c.resource_provider_id, inv.c.resource_class_id,
-                       *_inventory_columns(), sa.func.coalesce(usage.c.used, 0).label("used"))
+    query = (sa.select(inv.c.resource_provider_id, rc_t.c.name, inv.c.total, inv.c.reserved,
+                       inv.c.min_unit, inv.c.max_unit, inv.c.step_size,
+                       inv.c.allocation_ratio, _used())
              .select_from(inv.join(rp, rp.c.id == inv.c.resource_provider_id)
-                          .outerjoin(usage, sa.and_(
-                              usage.c.rp_id == inv.c.resource_provider_id,
-                              usage.c.rc_id == inv.c.resource_class_id)))
+                          .join(rc_t, rc_t.c.id == inv.c.resource_class_id))
              .where(rp.c.root_provider_id.in_(_ids(roots))))
-    rows = conn.execute(query).all()
-    names = resource_class.names_for_ids(conn, {row.resource_class_id for row in rows})
     out: dict[int, dict[str, Inventory]] = {}
-    for row in rows:
-        out.setdefault(row.resource_provider_id, {})[names[row.resource_class_id]] = \
-            _inventory(row)
+    for pid, name, total, reserved, min_unit, max_unit, step, ratio, used \
+            in conn.execute(query).all():
+        out.setdefault(pid, {})[name] = Inventory(total, reserved, min_unit, max_unit, step,
+                                                  float(ratio), int(used))
     # Deterministic class order inside each provider.
     return {pid: dict(sorted(invs.items())) for pid, invs in out.items()}

@@ -1,26 +1,46 @@
-"""Run a candidate search: research, assemble, then the request-wide limits (spec J7)."""
+"""Run a candidate search: plan, find anchors, load and assemble lazily, then the limits (J7).
+
+Without randomisation, a ``limit`` (or ``max_allocation_candidates``) means
+the answer is the first candidates of a deterministic order: anchors in root
+id order, each anchor's candidates in the assembler's order (or one per
+anchor in turn with the breadth-first strategy). With such a stop the roots
+are searched in windows of provider ids (``first_window`` wide, then twice as
+wide each time) and the anchors of a window are loaded in chunks of at most
+``max_chunk`` trees; nothing more is read once enough candidates exist.
+Without a stop every anchor is needed: one window, chunks of ``max_chunk``.
+
+Queries per request: at most 5 + (C + 2) to plan, C + 2 per window and 4 per
+chunk, with C the number of distinct (class, amount) pairs of the request.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
-from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, generate
+from allotment.store.candidates import research as research_mod
+from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, generate_over
 from allotment.store.candidates.request import CandidateRequest
-from allotment.store.candidates.research import Research, research
-from allotment.store.candidates.universe import Universe
+from allotment.store.candidates.research import Research
+from allotment.store.candidates.universe import Provider, Universe
 
 
 @dataclass
 class SearchOptions:
-    """Server settings that shape the result (``[placement]`` options)."""
+    """Server settings that shape the result (``[placement]`` options), and chunking."""
 
     max_candidates: int = -1
     strategy: str = DEPTH_FIRST
     randomize: bool = False
     rng: random.Random = field(default_factory=random.Random)
+    # With a stop: the width (in provider ids) of the first window of roots
+    # searched; each next window is twice as wide. Without one, a single window.
+    first_window: int = 512
+    # At most this many anchor trees are loaded at once.
+    max_chunk: int = 4096
 
 
 @dataclass
@@ -32,19 +52,46 @@ class SearchResult:
 
 def find_candidates(conn: Connection, request: CandidateRequest,
                     options: SearchOptions | None = None) -> SearchResult:
-    return select(research(conn, request), request, options or SearchOptions())
+    options = options or SearchOptions()
+    stop = _stop(request, options)
+    plan = research_mod.plan(conn, request, windowed=stop is not None)
+    first = options.first_window if stop is not None else None
+
+    def universes() -> Iterator[Universe]:
+        for window in research_mod.windows(plan, first):
+            anchors = research_mod.anchors(conn, plan, window)
+            for chunk in research_mod.chunks(anchors, options.max_chunk):
+                yield research_mod.load(conn, plan, chunk)
+
+    return _select(universes(), plan.in_tree_roots, request, options)
 
 
 def select(found: Research, request: CandidateRequest, options: SearchOptions) -> SearchResult:
-    """Generate, cap, limit (or sample) and pick the providers to summarise."""
+    """Generate, cap, limit (or sample) over an already loaded universe."""
+    return _select(iter([found.universe]), found.in_tree_roots, request, options)
+
+
+def _stop(request: CandidateRequest, options: SearchOptions) -> int | None:
+    """How many candidates to generate at most (None: all of them)."""
     cap = options.max_candidates if options.max_candidates >= 0 else None
-    stop = cap
     if request.limit is not None and not options.randomize:
         # Without randomisation the answer is the first ``limit`` candidates
         # of a deterministic order: no need to generate more.
-        stop = request.limit if cap is None else min(cap, request.limit)
-    candidates = generate(found.universe, request, found.in_tree_roots,
-                          strategy=options.strategy, stop_after=stop)
+        return request.limit if cap is None else min(cap, request.limit)
+    return cap
+
+
+def _select(universes: Iterator[Universe], in_tree_roots: dict[str, int | None],
+            request: CandidateRequest, options: SearchOptions) -> SearchResult:
+    loaded: list[Universe] = []
+
+    def remember() -> Iterator[Universe]:
+        for universe in universes:
+            loaded.append(universe)
+            yield universe
+
+    candidates = generate_over(remember(), request, in_tree_roots,
+                               strategy=options.strategy, stop_after=_stop(request, options))
     if options.randomize:
         if request.limit is not None and request.limit < len(candidates):
             candidates = options.rng.sample(candidates, request.limit)
@@ -52,8 +99,23 @@ def select(found: Research, request: CandidateRequest, options: SearchOptions) -
             options.rng.shuffle(candidates)
     elif request.limit is not None:
         candidates = candidates[:request.limit]
-    return SearchResult(candidates, found.universe,
-                        summarised_providers(found.universe, candidates, request.nested_aware))
+    universe = _merged(loaded, candidates)
+    return SearchResult(candidates, universe,
+                        summarised_providers(universe, candidates, request.nested_aware))
+
+
+def _merged(loaded: list[Universe], candidates: list[Candidate]) -> Universe:
+    """One universe holding the trees the candidates use (what rendering needs)."""
+    if len(loaded) == 1:
+        return loaded[0]
+    providers: dict[int, Provider] = {}
+    for universe in loaded:
+        providers.update(universe.providers)
+    used: set[int] = set()
+    for candidate in candidates:
+        used |= candidate.provider_ids()
+    roots = {providers[pid].root_id for pid in used}
+    return Universe([p for p in providers.values() if p.root_id in roots])
 
 
 def summarised_providers(universe: Universe, candidates: list[Candidate],

@@ -57,6 +57,9 @@ class Provider:
     traits: frozenset[str] = frozenset()
     aggregates: frozenset[str] = frozenset()
     inventories: Mapping[str, Inventory] = field(default_factory=dict)
+    # The traits in trait id order (standard traits, then custom ones as they
+    # were created): the order upstream's provider summaries list them in.
+    trait_order: tuple[str, ...] = ()
 
     @property
     def sharing(self) -> bool:

@@ -222,3 +222,23 @@ def test_source_is_read_in_a_read_only_transaction(
         with pytest.raises(sa.exc.DBAPIError):
             conn.execute(sa.text("UPDATE resource_providers SET generation = 99"))
     engine.dispose()
+
+
+def test_ctrl_c_during_the_cli_import_leaves_the_target_empty(
+    db: Database, source_db: SourceFactory, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    from allotment.commands.output import Progress
+
+    def interrupt(self: Progress, table: str, done: int, total: int) -> None:
+        if table == "allocations" and done > 20:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(Progress, "__call__", interrupt)
+    code = cli.main(["--database", _url(db), "db", "import", "--from",
+                     source_db("sqlite", "upstream"), "--batch-size", "10"])
+    assert code == 130
+    assert "interrupted, nothing was imported" in capsys.readouterr().err
+    with db.read() as conn:
+        for table in (t.resource_providers, t.allocations, t.consumers, t.inventories):
+            assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0

@@ -198,4 +198,34 @@ def test_query_count_does_not_grow_with_providers(db: Database) -> None:
     research_statements = [s for s in statements if not s.upper().startswith(("BEGIN",
                                                                              "ROLLBACK",
                                                                              "COMMIT"))]
-    assert len(research_statements) <= 12, research_statements
+    # Sharing providers (1), their fits (one per (class, amount): 3) and links
+    # (2); every root's fits (3); four to load the trees.
+    assert len(research_statements) <= 13, research_statements
+
+
+def test_limited_search_loads_only_the_trees_it_needs(db: Database, monkeypatch) -> None:
+    with db.write() as conn:
+        b = TreeBuilder(conn)
+        for i in range(40):
+            b.provider(f"cn{i}", inventory={"VCPU": 8}, aggregates=["agg"])
+        b.provider("nfs", inventory={"DISK_GB": 100}, aggregates=["agg"],
+                   traits=["MISC_SHARES_VIA_AGGREGATE"])
+    loaded: list[list[int]] = []
+    real_load = research_mod.load
+
+    def spy(conn, plan, anchors):  # noqa: ANN001, ANN202 - same signature as load
+        loaded.append(list(anchors))
+        return real_load(conn, plan, anchors)
+
+    monkeypatch.setattr(research_mod, "load", spy)
+    b.db = db  # type: ignore[attr-defined]
+    options = SearchOptions(first_window=4, max_chunk=2)
+    result = _search(b, "resources=VCPU:1,DISK_GB:1&limit=3", options=options)
+    assert [c.anchor for c in result.candidates] == [b.refs[f"cn{i}"].id for i in range(3)]
+    assert sum(len(chunk) for chunk in loaded) == 4  # the first window: 4 ids, 4 roots
+    assert all(len(chunk) <= 2 for chunk in loaded)
+    assert {b.name_of(p) for p in result.summarised} == {"cn0", "cn1", "cn2", "nfs"}
+    loaded.clear()
+    every = _search(b, "resources=VCPU:1,DISK_GB:1", options=options)
+    assert len(every.candidates) == 40
+    assert sum(len(chunk) for chunk in loaded) == 40  # no limit: one window, every root

@@ -144,10 +144,14 @@ def test_same_parent_is_no_change(db: Database) -> None:
         == uuid(1)
 
 
-@pytest.mark.parametrize("new_parent", [uuid(4), None])
-def test_reparent_and_unparent_need_permission(db: Database, new_parent: str | None) -> None:
+@pytest.mark.parametrize(("new_parent", "refusal"), [
+    (uuid(4), "update failed because: re-parenting"),
+    (None, "update failed because: un-parenting"),
+])
+def test_reparent_and_unparent_need_permission(db: Database, new_parent: str | None,
+                                               refusal: str) -> None:
     _tree(db)
-    with pytest.raises(exc.Invalid, match="re-parenting"):
+    with pytest.raises(exc.Invalid, match=refusal):
         _update(db, 2, "c2", set_parent=True, parent_uuid=new_parent)
 
 

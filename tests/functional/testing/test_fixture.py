@@ -112,7 +112,7 @@ def test_settings_keyword_wins_over_conf_fixture() -> None:
         assert f.settings is not None and f.settings.max_allocation_candidates == 9
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_database_url_and_db_false(backend: str, worker_id_safe: str,
                                    tmp_path_factory: pytest.TempPathFactory) -> None:
     name = f"{databases.database_name(worker_id_safe)}_fxurl_{backend[:2]}"

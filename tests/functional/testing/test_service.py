@@ -92,11 +92,14 @@ def test_real_socket_serves_concurrent_requests(service: PlacementService) -> No
 
     assert service.url is not None
 
-    def fetch(_: int) -> int:
-        return httpx.get(service.url + "/", timeout=10).status_code
+    def create(n: int) -> int:
+        return httpx.post(service.url + "/resource_providers", json={"name": f"rp{n}"},
+                          headers=service.headers(), timeout=30).status_code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        assert list(pool.map(fetch, range(12))) == [200] * 12
+        assert list(pool.map(create, range(12))) == [200] * 12
+    listed = httpx.get(service.url + "/resource_providers", headers=service.headers()).json()
+    assert len(listed["resource_providers"]) == 12
 
 
 def test_outside_the_mount_is_404(service: PlacementService) -> None:
@@ -215,3 +218,29 @@ def test_prefix_can_be_changed() -> None:
 def test_httpx_over_socket_needs_the_server() -> None:
     with PlacementService() as service, pytest.raises(RuntimeError):
         service.httpx_client(over_socket=True)
+
+
+def test_keystone_auth_mode() -> None:
+    pytest.importorskip("keystonemiddleware")
+    authtoken = {"www_authenticate_uri": "http://keystone.example/identity"}
+    with PlacementService(auth_strategy="keystone",
+                          settings={"sections": {"keystone_authtoken": authtoken}}) as service:
+        assert requests.get(service.endpoint).status_code == 200  # the root is open
+        denied = requests.get(service.endpoint + "/resource_providers")
+        assert denied.status_code == 401
+        assert "keystone.example" in denied.headers["www-authenticate"]
+
+
+def test_policy_overrides() -> None:
+    rules = {"placement:resource_providers:list": "role:reader",
+             "placement:reshaper:reshape": "!"}
+    with PlacementService(token="bob:project-1", policy=rules) as service:
+        session = service.requests_session()
+        session.headers["X-Roles"] = "reader"
+        assert session.get(service.endpoint + "/resource_providers").status_code == 200
+        assert session.post(service.endpoint + "/resource_providers",
+                            json={"name": "x"}).status_code == 403
+        admin = requests.post(service.endpoint + "/reshaper", json={},
+                              headers={"x-auth-token": "admin",
+                                       "openstack-api-version": "placement 1.39"})
+        assert admin.status_code == 403

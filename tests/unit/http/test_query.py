@@ -127,9 +127,27 @@ def test_resources() -> None:
     assert query.parse_resources("VCPU:2,MEMORY_MB:1024") == {"VCPU": 2, "MEMORY_MB": 1024}
 
 
+def test_resources_as_upstream_reads_them() -> None:
+    # A repeated class: the last amount counts; a signed amount is an integer.
+    assert query.parse_resources("VCPU:1,VCPU:2") == {"VCPU": 2}
+    assert query.parse_resources("VCPU:+1") == {"VCPU": 1}
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("", "Got: empty string."),
+    ("VCPU", "Got: VCPU."),
+    ("VCPU:1,", "Got: ."),
+    ("VCPU:x", "Requested resource VCPU expected positive integer amount. Got: x."),
+    ("VCPU:0", "Requested resource VCPU requires amount >= 1. Got: 0."),
+])
+def test_resources_errors_are_worded_as_upstream(value: str, message: str) -> None:
+    with pytest.raises(HTTPError) as caught:
+        query.parse_resources(value)
+    assert message in caught.value.message
+
+
 @pytest.mark.parametrize("value", [
-    "", "VCPU", "VCPU:", "VCPU:0", "VCPU:-1", "VCPU:1.5", "VCPU:x", ":1", "VCPU:1,VCPU:2",
-    "VCPU:1,", "VCPU:+1",
+    "", "VCPU", "VCPU:", "VCPU:0", "VCPU:-1", "VCPU:1.5", "VCPU:x", ":1", "VCPU:1,",
 ])
 def test_resources_malformed(value: str) -> None:
     with pytest.raises(HTTPError) as caught:

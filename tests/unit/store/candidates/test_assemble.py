@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -73,23 +71,22 @@ def _vf_groups(n: int, policy: str = "isolate") -> CandidateRequest:
         group_policy=policy)
 
 
-def test_wide_tree_isolate_is_fast_with_a_cap() -> None:
+def test_wide_tree_isolate_stops_at_the_cap() -> None:
+    # 8! = 40320 valid candidates; the search stops after the first 1000
+    # (its speed is measured by benchmarks/wide_tree.py, not asserted here).
     universe = Universe(_wide(8))
-    start = time.perf_counter()
     found = generate(universe, _vf_groups(8), stop_after=1000)
-    elapsed = time.perf_counter() - start
     assert len(found) == 1000
-    assert elapsed < 0.5, elapsed
+    assert len({c.key() for c in found}) == 1000
 
 
 def test_wide_tree_without_solution_is_refuted_immediately() -> None:
+    # Without pruning this would walk 12 ** 13 partial combinations.
     universe = Universe(_wide(12))
-    start = time.perf_counter()
     assert generate(universe, _vf_groups(13)) == []
     # 13 one-unit groups on 12 one-unit children under policy none: the
     # capacity bound refutes it before searching as well.
     assert generate(Universe(_wide(12, vf_each=1)), _vf_groups(13, "none")) == []
-    assert time.perf_counter() - start < 0.5
 
 
 def test_wide_tree_counts() -> None:

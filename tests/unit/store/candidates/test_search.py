@@ -1,0 +1,64 @@
+"""Request-wide limits (spec J7): cap, limit, randomisation, and summaries."""
+
+from __future__ import annotations
+
+import random
+
+from allotment.store.candidates.request import CandidateRequest, RequestGroup
+from allotment.store.candidates.research import Research
+from allotment.store.candidates.search import SearchOptions, select
+from allotment.store.candidates.universe import Inventory, Provider, Universe
+
+
+def _world() -> Research:
+    providers = []
+    for root in (1, 10, 20):
+        providers.append(Provider(id=root, uuid=f"r{root}", root_id=root,
+                                  inventories={"VCPU": Inventory(total=4)}))
+        providers.append(Provider(id=root + 1, uuid=f"c{root}", root_id=root, parent_id=root,
+                                  inventories={"VCPU": Inventory(total=4)}))
+        providers.append(Provider(id=root + 2, uuid=f"e{root}", root_id=root, parent_id=root))
+    return Research(Universe(providers))
+
+
+def _request(limit: int | None = None, nested_aware: bool = True) -> CandidateRequest:
+    return CandidateRequest(groups=(RequestGroup(resources={"VCPU": 1}),), limit=limit,
+                            nested_aware=nested_aware)
+
+
+def test_limit_keeps_the_first_and_trims_summaries() -> None:
+    result = select(_world(), _request(limit=2), SearchOptions())
+    assert [c.allocations for c in result.candidates] == [{1: {"VCPU": 1}}, {2: {"VCPU": 1}}]
+    assert result.summarised == [1, 2, 3]  # the whole tree, with the empty provider
+
+
+def test_before_nested_candidates_only_used_providers_are_summarised() -> None:
+    result = select(_world(), _request(nested_aware=False), SearchOptions())
+    assert len(result.candidates) == 6
+    assert result.summarised == [1, 2, 10, 11, 20, 21]
+
+
+def test_cap_applies_before_limit() -> None:
+    result = select(_world(), _request(limit=5), SearchOptions(max_candidates=3))
+    assert len(result.candidates) == 3
+    assert select(_world(), _request(), SearchOptions(max_candidates=0)).candidates == []
+
+
+def test_breadth_first_cap_spreads_over_trees() -> None:
+    result = select(_world(), _request(), SearchOptions(max_candidates=3,
+                                                        strategy="breadth-first"))
+    assert [c.anchor for c in result.candidates] == [1, 10, 20]
+
+
+def test_randomised_limit_samples_from_everything() -> None:
+    every = {tuple(c.allocations) for c in select(_world(), _request(), SearchOptions()).candidates}
+    seen = set()
+    for seed in range(30):
+        options = SearchOptions(randomize=True, rng=random.Random(seed))
+        result = select(_world(), _request(limit=2), options)
+        assert len(result.candidates) == 2
+        seen |= {tuple(c.allocations) for c in result.candidates}
+    assert seen == every  # not just the first two
+    shuffled = select(_world(), _request(), SearchOptions(randomize=True,
+                                                          rng=random.Random(1)))
+    assert {tuple(c.allocations) for c in shuffled.candidates} == every
