@@ -73,6 +73,12 @@ class Allocation:
         return self.updated_at or self.created_at
 
 
+def _catalogue_last_modified(standard: bool, created_at: datetime.datetime | None,
+                             updated_at: datetime.datetime | None) -> datetime.datetime | None:
+    """Standard traits and classes ship with the service: only a later change counts (A3)."""
+    return updated_at if standard else (updated_at or created_at)
+
+
 @dataclass(frozen=True, slots=True)
 class Trait:
     name: str
@@ -82,10 +88,7 @@ class Trait:
 
     @property
     def last_modified(self) -> datetime.datetime | None:
-        """Standard traits ship with the service: only a later change counts (spec A3)."""
-        if self.standard:
-            return self.updated_at
-        return self.updated_at or self.created_at
+        return _catalogue_last_modified(self.standard, self.created_at, self.updated_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +101,4 @@ class ResourceClass:
 
     @property
     def last_modified(self) -> datetime.datetime | None:
-        """Standard classes ship with the service: only a later change counts (spec A3)."""
-        if self.standard:
-            return self.updated_at
-        return self.updated_at or self.created_at
+        return _catalogue_last_modified(self.standard, self.created_at, self.updated_at)
