@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2, help="server worker processes (2)")
     p.add_argument("--threads", type=int, default=4, help="gthread threads per worker (4)")
     p.add_argument("--seed", type=int, default=42, help="data generator seed (42)")
-    p.add_argument("--load-concurrency", type=int, default=8, help="loader threads (8)")
+    p.add_argument("--load-concurrency", type=int, default=None,
+                   help="loader sessions (default: 1 on SQLite, 8 on other backends)")
     p.add_argument("--batch-size", type=int, default=50,
                    help="consumers per POST /allocations (50)")
     p.add_argument("--repeats", type=int, default=20, help="timed requests per shape (20)")

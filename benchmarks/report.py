@@ -38,6 +38,7 @@ def _metric_rows(records: dict[str, dict[str, Any]]) -> Iterator[Row]:
     def row(label: str, better: str, getter: Any) -> Row:
         return label, {system: getter(rec) for system, rec in records.items()}, better
 
+    yield row("load: client sessions", INFO, lambda r: r.get("load_sessions"))
     yield row("load: providers/s", HIGHER, lambda r: _get(r, "load", "providers_per_s"))
     yield row("load: allocations/s", HIGHER, lambda r: _get(r, "load", "allocations_per_s"))
     yield row("load: 409s retried", INFO,

@@ -8,6 +8,8 @@ route does not hide every other number.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
 import platform
@@ -39,12 +41,26 @@ class Options:
     workers: int = 2
     threads: int = 4
     seed: int = 42
-    load_concurrency: int = 8
+    # None: one loader session on SQLite, eight elsewhere (see loader_sessions).
+    load_concurrency: int | None = None
     request_timeout: float = 120.0
     batch_size: int = 50
     budget: Budget = field(default_factory=Budget)
     output: Path = servers.ROOT / "benchmarks" / "results"
     keep_databases: bool = False
+
+
+def loader_sessions(options: Options, backend: str) -> int:
+    """How many concurrent sessions load the data (and check capacity) on ``backend``.
+
+    SQLite has one writer at a time: eight concurrent loaders only measure how a
+    server copes with lock contention (placement 16.0.0 answers 500 "database is
+    locked" and at N=300 gave up after 20 retries), so SQLite loads with one
+    session for both systems unless told otherwise.
+    """
+    if options.load_concurrency is not None:
+        return options.load_concurrency
+    return 1 if backend == "sqlite" else 8
 
 
 def _phase(result: dict[str, Any], name: str, fn: Callable[[], Any]) -> bool:
@@ -66,7 +82,7 @@ def run_system(target: Target, cloud: Cloud, options: Options) -> dict[str, Any]
     result: dict[str, Any] = {}
     budget = options.budget
     if not _phase(result, "load", lambda: datagen.load(
-            target, cloud, options.load_concurrency, options.batch_size)):
+            target, cloud, options.load_concurrency or 8, options.batch_size)):
         return result
     if "candidates" in options.scenarios:
         _phase(result, "candidates", lambda: scenarios.run_candidates(target, cloud, budget))
@@ -86,7 +102,7 @@ def _claims(target: Target, cloud: Cloud, options: Options) -> dict[str, Any]:
     runs = [scenarios.run_claims(target, cloud, clients, options.budget, options.seed + clients)
             for clients in options.claim_clients]
     touched = sorted({rp for run in runs for rp in run.pop("touched_providers")})
-    violations = scenarios.over_capacity(target, touched, options.load_concurrency)
+    violations = scenarios.over_capacity(target, touched, options.load_concurrency or 8)
     return {"runs": runs, "checked_providers": len(touched), "over_capacity": violations}
 
 
@@ -115,8 +131,11 @@ def run_one(system: str, backend: str, cloud: Cloud, options: Options) -> dict[s
         LOG.info("%s on %s, N=%d at %s", system, backend, cloud.n, server.base_url)
         server.start()
         target = Target(system, base_url=server.base_url, timeout=options.request_timeout)
+        sessions = loader_sessions(options, backend)
+        record["load_sessions"] = sessions
         try:
-            record.update(run_system(target, cloud, options))
+            record.update(run_system(
+                target, cloud, dataclasses.replace(options, load_concurrency=sessions)))
         finally:
             target.close()
         record["memory"] = server.memory()
@@ -166,6 +185,16 @@ def _db_version(backend: str) -> str:
         engine.dispose()
 
 
+def _checkpoint(document: dict[str, Any], output: Path) -> None:
+    """Keep what is measured so far: a run at N=5000 takes hours and may be cut short.
+
+    ``python -m benchmarks --from-json results/partial.json`` prints its tables.
+    """
+    output.mkdir(parents=True, exist_ok=True)
+    path = output / "partial.json"
+    path.write_text(json.dumps(document, indent=1, sort_keys=True, default=str))
+
+
 def run(options: Options) -> dict[str, Any]:
     """Every (backend, size, system) in order; returns the full results document."""
     if "peer" in options.systems:
@@ -190,5 +219,6 @@ def run(options: Options) -> dict[str, Any]:
                 record = run_one(system, backend, cloud, options)
                 record["cloud"] = cloud.summary()
                 document["runs"].append(record)
+                _checkpoint(document, options.output)
     document["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     return document
