@@ -135,9 +135,17 @@ class _ClaimStats:
 
 def _claim_once(target: Target, cloud: Cloud, rng: random.Random, stats: _ClaimStats,
                 touched: set[str], codes: Counter[str]) -> bool:
-    """Pick a candidate and PUT it for a new consumer; True when it was written."""
-    response = target.client().get("/allocation_candidates",
-                                   params={"resources": CLAIM_FLAVOR, "limit": "50"})
+    """Pick a candidate and PUT it for a new consumer; True when it was written.
+
+    A request without an answer (timeout, dropped connection) is a failed
+    request like a 5xx, not the end of the scenario: a slow server under 64
+    clients must still get its numbers.
+    """
+    try:
+        response = target.client().get("/allocation_candidates",
+                                       params={"resources": CLAIM_FLAVOR, "limit": "50"})
+    except httpx.TransportError as error:
+        return _no_answer(stats, codes, "candidates", error)
     if response.status_code != 200:
         stats.errors += 1
         codes[f"candidates {response.status_code}"] += 1
@@ -151,8 +159,13 @@ def _claim_once(target: Target, cloud: Cloud, rng: random.Random, stats: _ClaimS
             "user_id": rng.choice(cloud.users), "consumer_generation": None,
             "consumer_type": "INSTANCE"}
     stats.attempts += 1
-    response = target.client().put(f"/allocations/{uuid.UUID(int=rng.getrandbits(128))}",
-                                   json=body)
+    try:
+        response = target.client().put(
+            f"/allocations/{uuid.UUID(int=rng.getrandbits(128))}", json=body)
+    except httpx.TransportError as error:
+        # The server may still have written it: check these providers too.
+        touched.update(allocations)
+        return _no_answer(stats, codes, "put", error)
     if response.status_code == 204:
         stats.claims += 1
         touched.update(allocations)
@@ -163,6 +176,14 @@ def _claim_once(target: Target, cloud: Cloud, rng: random.Random, stats: _ClaimS
     else:
         stats.errors += 1
         codes[f"put {response.status_code}"] += 1
+    return False
+
+
+def _no_answer(stats: _ClaimStats, codes: Counter[str], what: str,
+               error: httpx.TransportError) -> bool:
+    stats.errors += 1
+    kind = "timeout" if isinstance(error, httpx.TimeoutException) else type(error).__name__
+    codes[f"{what} {kind}"] += 1
     return False
 
 
