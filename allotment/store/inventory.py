@@ -12,7 +12,7 @@ and the loser fails cleanly rather than on a unique index.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -148,12 +148,57 @@ def _check_generation(provider: ResourceProvider, expected: int) -> None:
         )
 
 
-def _current_class_ids(conn: Connection, provider_id: int) -> set[int]:
+def current_class_ids(conn: Connection, provider_id: int) -> set[int]:
     rows = conn.execute(
         sa.select(inventories.c.resource_class_id)
         .where(inventories.c.resource_provider_id == provider_id)
     )
     return {row.resource_class_id for row in rows}
+
+
+def _in_use_error(conn: Connection, provider: ResourceProvider,
+                  class_ids: Iterable[int]) -> exc.InventoryInUse:
+    names = resource_class.names_for_ids(conn, class_ids)
+    # Listed in class id order (standard classes first, in their canonical
+    # order), as upstream's grouped query lists them.
+    listed = ", ".join(names[class_id] for class_id in sorted(names))
+    return exc.InventoryInUse(
+        f"Inventory for '{listed}' on resource provider '{provider.uuid}' in use."
+    )
+
+
+def remove_classes(conn: Connection, provider: ResourceProvider, class_ids: set[int]) -> None:
+    """Delete the provider's records of ``class_ids``; InventoryInUse if one is allocated."""
+    if not class_ids:
+        return
+    in_use = used_class_ids(conn, provider.id, class_ids)
+    if in_use:
+        raise _in_use_error(conn, provider, in_use)
+    conn.execute(sa.delete(inventories).where(
+        inventories.c.resource_provider_id == provider.id,
+        inventories.c.resource_class_id.in_(sorted(class_ids)),
+    ))
+
+
+def write_records(conn: Connection, provider_id: int, records: Mapping[int, Inventory],
+                  existing: set[int]) -> None:
+    """Store ``records`` (by class id): update the classes in ``existing``, insert the rest."""
+    now = utcnow()
+    for class_id, inv in sorted(records.items()):
+        if class_id in existing:
+            conn.execute(
+                sa.update(inventories)
+                .where(inventories.c.resource_provider_id == provider_id,
+                       inventories.c.resource_class_id == class_id)
+                .values(**_values(inv), updated_at=now)
+            )
+    added = [
+        {"resource_provider_id": provider_id, "resource_class_id": class_id,
+         **_values(inv), "created_at": now}
+        for class_id, inv in sorted(records.items()) if class_id not in existing
+    ]
+    if added:
+        conn.execute(sa.insert(inventories), added)
 
 
 def replace_all(
@@ -173,40 +218,11 @@ def replace_all(
         _check_generation(provider, expected_generation)
     ids = _class_ids(conn, provider, new)
     check_capacity(provider, new.values(), reserved_may_equal_total)
-    current = _current_class_ids(conn, provider.id)
-    removed = current - set(ids.values())
-    in_use = used_class_ids(conn, provider.id, removed)
-    if in_use:
-        names = resource_class.names_for_ids(conn, in_use)
-        # Listed in class id order (standard classes first, in their
-        # canonical order), as upstream's grouped query lists them.
-        listed = ", ".join(names[class_id] for class_id in sorted(names))
-        raise exc.InventoryInUse(
-            f"Inventory for '{listed}' on resource provider "
-            f"'{provider.uuid}' in use."
-        )
+    current = current_class_ids(conn, provider.id)
+    # The generation first: it is the row every writer of this provider locks.
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
-    now = utcnow()
-    if removed:
-        conn.execute(sa.delete(inventories).where(
-            inventories.c.resource_provider_id == provider.id,
-            inventories.c.resource_class_id.in_(sorted(removed)),
-        ))
-    for name, inv in sorted(new.items()):
-        if ids[name] in current:
-            conn.execute(
-                sa.update(inventories)
-                .where(inventories.c.resource_provider_id == provider.id,
-                       inventories.c.resource_class_id == ids[name])
-                .values(**_values(inv), updated_at=now)
-            )
-    added = [
-        {"resource_provider_id": provider.id, "resource_class_id": ids[name],
-         **_values(inv), "created_at": now}
-        for name, inv in sorted(new.items()) if ids[name] not in current
-    ]
-    if added:
-        conn.execute(sa.insert(inventories), added)
+    remove_classes(conn, provider, current - set(ids.values()))
+    write_records(conn, provider.id, {ids[name]: inv for name, inv in new.items()}, current)
     return generation
 
 
@@ -217,7 +233,7 @@ def add(
     """Add one class of inventory; ConcurrentUpdate if the class is already there."""
     class_id = _class_ids(conn, provider, [inv.resource_class])[inv.resource_class]
     check_capacity(provider, [inv], reserved_may_equal_total)
-    if class_id in _current_class_ids(conn, provider.id):
+    if class_id in current_class_ids(conn, provider.id):
         raise exc.ConcurrentUpdate(
             f"Update conflict: inventory for {inv.resource_class} already exists on "
             f"resource provider {provider.uuid}."
@@ -247,25 +263,20 @@ def update_one(
     _check_generation(provider, expected_generation)
     check_capacity(provider, [inv], reserved_may_equal_total)
     class_id = resource_class.id_for_name(conn, inv.resource_class)
-    if class_id not in _current_class_ids(conn, provider.id):
+    if class_id not in current_class_ids(conn, provider.id):
         raise exc.Invalid(
             f"No inventory record with resource class {inv.resource_class} for resource "
             f"provider {provider.uuid}"
         )
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
-    conn.execute(
-        sa.update(inventories)
-        .where(inventories.c.resource_provider_id == provider.id,
-               inventories.c.resource_class_id == class_id)
-        .values(**_values(inv), updated_at=utcnow())
-    )
+    write_records(conn, provider.id, {class_id: inv}, {class_id})
     return generation
 
 
 def delete_one(conn: Connection, provider: ResourceProvider, class_name: str) -> int:
     """Delete one class; allocations of it give ConcurrentUpdate (upstream's quirk)."""
     class_id = resource_class.id_for_name(conn, class_name)
-    if class_id not in _current_class_ids(conn, provider.id):
+    if class_id not in current_class_ids(conn, provider.id):
         raise exc.InventoryNotFound(
             f"No inventory of class {class_name} found for delete on resource provider "
             f"{provider.uuid}"

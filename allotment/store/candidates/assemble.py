@@ -12,12 +12,13 @@ picks one provider per slot, checking as it goes:
 * the unnumbered group's required traits on the union of the providers it uses (J3),
 * below 1.29, at most one provider per tree.
 
-Two cheap bounds cut dead branches early, so that trees with many identical
-children never explode: per class, the demand still to place must not exceed
-the free capacity left among the providers that could take it; and with
-``isolate``, every suffixed slot still open must have a provider not yet taken
-(plus a full bipartite-matching check per anchor before searching). Nothing
-is materialised beyond the candidates actually yielded.
+Cheap bounds cut dead anchors and branches early, so that trees with many
+identical children never explode: before searching an anchor, per class, the
+whole demand must not exceed the free capacity of the providers that could
+take it, and with ``isolate`` the suffixed slots must have a bipartite matching
+onto distinct providers; while searching with ``isolate``, every suffixed slot
+still open must keep a provider not yet taken. Nothing is materialised beyond
+the candidates actually yielded.
 """
 
 from __future__ import annotations
@@ -259,8 +260,9 @@ class _Search:
         return out
 
     def _init_bounds(self) -> None:
-        # Per class: demand still to place, and free capacity left among every
-        # provider some slot could use for it (an upper bound on what fits).
+        # Per class: the whole demand, and the free capacity of every provider
+        # some slot could use for it (an upper bound on what fits), compared
+        # once before the search of this anchor.
         self.demand = [0] * len(self.rc_index)
         self.supply = [0.0] * len(self.rc_index)
         seen: set[int] = set()
@@ -334,10 +336,8 @@ class _Search:
             total = sums[cell] + amount
             if self.cell_used[cell] + total > self.cell_cap[cell] or total > self.cell_max[cell]:
                 return False
-        for cell, rc_i, amount, _name in choice.cells:
+        for cell, _rc, amount, _name in choice.cells:
             sums[cell] += amount
-            self.demand[rc_i] -= amount
-            self.supply[rc_i] -= amount
         if isolated:
             self.taken[pid] = 1
             for i in self.slots_of.get(pid, ()):
@@ -350,10 +350,8 @@ class _Search:
 
     def _unplace(self, depth: int, choice: _Choice) -> None:
         pid = choice.pid
-        for cell, rc_i, amount, _name in choice.cells:
+        for cell, _rc, amount, _name in choice.cells:
             self.sums[cell] -= amount
-            self.demand[rc_i] += amount
-            self.supply[rc_i] += amount
         if self.isolate and self.suffixed[depth]:
             self.taken[pid] = 0
             for i in self.slots_of.get(pid, ()):
@@ -368,9 +366,6 @@ class _Search:
     # -- constraints checked after a placement ------------------------------
 
     def _consistent(self, depth: int, choice: _Choice) -> bool:
-        for _cell, rc_i, _amount, _name in choice.cells:
-            if self.demand[rc_i] > self.supply[rc_i]:
-                return False
         if self.isolate and self.suffixed[depth]:
             for i in self.slots_of.get(choice.pid, ()):
                 if i > depth and self.available[i] <= 0:
