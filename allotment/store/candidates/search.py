@@ -9,12 +9,20 @@ wide each time) and the anchors of a window are loaded in chunks of at most
 ``max_chunk`` trees; nothing more is read once enough candidates exist.
 Without a stop every anchor is needed: one window, chunks of ``max_chunk``.
 
+With randomisation and a ``limit`` the anchors are searched in random order
+and at most ``RANDOM_POOL_FACTOR`` x ``limit`` candidates (fewer with
+``max_allocation_candidates``) are generated, from which ``limit`` are drawn.
+When the whole answer fits in that pool this is a uniform sample of it, as
+upstream's; when it does not, the pool is drawn from randomly chosen trees
+instead of generating an answer that may have millions of candidates.
+
 Queries per request: at most 5 + (C + 2) to plan, C + 2 per window and 4 per
 chunk, with C the number of distinct (class, amount) pairs of the request.
 """
 
 from __future__ import annotations
 
+import copy
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +34,9 @@ from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, generate
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Research
 from allotment.store.candidates.universe import Provider, Universe
+
+# With randomisation and a limit: how many times ``limit`` candidates to draw from.
+RANDOM_POOL_FACTOR = 10
 
 
 @dataclass
@@ -53,13 +64,16 @@ class SearchResult:
 def find_candidates(conn: Connection, request: CandidateRequest,
                     options: SearchOptions | None = None) -> SearchResult:
     options = options or SearchOptions()
-    stop = _stop(request, options)
-    plan = research_mod.plan(conn, request, windowed=stop is not None)
-    first = options.first_window if stop is not None else None
+    # Windows pay off for a deterministic prefix only; a random pool needs every root.
+    in_order = _stop(request, options) is not None and not options.randomize
+    plan = research_mod.plan(conn, request, windowed=in_order)
+    first = options.first_window if in_order else None
 
     def universes() -> Iterator[Universe]:
         for window in research_mod.windows(plan, first):
             anchors = research_mod.anchors(conn, plan, window)
+            if options.randomize:
+                options.rng.shuffle(anchors)
             for chunk in research_mod.chunks(anchors, options.max_chunk):
                 yield research_mod.load(conn, plan, chunk)
 
@@ -68,17 +82,23 @@ def find_candidates(conn: Connection, request: CandidateRequest,
 
 def select(found: Research, request: CandidateRequest, options: SearchOptions) -> SearchResult:
     """Generate, cap, limit (or sample) over an already loaded universe."""
-    return _select(iter([found.universe]), found.in_tree_roots, request, options)
+    universe = found.universe
+    if options.randomize:
+        universe = copy.copy(universe)
+        universe.anchors = list(universe.anchors)
+        options.rng.shuffle(universe.anchors)
+    return _select(iter([universe]), found.in_tree_roots, request, options)
 
 
 def _stop(request: CandidateRequest, options: SearchOptions) -> int | None:
     """How many candidates to generate at most (None: all of them)."""
     cap = options.max_candidates if options.max_candidates >= 0 else None
-    if request.limit is not None and not options.randomize:
-        # Without randomisation the answer is the first ``limit`` candidates
-        # of a deterministic order: no need to generate more.
-        return request.limit if cap is None else min(cap, request.limit)
-    return cap
+    if request.limit is None:
+        return cap
+    # Without randomisation the answer is the first ``limit`` candidates of a
+    # deterministic order: no need to generate more. With it, a bounded pool.
+    wanted = request.limit * RANDOM_POOL_FACTOR if options.randomize else request.limit
+    return wanted if cap is None else min(cap, wanted)
 
 
 def _select(universes: Iterator[Universe], in_tree_roots: dict[str, int | None],

@@ -80,3 +80,17 @@ def test_wide_tree_with_cap(db: Database) -> None:
 def test_wide_tree_with_one_group_too_many(db: Database) -> None:
     build_wide_tree(db)
     assert _ok(_app(db), QUERY + "&resources9=SRIOV_NET_VF:1")["allocation_requests"] == []
+
+
+def test_wide_tree_randomised_with_limit(db: Database) -> None:
+    # group_policy=none: 8^8 (16.7 million) valid candidates. With randomisation
+    # the limit is drawn from a bounded pool instead of from all of them.
+    build_wide_tree(db)
+    app = _app(db, randomize_allocation_candidates=True)
+    query = QUERY.replace("group_policy=isolate", "group_policy=none")
+    body = _ok(app, query + "&limit=50")
+    assert len(body["allocation_requests"]) == 50
+    assert _distinct(body) == 50
+    for request in body["allocation_requests"]:
+        used = request["allocations"]
+        assert sum(a["resources"]["SRIOV_NET_VF"] for a in used.values()) == 8

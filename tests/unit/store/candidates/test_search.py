@@ -6,7 +6,7 @@ import random
 
 from allotment.store.candidates.request import CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Research
-from allotment.store.candidates.search import SearchOptions, select
+from allotment.store.candidates.search import RANDOM_POOL_FACTOR, SearchOptions, select
 from allotment.store.candidates.universe import Inventory, Provider, Universe
 
 
@@ -62,3 +62,29 @@ def test_randomised_limit_samples_from_everything() -> None:
     shuffled = select(_world(), _request(), SearchOptions(randomize=True,
                                                           rng=random.Random(1)))
     assert {tuple(c.allocations) for c in shuffled.candidates} == every
+
+
+def _many_roots(count: int) -> Research:
+    return Research(Universe([
+        Provider(id=root, uuid=f"r{root}", root_id=root, inventories={"VCPU": Inventory(total=4)})
+        for root in range(1, count + 1)]))
+
+
+def test_randomised_limit_draws_from_trees_in_random_order() -> None:
+    # 300 one-candidate trees, limit 2: the pool (2 x RANDOM_POOL_FACTOR) comes
+    # from randomly chosen trees, not from the first ones in id order.
+    world = _many_roots(300)
+    anchors: set[int] = set()
+    for seed in range(20):
+        result = select(world, _request(limit=2),
+                        SearchOptions(randomize=True, rng=random.Random(seed)))
+        assert len(result.candidates) == 2
+        anchors |= {c.anchor for c in result.candidates}
+    assert max(anchors) > 2 * RANDOM_POOL_FACTOR
+    assert world.universe.anchors == list(range(1, 301))  # the caller's order is kept
+
+
+def test_randomised_pool_is_bounded_by_the_cap() -> None:
+    result = select(_many_roots(300), _request(limit=50),
+                    SearchOptions(randomize=True, max_candidates=7, rng=random.Random(3)))
+    assert len(result.candidates) == 7
