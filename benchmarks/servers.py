@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 
+from allotment.testing.database import drop_server_database, recreate_server_database
 from benchmarks.client import HEADERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,20 +53,8 @@ def create_database(backend: str, system: str, name: str, work_dir: Path) -> str
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    admin = sa.make_url(ADMIN_URLS[backend])
-    engine = sa.create_engine(admin, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            if backend == "postgresql":
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            else:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-                conn.exec_driver_sql(
-                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    finally:
-        engine.dispose()
-    url = admin.set(drivername=DRIVERS[(system, backend)], database=name)
+    url = recreate_server_database(ADMIN_URLS[backend], name).set(
+        drivername=DRIVERS[(system, backend)])
     if backend == "mysql":
         url = url.update_query_dict({"charset": "utf8mb4"})
     return url.render_as_string(hide_password=False)
@@ -77,15 +65,7 @@ def drop_database(backend: str, name: str, work_dir: Path) -> None:
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{work_dir / name}.sqlite{suffix}").unlink(missing_ok=True)
         return
-    engine = sa.create_engine(sa.make_url(ADMIN_URLS[backend]), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            if backend == "postgresql":
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            else:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-    finally:
-        engine.dispose()
+    drop_server_database(ADMIN_URLS[backend], name)
 
 
 # ---------------------------------------------------------------- memory

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from allotment.store import schema
 from allotment.store.engine import Database
+from allotment.testing.database import recreate_server_database
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 ADMIN_URLS = {
@@ -51,22 +52,11 @@ def create_database(backend: str, name: str, tmp_dir: Path) -> str:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
-    admin_url = sa.engine.make_url(ADMIN_URLS[backend])
     try:
-        engine = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            if backend == "postgresql":
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-            else:
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{name}`")
-                conn.exec_driver_sql(
-                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
-                )
-        engine.dispose()
+        url = recreate_server_database(ADMIN_URLS[backend], name)
     except sa.exc.OperationalError as error:
         _unreachable(backend, error)
-    return admin_url.set(database=name).render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False)
 
 
 def fresh_database(backend: str, worker: str, tmp_dir: Path, upgrade: bool = True) -> Database:

@@ -4,7 +4,9 @@ Running every alembic migration for each test would dominate the fixture's
 set-up time, so the first fixture of a process builds one migrated SQLite
 file (standard classes and traits included) and every later fixture copies
 it: a file copy costs well under a millisecond. A server database named by
-URL is upgraded when it is not at head and then emptied.
+URL is upgraded when it is not at head and then emptied. Throwaway databases
+on a PostgreSQL or MySQL/MariaDB server are made and dropped here too (our own
+tests and benchmarks use them).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+
+import sqlalchemy as sa
 
 from allotment.store import schema
 from allotment.store.engine import Database
@@ -59,3 +63,45 @@ def prepare_existing(db: Database, clear: bool = True) -> None:
         schema.upgrade(db)
     if clear:
         schema.reset_data(db)
+
+
+def _server_admin(admin_url: str | sa.URL) -> sa.Engine:
+    return sa.create_engine(sa.make_url(admin_url), isolation_level="AUTOCOMMIT")
+
+
+def _drop_statement(dialect: str, name: str) -> str:
+    if dialect == "postgresql":
+        return f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+    return f"DROP DATABASE IF EXISTS `{name}`"
+
+
+def recreate_server_database(admin_url: str | sa.URL, name: str) -> sa.URL:
+    """Drop and create database ``name`` on a PostgreSQL or MySQL/MariaDB server.
+
+    ``admin_url`` names any database of that server the user may create
+    databases from; the URL of the new, empty database is returned (same
+    driver and credentials). ``name`` must be a plain identifier.
+    """
+    engine = _server_admin(admin_url)
+    dialect = engine.dialect.name
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(_drop_statement(dialect, name))
+            if dialect == "postgresql":
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            else:
+                conn.exec_driver_sql(
+                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    finally:
+        engine.dispose()
+    return engine.url.set(database=name)
+
+
+def drop_server_database(admin_url: str | sa.URL, name: str) -> None:
+    """Drop database ``name`` (if it exists) from the server ``admin_url`` names."""
+    engine = _server_admin(admin_url)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(_drop_statement(engine.dialect.name, name))
+    finally:
+        engine.dispose()
