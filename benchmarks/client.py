@@ -38,7 +38,6 @@ class BenchError(RuntimeError):
             f"{request.method} {request.url.raw_path.decode()[:200]} -> {response.status_code} "
             f"(expected {', '.join(map(str, expected))}): {body}"
         )
-        self.status = response.status_code
 
 
 @dataclass

@@ -293,11 +293,13 @@ def _read_kind(target: Target, make: Any, budget: Budget, seed: int) -> dict[str
                 if next(counter, None) is None:
                     return
             path, params, headers = make(rng)
-            response = target.client().get(path, params=params, headers=headers)
-            _ = response.content
+            try:
+                response = target.client().get(path, params=params, headers=headers)
+                outcome = "" if response.status_code == 200 else str(response.status_code)
+            except httpx.TransportError as error:
+                outcome = type(error).__name__
             with lock:
-                (done.append(1) if response.status_code == 200
-                 else errors.update([str(response.status_code)]))
+                done.append(1) if not outcome else errors.update([outcome])
 
     start = time.perf_counter()
     parallel(worker, range(budget.read_concurrency), budget.read_concurrency)

@@ -183,11 +183,20 @@ class Server:
         return self.sampler.stop() if self.sampler else {}
 
     def stop(self) -> None:
-        """SIGTERM our own process group, SIGKILL it if it lingers."""
-        if self.process is None or self.process.poll() is not None:
+        """SIGTERM our own process group, SIGKILL it if it lingers.
+
+        The group is signalled even when the master has already exited: its
+        workers may still be running.
+        """
+        if self.sampler is not None:
+            self.sampler.stop()
+        if self.process is None:
             return
         pgid = self.process.pid  # start_new_session: the group id is our child's pid
-        os.killpg(pgid, signal.SIGTERM)
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
         try:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
