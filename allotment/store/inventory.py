@@ -149,11 +149,19 @@ def _check_generation(provider: ResourceProvider, expected: int) -> None:
 
 
 def current_class_ids(conn: Connection, provider_id: int) -> set[int]:
+    return current_classes(conn, [provider_id])[provider_id]
+
+
+def current_classes(conn: Connection, provider_ids: Iterable[int]) -> dict[int, set[int]]:
+    """The class ids each provider has inventory of, in one query."""
+    out: dict[int, set[int]] = {pid: set() for pid in provider_ids}
     rows = conn.execute(
-        sa.select(inventories.c.resource_class_id)
-        .where(inventories.c.resource_provider_id == provider_id)
+        sa.select(inventories.c.resource_provider_id, inventories.c.resource_class_id)
+        .where(inventories.c.resource_provider_id.in_(sorted(out)))
     )
-    return {row.resource_class_id for row in rows}
+    for row in rows:
+        out[row.resource_provider_id].add(row.resource_class_id)
+    return out
 
 
 def _in_use_error(conn: Connection, provider: ResourceProvider,
@@ -184,14 +192,20 @@ def write_records(conn: Connection, provider_id: int, records: Mapping[int, Inve
                   existing: set[int]) -> None:
     """Store ``records`` (by class id): update the classes in ``existing``, insert the rest."""
     now = utcnow()
-    for class_id, inv in sorted(records.items()):
-        if class_id in existing:
-            conn.execute(
-                sa.update(inventories)
-                .where(inventories.c.resource_provider_id == provider_id,
-                       inventories.c.resource_class_id == class_id)
-                .values(**_values(inv), updated_at=now)
-            )
+    changed = [
+        {"rp": provider_id, "rc": class_id, **{f"new_{n}": v for n, v in _values(inv).items()}}
+        for class_id, inv in sorted(records.items()) if class_id in existing
+    ]
+    if changed:
+        # One executemany; bind names must differ from the column names they set.
+        conn.execute(
+            sa.update(inventories)
+            .where(inventories.c.resource_provider_id == sa.bindparam("rp"),
+                   inventories.c.resource_class_id == sa.bindparam("rc"))
+            .values({**{name: sa.bindparam(f"new_{name}") for name in _FIELDS},
+                     "updated_at": now}),
+            changed,
+        )
     added = [
         {"resource_provider_id": provider_id, "resource_class_id": class_id,
          **_values(inv), "created_at": now}

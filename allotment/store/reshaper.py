@@ -91,7 +91,7 @@ def reshape(
         p.id: {class_ids[name]: inv for name, inv in inventories[p.uuid].inventories.items()}
         for p in providers
     }
-    current = {p.id: inv_store.current_class_ids(conn, p.id) for p in providers}
+    current = inv_store.current_classes(conn, provider_ids)
     # 1. The union of old and new inventory; the client's generation guards it.
     for provider in providers:
         inv_store.write_records(conn, provider.id, wanted[provider.id], current[provider.id])
