@@ -6,7 +6,6 @@ from typing import Any
 
 from allotment import exceptions as exc
 from allotment.http import microversion as mv
-from allotment.http.errors import HTTPError
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas import aggregate as schema
 from allotment.http.validation import is_uuid, validate
@@ -34,15 +33,6 @@ def _render(req: Request, aggregates: list[str], generation: int) -> Response:
     return json_response(req, body)
 
 
-def _require_json_content(req: Request) -> None:
-    """415 for a non-JSON body comes before the 404 of a missing provider, as upstream."""
-    content_type = (req.header("content-type") or "").split(";")[0].strip().lower()
-    if content_type and content_type != "application/json":
-        raise HTTPError(
-            415, f"The media type {content_type} is not supported, use application/json"
-        )
-
-
 def get_aggregates(req: Request) -> Response:
     """GET /resource_providers/{uuid}/aggregates"""
     with req.state.db.read() as conn:
@@ -57,7 +47,6 @@ def set_aggregates(req: Request) -> Response:
     1.1-1.18: bare list, the generation is neither checked nor bumped.
     1.19+: generation compared, then always bumped (even for the same set).
     """
-    _require_json_content(req)
     with_generation = req.version.matches(mv.AGGREGATE_GENERATION)
     with req.state.db.write() as conn:
         provider = _provider(conn, req.path_params["uuid"])  # 404 before the body
