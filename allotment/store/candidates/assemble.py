@@ -260,22 +260,6 @@ class _Search:
         return out
 
     def _init_bounds(self) -> None:
-        # Per class: the whole demand, and the free capacity of every provider
-        # some slot could use for it (an upper bound on what fits), compared
-        # once before the search of this anchor.
-        self.demand = [0] * len(self.rc_index)
-        self.supply = [0.0] * len(self.rc_index)
-        seen: set[int] = set()
-        for slot, choices in zip(self.slots, self.choices, strict=True):
-            for rc, amount in slot.amounts.items():
-                self.demand[self.rc_index[rc]] += amount
-            for choice in choices:
-                for cell, rc_i, _amount, _rc in choice.cells:
-                    if cell not in seen:
-                        seen.add(cell)
-                        free = min(self.cell_cap[cell] - self.cell_used[cell],
-                                   float(self.cell_max[cell]))
-                        self.supply[rc_i] += max(0.0, free)
         # Isolate forward checking: how many providers each suffixed slot still
         # has, and which slots each provider appears in.
         self.available = [len(choices) for choices in self.choices]
@@ -286,8 +270,26 @@ class _Search:
                     for choice in choices:
                         self.slots_of.setdefault(choice.pid, []).append(i)
 
+    def _more_demand_than_supply(self) -> bool:
+        """Per class: the whole demand against the free capacity of every provider
+        some slot could use for it (an upper bound on what fits)."""
+        demand = [0] * len(self.rc_index)
+        supply = [0.0] * len(self.rc_index)
+        seen: set[int] = set()
+        for slot, choices in zip(self.slots, self.choices, strict=True):
+            for rc, amount in slot.amounts.items():
+                demand[self.rc_index[rc]] += amount
+            for choice in choices:
+                for cell, rc_i, _amount, _rc in choice.cells:
+                    if cell not in seen:
+                        seen.add(cell)
+                        free = min(self.cell_cap[cell] - self.cell_used[cell],
+                                   float(self.cell_max[cell]))
+                        supply[rc_i] += max(0.0, free)
+        return any(d > s for d, s in zip(demand, supply, strict=True))
+
     def run(self) -> Iterator[Candidate]:
-        if any(d > s for d, s in zip(self.demand, self.supply, strict=True)):
+        if self._more_demand_than_supply():
             return
         if self.isolate and not isolate_feasible(self.slots):
             return
