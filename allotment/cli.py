@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="schema management")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     # "sync" and "version" are placement-manage's names for the same commands.
-    upgrade = db_sub.add_parser("upgrade", aliases=["sync"],
-                                help="upgrade the schema (default: to head)")
+    upgrade = db_sub.add_parser(
+        "upgrade", aliases=["sync"], help="upgrade the schema (default: to head)"
+    )
     upgrade.add_argument("revision", nargs="?", default="head")
     upgrade.set_defaults(func=cmd_db_upgrade)
     current = db_sub.add_parser("current", aliases=["version"], help="print the schema revision")
@@ -96,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     policy = sub.add_parser("policy", help="authorization rules")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
     policy_list = policy_sub.add_parser(
-        "list", help="print every policy rule with its default and effective value")
+        "list", help="print every policy rule with its default and effective value"
+    )
     policy_list.add_argument("--json", action="store_true", help="print JSON")
     policy_list.set_defaults(func=cmd_policy_list)
     _global_options_everywhere(parser)
@@ -104,10 +106,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_global_options(parser: argparse.ArgumentParser, default: object) -> None:
-    parser.add_argument("--config-file", action="append", metavar="PATH", default=default,
-                        help="a placement.conf-style file (repeatable)")
-    parser.add_argument("--database", metavar="URL", default=default,
-                        help="SQLAlchemy database URL (overrides the config file)")
+    parser.add_argument(
+        "--config-file",
+        action="append",
+        metavar="PATH",
+        default=default,
+        help="a placement.conf-style file (repeatable)",
+    )
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        default=default,
+        help="SQLAlchemy database URL (overrides the config file)",
+    )
 
 
 def _global_options_everywhere(parser: argparse.ArgumentParser) -> None:

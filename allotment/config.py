@@ -59,11 +59,20 @@ class Settings:
     cors_max_age: int = 3600
     cors_allow_methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH")
     cors_allow_headers: tuple[str, ...] = (
-        "X-Auth-Token", "X-Openstack-Request-Id", "X-Identity-Status", "X-Roles",
-        "X-Service-Catalog", "X-User-Id", "X-Tenant-Id", "OpenStack-API-Version",
+        "X-Auth-Token",
+        "X-Openstack-Request-Id",
+        "X-Identity-Status",
+        "X-Roles",
+        "X-Service-Catalog",
+        "X-User-Id",
+        "X-Tenant-Id",
+        "OpenStack-API-Version",
     )
     cors_expose_headers: tuple[str, ...] = (
-        "X-Auth-Token", "X-Openstack-Request-Id", "X-Subject-Token", "X-Service-Token",
+        "X-Auth-Token",
+        "X-Openstack-Request-Id",
+        "X-Subject-Token",
+        "X-Service-Token",
         "OpenStack-API-Version",
     )
     bind: str = DEFAULT_BIND
@@ -79,8 +88,7 @@ class Settings:
             raise ConfigError(f"auth_strategy must be one of {AUTH_STRATEGIES}")
         if self.allocation_candidates_generation_strategy not in GENERATION_STRATEGIES:
             raise ConfigError(
-                f"allocation_candidates_generation_strategy must be one of "
-                f"{GENERATION_STRATEGIES}"
+                f"allocation_candidates_generation_strategy must be one of {GENERATION_STRATEGIES}"
             )
         if self.allocation_conflict_retry_count < 0:
             raise ConfigError("allocation_conflict_retry_count must be >= 0")
@@ -107,8 +115,10 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("placement", "incomplete_consumer_user_id"): "incomplete_consumer_user_id",
     ("placement", "allocation_conflict_retry_count"): "allocation_conflict_retry_count",
     ("placement", "max_allocation_candidates"): "max_allocation_candidates",
-    ("placement", "allocation_candidates_generation_strategy"):
+    (
+        "placement",
         "allocation_candidates_generation_strategy",
+    ): "allocation_candidates_generation_strategy",
     ("workarounds", "optimize_for_wide_provider_trees"): "optimize_for_wide_provider_trees",
     ("cors", "allowed_origin"): "cors_allowed_origin",
     ("cors", "allow_credentials"): "cors_allow_credentials",

@@ -73,8 +73,9 @@ class Allocation:
         return self.updated_at or self.created_at
 
 
-def _catalogue_last_modified(standard: bool, created_at: datetime.datetime | None,
-                             updated_at: datetime.datetime | None) -> datetime.datetime | None:
+def _catalogue_last_modified(
+    standard: bool, created_at: datetime.datetime | None, updated_at: datetime.datetime | None
+) -> datetime.datetime | None:
     """Standard traits and classes ship with the service: only a later change counts (A3)."""
     return updated_at if standard else (updated_at or created_at)
 

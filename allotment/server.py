@@ -49,6 +49,10 @@ def serve(settings: Settings, threads: int = 4) -> None:
         prepare_database(settings, db)
     finally:
         db.dispose()
-    LOG.info("allotment serving on http://%s with %d workers, database %s",
-             settings.bind, settings.workers, db.url.render_as_string(hide_password=True))
+    LOG.info(
+        "allotment serving on http://%s with %d workers, database %s",
+        settings.bind,
+        settings.workers,
+        db.url.render_as_string(hide_password=True),
+    )
     _Gunicorn(settings, threads).run()

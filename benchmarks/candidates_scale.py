@@ -50,15 +50,20 @@ QUERIES: dict[str, tuple[str, str]] = {
     "simple-1000": ("/allocation_candidates", _BASE + "&limit=1000"),
     "simple-all": ("/allocation_candidates", _BASE),
     "trait": ("/allocation_candidates", _BASE + "&required=HW_CPU_X86_AVX2&limit=1000"),
-    "forbidden": ("/allocation_candidates",
-                  _BASE + "&required=!COMPUTE_STATUS_DISABLED&limit=1000"),
-    "member_of": ("/allocation_candidates",
-                  _BASE + f"&member_of=in:{make_uuid('agg1')},{make_uuid('agg2')}&limit=1000"),
-    "granular": ("/allocation_candidates",
-                 "resources=VCPU:1&resources1=PCPU:2,MEMORY_MB:1024"
-                 "&resources2=PCPU:2,MEMORY_MB:1024&group_policy=isolate&limit=1000"),
-    "sharing": ("/allocation_candidates",
-                _BASE + "&required=MISC_SHARES_VIA_AGGREGATE&limit=1000"),
+    "forbidden": (
+        "/allocation_candidates",
+        _BASE + "&required=!COMPUTE_STATUS_DISABLED&limit=1000",
+    ),
+    "member_of": (
+        "/allocation_candidates",
+        _BASE + f"&member_of=in:{make_uuid('agg1')},{make_uuid('agg2')}&limit=1000",
+    ),
+    "granular": (
+        "/allocation_candidates",
+        "resources=VCPU:1&resources1=PCPU:2,MEMORY_MB:1024"
+        "&resources2=PCPU:2,MEMORY_MB:1024&group_policy=isolate&limit=1000",
+    ),
+    "sharing": ("/allocation_candidates", _BASE + "&required=MISC_SHARES_VIA_AGGREGATE&limit=1000"),
     "rp-resources": ("/resource_providers", "resources=VCPU:2,MEMORY_MB:2048,DISK_GB:20"),
 }
 
@@ -70,23 +75,37 @@ def build(db: Database, computes: int) -> float:
     with db.write() as conn:
         builder = TreeBuilder(conn)
         for a in range(5):
-            builder.provider(f"ss{a}", inventory={"DISK_GB": 100000}, used={"DISK_GB": 50000},
-                             traits=["MISC_SHARES_VIA_AGGREGATE"], aggregates=[f"agg{a}"])
+            builder.provider(
+                f"ss{a}",
+                inventory={"DISK_GB": 100000},
+                used={"DISK_GB": 50000},
+                traits=["MISC_SHARES_VIA_AGGREGATE"],
+                aggregates=[f"agg{a}"],
+            )
         for i in range(computes):
             builder.provider(
                 f"cn{i}",
-                inventory={"VCPU": {"total": 64, "allocation_ratio": 16.0},
-                           "MEMORY_MB": {"total": 262144, "allocation_ratio": 1.5},
-                           "DISK_GB": 2000},
-                used={"VCPU": rng.randint(0, 900), "MEMORY_MB": rng.randint(0, 190000),
-                      "DISK_GB": rng.randint(0, 1000)},
+                inventory={
+                    "VCPU": {"total": 64, "allocation_ratio": 16.0},
+                    "MEMORY_MB": {"total": 262144, "allocation_ratio": 1.5},
+                    "DISK_GB": 2000,
+                },
+                used={
+                    "VCPU": rng.randint(0, 900),
+                    "MEMORY_MB": rng.randint(0, 190000),
+                    "DISK_GB": rng.randint(0, 1000),
+                },
                 traits=rng.sample(_TRAITS, 2),
-                aggregates=[f"agg{i // 20 % 5}", f"cell{i // 20}"])
+                aggregates=[f"agg{i // 20 % 5}", f"cell{i // 20}"],
+            )
             if i % 10 == 0:
                 for n in range(2):
-                    builder.provider(f"cn{i}-numa{n}", parent=f"cn{i}",
-                                     inventory={"PCPU": 16, "MEMORY_MB": 65536},
-                                     used={"PCPU": rng.randint(0, 8)})
+                    builder.provider(
+                        f"cn{i}-numa{n}",
+                        parent=f"cn{i}",
+                        inventory={"PCPU": 16, "MEMORY_MB": 65536},
+                        used={"PCPU": rng.randint(0, 8)},
+                    )
     return time.perf_counter() - start
 
 
@@ -97,19 +116,32 @@ def analyze(db: Database) -> None:
         if backend == "postgresql":
             conn.exec_driver_sql("ANALYZE")
         elif backend in ("mysql", "mariadb"):
-            for table in ("resource_providers", "inventories", "allocations",
-                          "resource_provider_traits", "resource_provider_aggregates",
-                          "placement_aggregates", "traits", "resource_classes"):
+            for table in (
+                "resource_providers",
+                "inventories",
+                "allocations",
+                "resource_provider_traits",
+                "resource_provider_aggregates",
+                "placement_aggregates",
+                "traits",
+                "resource_classes",
+            ):
                 conn.exec_driver_sql(f"ANALYZE TABLE {table}").all()
 
 
 def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int, bytes]:
     """One GET through the WSGI app: status code and raw body."""
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query,
-        "SERVER_NAME": "localhost", "SERVER_PORT": "80", "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
-        "HTTP_X_AUTH_TOKEN": "admin", "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "HTTP_X_AUTH_TOKEN": "admin",
+        "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
     }
     status: list[str] = []
     body = b"".join(app(environ, lambda s, h, exc_info=None: status.append(s)))
@@ -126,8 +158,11 @@ def measure(app: Any, runs: int) -> None:
         data = orjson.loads(body)
         count = len(data.get("allocation_requests", data.get("resource_providers", [])))
         digest = hashlib.sha1(body).hexdigest()[:10]
-        print(f"{name:13s} median {statistics.median(times) * 1000:8.1f} ms  "
-              f"n={count:<6d} code={code} digest={digest}", flush=True)
+        print(
+            f"{name:13s} median {statistics.median(times) * 1000:8.1f} ms  "
+            f"n={count:<6d} code={code} digest={digest}",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -135,18 +170,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("computes", nargs="?", type=int, default=5000)
     parser.add_argument("url", nargs="?", default=None)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--no-analyze", action="store_true",
-                        help="keep the statistics as they are (PostgreSQL, MySQL)")
-    parser.add_argument("--no-load", action="store_true",
-                        help="time the data already in DB_URL (from an earlier run)")
+    parser.add_argument(
+        "--no-analyze",
+        action="store_true",
+        help="keep the statistics as they are (PostgreSQL, MySQL)",
+    )
+    parser.add_argument(
+        "--no-load",
+        action="store_true",
+        help="time the data already in DB_URL (from an earlier run)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(args.url or f"sqlite:///{Path(tmp) / 'scale.sqlite'}")
         schema.upgrade(db)
         if not args.no_load:
             schema.reset_data(db)
-            print(f"load {build(db, args.computes):.1f} s ({db.url.get_backend_name()}, "
-                  f"N={args.computes})", flush=True)
+            print(
+                f"load {build(db, args.computes):.1f} s ({db.url.get_backend_name()}, "
+                f"N={args.computes})",
+                flush=True,
+            )
         if not args.no_analyze:
             analyze(db)
         measure(_app(db), args.runs)

@@ -58,8 +58,11 @@ class Target:
         if client is None:
             transport = httpx.WSGITransport(app=self.app) if self.app is not None else None
             client = httpx.Client(
-                base_url=self.base_url, headers=HEADERS, timeout=self.timeout,
-                transport=transport, limits=httpx.Limits(max_keepalive_connections=4),
+                base_url=self.base_url,
+                headers=HEADERS,
+                timeout=self.timeout,
+                transport=transport,
+                limits=httpx.Limits(max_keepalive_connections=4),
             )
             self._local.client = client
             with self._lock:

@@ -107,16 +107,25 @@ class Cloud:
 
     def summary(self) -> dict[str, int]:
         return {
-            "computes": self.n, "providers": len(self.providers),
-            "consumers": len(self.consumers), "aggregates": len(self.aggregates),
+            "computes": self.n,
+            "providers": len(self.providers),
+            "consumers": len(self.consumers),
+            "aggregates": len(self.aggregates),
             "storage_aggregates": len(self.storage_aggregates),
-            "numa_hosts": len(self.numa_hosts), "vgpu_hosts": len(self.vgpu_hosts),
+            "numa_hosts": len(self.numa_hosts),
+            "vgpu_hosts": len(self.vgpu_hosts),
         }
 
 
 def inventory(total: int, ratio: float = 1.0, reserved: int = 0) -> dict[str, Any]:
-    return {"total": total, "reserved": reserved, "min_unit": 1, "max_unit": total,
-            "step_size": 1, "allocation_ratio": ratio}
+    return {
+        "total": total,
+        "reserved": reserved,
+        "min_unit": 1,
+        "max_unit": total,
+        "step_size": 1,
+        "allocation_ratio": ratio,
+    }
 
 
 def capacity(inv: dict[str, Any]) -> float:
@@ -157,9 +166,16 @@ class _Planner:
         for provider_uuid, aggs in sharing.items():
             members = sum(1 for c in cloud.computes if set(c.aggregates) & set(aggs))
             total = max(1, members) * SHARED_DISK_PER_COMPUTE_GB
-            self.add(Provider(provider_uuid, f"shared-storage-{len(self.inv):05d}", None,
-                              {"DISK_GB": inventory(total)}, ("MISC_SHARES_VIA_AGGREGATE",),
-                              tuple(aggs)))
+            self.add(
+                Provider(
+                    provider_uuid,
+                    f"shared-storage-{len(self.inv):05d}",
+                    None,
+                    {"DISK_GB": inventory(total)},
+                    ("MISC_SHARES_VIA_AGGREGATE",),
+                    tuple(aggs),
+                )
+            )
         self._wide_tree()
         for compute in cloud.computes:
             self._fill(compute)
@@ -169,7 +185,7 @@ class _Planner:
         """Sharing provider uuid -> its two storage aggregates (planned before computes)."""
         sharing: dict[str, list[str]] = {}
         for start in range(0, len(storage), 2):
-            sharing[self.uuid()] = storage[start:start + 2]
+            sharing[self.uuid()] = storage[start : start + 2]
         return sharing
 
     def _compute(self, index: int, sharing: dict[str, list[str]]) -> None:
@@ -177,8 +193,11 @@ class _Planner:
         root = self.uuid()
         agg = cloud.aggregates[index // AGGREGATE_SIZE % len(cloud.aggregates)]
         traits = tuple(sorted(t for t, p in TRAIT_POOL if rng.random() < p))
-        vcpus, memory, disk = (rng.choice(HOST_VCPUS), rng.choice(HOST_MEMORY_MB),
-                               rng.choice(HOST_DISK_GB))
+        vcpus, memory, disk = (
+            rng.choice(HOST_VCPUS),
+            rng.choice(HOST_MEMORY_MB),
+            rng.choice(HOST_DISK_GB),
+        )
         numa = rng.random() < 0.10
         vgpu = rng.random() < 0.05
         invs = {"VCPU": inventory(vcpus, 16.0)}
@@ -196,10 +215,17 @@ class _Planner:
             for node in range(2):
                 child = self.uuid()
                 self.numa_children[root].append(child)
-                self.add(Provider(child, f"{name}-numa{node}", root, {
-                    "PCPU": inventory(vcpus // 2),
-                    "MEMORY_MB": inventory(memory // 2, 1.5, reserved=256),
-                }))
+                self.add(
+                    Provider(
+                        child,
+                        f"{name}-numa{node}",
+                        root,
+                        {
+                            "PCPU": inventory(vcpus // 2),
+                            "MEMORY_MB": inventory(memory // 2, 1.5, reserved=256),
+                        },
+                    )
+                )
         if vgpu:
             cloud.vgpu_hosts.append(root)
             child = self.uuid()
@@ -211,8 +237,15 @@ class _Planner:
         self.cloud.wide_root = root
         self.add(Provider(root, "wide-root", None, {}))
         for index in range(WIDE_CHILDREN):
-            self.add(Provider(self.uuid(), f"wide-root-pf{index}", root,
-                              {"SRIOV_NET_VF": inventory(8)}, ("HW_NIC_SRIOV",)))
+            self.add(
+                Provider(
+                    self.uuid(),
+                    f"wide-root-pf{index}",
+                    root,
+                    {"SRIOV_NET_VF": inventory(8)},
+                    ("HW_NIC_SRIOV",),
+                )
+            )
 
     def _placement(self, host: str, flavor: tuple[int, int, int]) -> dict[str, dict[str, int]]:
         """Where one instance of ``flavor`` on ``host`` takes each class from."""
@@ -254,9 +287,14 @@ class _Planner:
             for rp, resources in alloc.items():
                 for rc, amount in resources.items():
                     self.used[(rp, rc)] += amount
-            self.cloud.consumers.append(Consumer(
-                self.uuid(), self.rng.choice(self.cloud.projects),
-                self.rng.choice(self.cloud.users), alloc))
+            self.cloud.consumers.append(
+                Consumer(
+                    self.uuid(),
+                    self.rng.choice(self.cloud.projects),
+                    self.rng.choice(self.cloud.users),
+                    alloc,
+                )
+            )
 
 
 def generate(n: int, seed: int = 42) -> Cloud:
@@ -289,8 +327,14 @@ class _Loader:
         with self._lock:
             setattr(self, name, getattr(self, name) + 1)
 
-    def send(self, method: str, path: str, expected: tuple[int, ...], body: Any,
-             retry_conflicts: bool = False) -> httpx.Response:
+    def send(
+        self,
+        method: str,
+        path: str,
+        expected: tuple[int, ...],
+        body: Any,
+        retry_conflicts: bool = False,
+    ) -> httpx.Response:
         for attempt in range(self.RETRIES + 1):
             response = self.target.client().request(method, path, json=body)
             if response.status_code in expected:
@@ -303,7 +347,7 @@ class _Loader:
                 self._count("conflicts")
             else:
                 break
-            time.sleep(min(0.01 * 2 ** attempt, 1.0))
+            time.sleep(min(0.01 * 2**attempt, 1.0))
         raise BenchError(response, expected)
 
     def provider(self, provider: Provider) -> int:
@@ -318,20 +362,37 @@ class _Loader:
         generation = response.json()["generation"]
         sent = 1
         if provider.inventories:
-            generation = self.send("PUT", f"{base}/inventories", (200,), {
-                "inventories": provider.inventories, "resource_provider_generation": generation,
-            }).json()["resource_provider_generation"]
+            generation = self.send(
+                "PUT",
+                f"{base}/inventories",
+                (200,),
+                {
+                    "inventories": provider.inventories,
+                    "resource_provider_generation": generation,
+                },
+            ).json()["resource_provider_generation"]
             sent += 1
         if provider.traits:
-            generation = self.send("PUT", f"{base}/traits", (200,), {
-                "traits": list(provider.traits), "resource_provider_generation": generation,
-            }).json()["resource_provider_generation"]
+            generation = self.send(
+                "PUT",
+                f"{base}/traits",
+                (200,),
+                {
+                    "traits": list(provider.traits),
+                    "resource_provider_generation": generation,
+                },
+            ).json()["resource_provider_generation"]
             sent += 1
         if provider.aggregates:
-            self.send("PUT", f"{base}/aggregates", (200,), {
-                "aggregates": list(provider.aggregates),
-                "resource_provider_generation": generation,
-            })
+            self.send(
+                "PUT",
+                f"{base}/aggregates",
+                (200,),
+                {
+                    "aggregates": list(provider.aggregates),
+                    "resource_provider_generation": generation,
+                },
+            )
             sent += 1
         return sent
 
@@ -344,13 +405,19 @@ class _Loader:
 def allocation_body(consumer: Consumer) -> dict[str, Any]:
     return {
         "allocations": {rp: {"resources": res} for rp, res in consumer.allocations.items()},
-        "project_id": consumer.project_id, "user_id": consumer.user_id,
-        "consumer_generation": None, "consumer_type": "INSTANCE",
+        "project_id": consumer.project_id,
+        "user_id": consumer.user_id,
+        "consumer_generation": None,
+        "consumer_type": "INSTANCE",
     }
 
 
-def load(target: Target, cloud: Cloud, concurrency: int = 8, batch_size: int = 50,
-         ) -> dict[str, Any]:
+def load(
+    target: Target,
+    cloud: Cloud,
+    concurrency: int = 8,
+    batch_size: int = 50,
+) -> dict[str, Any]:
     """Create ``cloud`` on ``target`` through the API; return rates for the load scenario."""
     loader = _Loader(target)
     for trait in CUSTOM_TRAITS:
@@ -360,8 +427,9 @@ def load(target: Target, cloud: Cloud, concurrency: int = 8, batch_size: int = 5
     for level in cloud.levels():
         requests += sum(parallel(loader.provider, level, concurrency))
     provider_seconds = time.perf_counter() - start
-    batches = [cloud.consumers[i:i + batch_size]
-               for i in range(0, len(cloud.consumers), batch_size)]
+    batches = [
+        cloud.consumers[i : i + batch_size] for i in range(0, len(cloud.consumers), batch_size)
+    ]
     start = time.perf_counter()
     parallel(loader.batch, batches, concurrency)
     allocation_seconds = time.perf_counter() - start

@@ -44,14 +44,19 @@ def main() -> int:
     print(f"built {args.shape} source on {args.source} in {time.monotonic() - started:.1f}s")
     target = Database(databases.create_database(args.target, "allot_bench_import_tgt", tmp))
     schema.upgrade(target)
-    report = importer.run_import(source_url, target,
-                                 importer.ImportOptions(batch_size=args.batch_size))
+    report = importer.run_import(
+        source_url, target, importer.ImportOptions(batch_size=args.batch_size)
+    )
     target.dispose()
     counts = {c.table: c.source for c in report.counts}
-    print(f"source: {counts['resource_providers']} providers, {counts['allocations']} "
-          f"allocations, {counts['consumers']} consumers, {counts['inventories']} inventories")
-    print(f"import {args.source} -> {args.target}: {report.rows} rows in {report.seconds:.1f}s "
-          f"= {report.rate:,.0f} rows/s (verified: {'ok' if report.ok else 'MISMATCH'})")
+    print(
+        f"source: {counts['resource_providers']} providers, {counts['allocations']} "
+        f"allocations, {counts['consumers']} consumers, {counts['inventories']} inventories"
+    )
+    print(
+        f"import {args.source} -> {args.target}: {report.rows} rows in {report.seconds:.1f}s "
+        f"= {report.rate:,.0f} rows/s (verified: {'ok' if report.ok else 'MISMATCH'})"
+    )
     return 0 if report.ok else 1
 
 

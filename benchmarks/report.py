@@ -41,40 +41,66 @@ def _metric_rows(records: dict[str, dict[str, Any]]) -> Iterator[Row]:
     yield row("load: client sessions", INFO, lambda r: r.get("load_sessions"))
     yield row("load: providers/s", HIGHER, lambda r: _get(r, "load", "providers_per_s"))
     yield row("load: allocations/s", HIGHER, lambda r: _get(r, "load", "allocations_per_s"))
-    yield row("load: 409s retried", INFO,
-              lambda r: _get(r, "load", "allocation_conflicts_retried"))
+    yield row("load: 409s retried", INFO, lambda r: _get(r, "load", "allocation_conflicts_retried"))
     yield row("load: 5xx retried", INFO, lambda r: _get(r, "load", "server_errors_retried"))
     shapes: list[str] = []
     for rec in records.values():
         shapes += [s for s in (rec.get("candidates") or {}) if s not in shapes]
     for shape in shapes:
-        yield row(f"candidates {shape}: p50 ms", LOWER,
-                  lambda r, s=shape: _get(r, "candidates", s, "p50_ms"))
-        yield row(f"candidates {shape}: p95 ms", LOWER,
-                  lambda r, s=shape: _get(r, "candidates", s, "p95_ms"))
-        yield row(f"candidates {shape}: KiB", INFO,
-                  lambda r, s=shape: _kib(_get(r, "candidates", s, "bytes")))
-        yield row(f"candidates {shape}: count", INFO,
-                  lambda r, s=shape: _get(r, "candidates", s, "candidates"))
-    clients = sorted({run["clients"] for rec in records.values()
-                      for run in _get(rec, "claims", "runs") or []})
+        yield row(
+            f"candidates {shape}: p50 ms",
+            LOWER,
+            lambda r, s=shape: _get(r, "candidates", s, "p50_ms"),
+        )
+        yield row(
+            f"candidates {shape}: p95 ms",
+            LOWER,
+            lambda r, s=shape: _get(r, "candidates", s, "p95_ms"),
+        )
+        yield row(
+            f"candidates {shape}: KiB",
+            INFO,
+            lambda r, s=shape: _kib(_get(r, "candidates", s, "bytes")),
+        )
+        yield row(
+            f"candidates {shape}: count",
+            INFO,
+            lambda r, s=shape: _get(r, "candidates", s, "candidates"),
+        )
+    clients = sorted(
+        {run["clients"] for rec in records.values() for run in _get(rec, "claims", "runs") or []}
+    )
     for count in clients:
-        yield row(f"claims x{count}: claims/s", HIGHER,
-                  lambda r, c=count: _get(_claim_run(r, c), "claims_per_s"))
-        yield row(f"claims x{count}: conflict rate", INFO,
-                  lambda r, c=count: _get(_claim_run(r, c), "conflict_rate"))
-        yield row(f"claims x{count}: failed requests (not 409)", INFO,
-                  lambda r, c=count: _get(_claim_run(r, c), "errors"))
-    yield row("claims: providers over capacity", LOWER,
-              lambda r: _len_or_none(_get(r, "claims", "over_capacity")))
+        yield row(
+            f"claims x{count}: claims/s",
+            HIGHER,
+            lambda r, c=count: _get(_claim_run(r, c), "claims_per_s"),
+        )
+        yield row(
+            f"claims x{count}: conflict rate",
+            INFO,
+            lambda r, c=count: _get(_claim_run(r, c), "conflict_rate"),
+        )
+        yield row(
+            f"claims x{count}: failed requests (not 409)",
+            INFO,
+            lambda r, c=count: _get(_claim_run(r, c), "errors"),
+        )
+    yield row(
+        "claims: providers over capacity",
+        LOWER,
+        lambda r: _len_or_none(_get(r, "claims", "over_capacity")),
+    )
     kinds: list[str] = []
     for rec in records.values():
         kinds += [k for k in (rec.get("reads") or {}) if k not in kinds]
     for kind in kinds:
-        yield row(f"reads {kind}: req/s", HIGHER,
-                  lambda r, k=kind: _get(r, "reads", k, "requests_per_s"))
-    yield row("memory: peak RSS MiB (all processes)", LOWER,
-              lambda r: _get(r, "memory", "peak_rss_mb"))
+        yield row(
+            f"reads {kind}: req/s", HIGHER, lambda r, k=kind: _get(r, "reads", k, "requests_per_s")
+        )
+    yield row(
+        "memory: peak RSS MiB (all processes)", LOWER, lambda r: _get(r, "memory", "peak_rss_mb")
+    )
 
 
 def _kib(value: float | None) -> float | None:
@@ -122,21 +148,36 @@ def table(records: dict[str, dict[str, Any]], markdown: bool = False) -> str:
     header = ["metric", *(SYSTEM_LABELS[s] for s in systems)]
     if len(systems) == 2:
         header.append("allotment advantage")
-    rows = [[label, *(_fmt(values.get(s)) for s in systems),
-             *([_ratio(values, better)] if len(systems) == 2 else [])]
-            for label, values, better in _metric_rows(records)]
+    rows = [
+        [
+            label,
+            *(_fmt(values.get(s)) for s in systems),
+            *([_ratio(values, better)] if len(systems) == 2 else []),
+        ]
+        for label, values, better in _metric_rows(records)
+    ]
     if markdown:
-        lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+        lines = [
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|",
+        ]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    out = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w)
-                     for i, (h, w) in enumerate(zip(header, widths, strict=True)))]
+    out = [
+        "  ".join(
+            h.ljust(w) if i == 0 else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    ]
     out.append("  ".join("-" * w for w in widths))
     for r in rows:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                             for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        out.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
     return "\n".join(out)
 
 
@@ -150,8 +191,10 @@ def cross_check(records: dict[str, dict[str, Any]]) -> list[str]:
         ours = _get(mine, "candidates", shape) or {}
         a, b = ours.get("candidates"), theirs.get("candidates")
         if a != b:
-            problems.append(f"{shape}: allotment {a if a is not None else ours.get('error')}"
-                            f" vs placement {b if b is not None else theirs.get('error')}")
+            problems.append(
+                f"{shape}: allotment {a if a is not None else ours.get('error')}"
+                f" vs placement {b if b is not None else theirs.get('error')}"
+            )
     return problems
 
 
@@ -176,8 +219,11 @@ def render(document: dict[str, Any], markdown: bool = False) -> str:
         parts.append(table(records, markdown))
         mismatches = cross_check(records)
         if len(records) == 2:
-            verdict = ("candidate counts match on every shape" if not mismatches
-                       else "candidate count MISMATCHES:")
+            verdict = (
+                "candidate counts match on every shape"
+                if not mismatches
+                else "candidate count MISMATCHES:"
+            )
             parts.append(("\n" if markdown else "") + verdict)
             parts.extend(f"- {m}" for m in mismatches)
         problems = errors(records)
@@ -220,7 +266,8 @@ def chart(document: dict[str, Any], path: Path) -> Path | None:
         for shape, result in (record.get("candidates") or {}).items():
             if "p50_ms" in result:
                 series.setdefault(shape, {}).setdefault(label, []).append(
-                    (record["n"], result["p50_ms"]))
+                    (record["n"], result["p50_ms"])
+                )
     if not series:
         return None
     columns = 3
@@ -230,14 +277,13 @@ def chart(document: dict[str, Any], path: Path) -> Path | None:
         for label, points in sorted(lines.items()):
             points.sort()
             style = "-" if label.startswith("allotment") else "--"
-            ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o",
-                    label=label)
+            ax.plot([p[0] for p in points], [p[1] for p in points], style, marker="o", label=label)
         ax.set_title(shape)
         ax.set_xlabel("compute nodes (N)")
         ax.set_ylabel("median latency (ms)")
         ax.set_yscale("log")
         ax.grid(True, which="both", alpha=0.3)
-    for ax in list(axes.flat)[len(series):]:
+    for ax in list(axes.flat)[len(series) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=8)
     fig.suptitle("GET /allocation_candidates: allotment vs openstack-placement 16.0.0")

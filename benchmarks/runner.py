@@ -81,8 +81,11 @@ def run_system(target: Target, cloud: Cloud, options: Options) -> dict[str, Any]
     """Load ``cloud`` into ``target`` and run the scenarios; a dict of results."""
     result: dict[str, Any] = {}
     budget = options.budget
-    if not _phase(result, "load", lambda: datagen.load(
-            target, cloud, options.load_concurrency or 8, options.batch_size)):
+    if not _phase(
+        result,
+        "load",
+        lambda: datagen.load(target, cloud, options.load_concurrency or 8, options.batch_size),
+    ):
         return result
     if "candidates" in options.scenarios:
         _phase(result, "candidates", lambda: scenarios.run_candidates(target, cloud, budget))
@@ -92,8 +95,9 @@ def run_system(target: Target, cloud: Cloud, options: Options) -> dict[str, Any]
         _phase(result, "claims", lambda: _claims(target, cloud, options))
     if "candidates" in options.scenarios:
         heavy: dict[str, Any] = {}
-        if _phase(heavy, "heavy", lambda: scenarios.run_candidates(
-                target, cloud, budget, heavy=True)):
+        if _phase(
+            heavy, "heavy", lambda: scenarios.run_candidates(target, cloud, budget, heavy=True)
+        ):
             result.setdefault("candidates", {}).update(heavy["heavy"])
     return result
 
@@ -104,8 +108,9 @@ def _claims(target: Target, cloud: Cloud, options: Options) -> dict[str, Any]:
     errors: dict[str, str] = {}
     for clients in options.claim_clients:
         try:
-            runs.append(scenarios.run_claims(target, cloud, clients, options.budget,
-                                             options.seed + clients))
+            runs.append(
+                scenarios.run_claims(target, cloud, clients, options.budget, options.seed + clients)
+            )
         except Exception as error:  # noqa: BLE001 - a failed run is a result too
             errors[f"x{clients}"] = f"{type(error).__name__}: {error}"
     touched = sorted({rp for run in runs for rp in run.pop("touched_providers")})
@@ -114,16 +119,19 @@ def _claims(target: Target, cloud: Cloud, options: Options) -> dict[str, Any]:
         result["errors"] = errors
     # Without a capacity check the claims cannot be trusted: let that one fail the phase.
     result["over_capacity"] = scenarios.over_capacity(
-        target, touched, options.load_concurrency or 8)
+        target, touched, options.load_concurrency or 8
+    )
     return result
 
 
-def _start_server(system: str, db_url: str, options: Options, work: Path,
-                  log_path: Path) -> servers.Server:
+def _start_server(
+    system: str, db_url: str, options: Options, work: Path, log_path: Path
+) -> servers.Server:
     if system == "allotment":
         return servers.allotment_server(db_url, options.workers, options.threads, log_path)
-    return servers.peer_server(db_url, options.workers, options.threads,
-                               work / "peer-conf", log_path)
+    return servers.peer_server(
+        db_url, options.workers, options.threads, work / "peer-conf", log_path
+    )
 
 
 def run_one(system: str, backend: str, cloud: Cloud, options: Options) -> dict[str, Any]:
@@ -134,8 +142,12 @@ def run_one(system: str, backend: str, cloud: Cloud, options: Options) -> dict[s
     log_path = options.output / "logs" / f"{system}-{backend}-n{cloud.n}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     log_path.unlink(missing_ok=True)
-    record: dict[str, Any] = {"system": system, "backend": backend, "n": cloud.n,
-                              "log": str(log_path)}
+    record: dict[str, Any] = {
+        "system": system,
+        "backend": backend,
+        "n": cloud.n,
+        "log": str(log_path),
+    }
     server = None
     try:
         db_url = servers.create_database(backend, system, name, work)
@@ -146,8 +158,9 @@ def run_one(system: str, backend: str, cloud: Cloud, options: Options) -> dict[s
         sessions = loader_sessions(options, backend)
         record["load_sessions"] = sessions
         try:
-            record.update(run_system(
-                target, cloud, dataclasses.replace(options, load_concurrency=sessions)))
+            record.update(
+                run_system(target, cloud, dataclasses.replace(options, load_concurrency=sessions))
+            )
         finally:
             target.close()
         record["memory"] = server.memory()
@@ -172,20 +185,34 @@ def _drop(backend: str, name: str, work: Path, record: dict[str, Any]) -> None:
 
 def machine_info(options: Options) -> dict[str, Any]:
     meminfo = Path("/proc/meminfo").read_text().split("\n", 1)[0].split()
-    cpu = next((line.split(":", 1)[1].strip()
-                for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     return {
-        "nproc": os.cpu_count(), "memory_gb": round(int(meminfo[1]) / 1024 / 1024, 1),
-        "cpu": cpu, "python": platform.python_version(), "loadavg_at_start": os.getloadavg(),
-        "git": _git_revision(), "databases": {b: _db_version(b) for b in options.backends},
+        "nproc": os.cpu_count(),
+        "memory_gb": round(int(meminfo[1]) / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "loadavg_at_start": os.getloadavg(),
+        "git": _git_revision(),
+        "databases": {b: _db_version(b) for b in options.backends},
     }
 
 
 def _git_revision() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=servers.ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=servers.ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -222,13 +249,19 @@ def run(options: Options) -> dict[str, Any]:
         LOG.info("peer venv: %s", servers.PEER_VENV)
         servers.ensure_peer_venv(options.output / "peer-venv-install.log")
     document: dict[str, Any] = {
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": machine_info(options),
-        "options": {"sizes": options.sizes, "backends": options.backends,
-                    "systems": options.systems, "workers": options.workers,
-                    "threads": options.threads, "seed": options.seed,
-                    "request_timeout": options.request_timeout,
-                    "claim_clients": options.claim_clients,
-                    "budget": vars(options.budget)},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "machine": machine_info(options),
+        "options": {
+            "sizes": options.sizes,
+            "backends": options.backends,
+            "systems": options.systems,
+            "workers": options.workers,
+            "threads": options.threads,
+            "seed": options.seed,
+            "request_timeout": options.request_timeout,
+            "claim_clients": options.claim_clients,
+            "budget": vars(options.budget),
+        },
         "runs": [],
     }
     for n in options.sizes:

@@ -46,16 +46,18 @@ def candidate_shapes(cloud: Cloud) -> dict[str, list[tuple[str, str]]]:
         "simple": [("resources", FLAVOR)],
         "required_trait": [("resources", FLAVOR), ("required", "HW_CPU_X86_AVX512F")],
         "forbidden_trait": [("resources", FLAVOR), ("required", "!COMPUTE_STATUS_DISABLED")],
-        "member_of": [("resources", FLAVOR),
-                      ("member_of", "in:" + ",".join(cloud.aggregates[:3]))],
-        "granular_isolate": [("resources", "DISK_GB:20"),
-                             ("resources1", "PCPU:2,MEMORY_MB:2048"),
-                             ("resources2", "PCPU:2,MEMORY_MB:2048"),
-                             ("group_policy", "isolate")],
-        "sharing_storage": [("resources", "VCPU:1,MEMORY_MB:2048,DISK_GB:100"),
-                            ("member_of", storage)],
-        "vgpu_nested": [("resources", FLAVOR), ("resources1", "VGPU:1"),
-                        ("group_policy", "none")],
+        "member_of": [("resources", FLAVOR), ("member_of", "in:" + ",".join(cloud.aggregates[:3]))],
+        "granular_isolate": [
+            ("resources", "DISK_GB:20"),
+            ("resources1", "PCPU:2,MEMORY_MB:2048"),
+            ("resources2", "PCPU:2,MEMORY_MB:2048"),
+            ("group_policy", "isolate"),
+        ],
+        "sharing_storage": [
+            ("resources", "VCPU:1,MEMORY_MB:2048,DISK_GB:100"),
+            ("member_of", storage),
+        ],
+        "vgpu_nested": [("resources", FLAVOR), ("resources1", "VGPU:1"), ("group_policy", "none")],
         "wide_tree_isolate": [*wide, ("group_policy", "isolate"), ("limit", "1000")],
     }
 
@@ -67,8 +69,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
-def _measure_shape(target: Target, params: list[tuple[str, str]], budget: Budget,
-                   ) -> dict[str, Any]:
+def _measure_shape(
+    target: Target,
+    params: list[tuple[str, str]],
+    budget: Budget,
+) -> dict[str, Any]:
     """One warm-up request (gives the counts), then timed repeats within the budget."""
     response, first = target.timed("GET", "/allocation_candidates", params=params)
     if response.status_code != 200:
@@ -90,8 +95,12 @@ def _measure_shape(target: Target, params: list[tuple[str, str]], budget: Budget
         samples.append(seconds * 1000)
     if not samples:  # the warm-up alone used the budget: it is the one sample
         samples.append(first * 1000)
-    result.update(samples=len(samples), p50_ms=percentile(samples, 0.5),
-                  p95_ms=percentile(samples, 0.95), min_ms=min(samples))
+    result.update(
+        samples=len(samples),
+        p50_ms=percentile(samples, 0.5),
+        p95_ms=percentile(samples, 0.95),
+        min_ms=min(samples),
+    )
     return result
 
 
@@ -101,8 +110,9 @@ def _measure_shape(target: Target, params: list[tuple[str, str]], budget: Budget
 HEAVY_SHAPES = ("wide_tree_isolate",)
 
 
-def run_candidates(target: Target, cloud: Cloud, budget: Budget,
-                   heavy: bool = False) -> dict[str, Any]:
+def run_candidates(
+    target: Target, cloud: Cloud, budget: Budget, heavy: bool = False
+) -> dict[str, Any]:
     """The light shapes, or with ``heavy`` only the heavy ones."""
     results = {}
     for name, params in candidate_shapes(cloud).items():
@@ -133,8 +143,14 @@ class _ClaimStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def _claim_once(target: Target, cloud: Cloud, rng: random.Random, stats: _ClaimStats,
-                touched: set[str], codes: Counter[str]) -> bool:
+def _claim_once(
+    target: Target,
+    cloud: Cloud,
+    rng: random.Random,
+    stats: _ClaimStats,
+    touched: set[str],
+    codes: Counter[str],
+) -> bool:
     """Pick a candidate and PUT it for a new consumer; True when it was written.
 
     A request without an answer (timeout, dropped connection) is a failed
@@ -142,8 +158,9 @@ def _claim_once(target: Target, cloud: Cloud, rng: random.Random, stats: _ClaimS
     clients must still get its numbers.
     """
     try:
-        response = target.client().get("/allocation_candidates",
-                                       params={"resources": CLAIM_FLAVOR, "limit": "50"})
+        response = target.client().get(
+            "/allocation_candidates", params={"resources": CLAIM_FLAVOR, "limit": "50"}
+        )
     except httpx.TransportError as error:
         return _no_answer(stats, codes, "candidates", error)
     if response.status_code != 200:
@@ -155,13 +172,18 @@ def _claim_once(target: Target, cloud: Cloud, rng: random.Random, stats: _ClaimS
         stats.no_candidates += 1
         return False
     allocations = rng.choice(requests)["allocations"]
-    body = {"allocations": allocations, "project_id": rng.choice(cloud.projects),
-            "user_id": rng.choice(cloud.users), "consumer_generation": None,
-            "consumer_type": "INSTANCE"}
+    body = {
+        "allocations": allocations,
+        "project_id": rng.choice(cloud.projects),
+        "user_id": rng.choice(cloud.users),
+        "consumer_generation": None,
+        "consumer_type": "INSTANCE",
+    }
     stats.attempts += 1
     try:
         response = target.client().put(
-            f"/allocations/{uuid.UUID(int=rng.getrandbits(128))}", json=body)
+            f"/allocations/{uuid.UUID(int=rng.getrandbits(128))}", json=body
+        )
     except httpx.TransportError as error:
         # The server may still have written it: check these providers too.
         touched.update(allocations)
@@ -179,8 +201,9 @@ def _claim_once(target: Target, cloud: Cloud, rng: random.Random, stats: _ClaimS
     return False
 
 
-def _no_answer(stats: _ClaimStats, codes: Counter[str], what: str,
-               error: httpx.TransportError) -> bool:
+def _no_answer(
+    stats: _ClaimStats, codes: Counter[str], what: str, error: httpx.TransportError
+) -> bool:
     stats.errors += 1
     kind = "timeout" if isinstance(error, httpx.TimeoutException) else type(error).__name__
     codes[f"{what} {kind}"] += 1
@@ -194,14 +217,24 @@ def _error_code(response: Any) -> str:
         return "409 (no body)"
 
 
-def _claimer(target: Target, cloud: Cloud, seed: int, budget: Budget, deadline: float,
-             touched: set[str], codes: Counter[str]) -> _ClaimStats:
+def _claimer(
+    target: Target,
+    cloud: Cloud,
+    seed: int,
+    budget: Budget,
+    deadline: float,
+    touched: set[str],
+    codes: Counter[str],
+) -> _ClaimStats:
     rng = random.Random(seed)
     stats = _ClaimStats()
     tries = 0
     # Each failed attempt is a retry of the same claim; at most 10 tries per claim.
-    while (stats.claims < budget.claims_per_client and tries < budget.claims_per_client * 10
-           and time.monotonic() < deadline):
+    while (
+        stats.claims < budget.claims_per_client
+        and tries < budget.claims_per_client * 10
+        and time.monotonic() < deadline
+    ):
         tries += 1
         _claim_once(target, cloud, rng, stats, touched, codes)
         if stats.no_candidates > budget.claims_per_client:
@@ -209,8 +242,9 @@ def _claimer(target: Target, cloud: Cloud, seed: int, budget: Budget, deadline: 
     return stats
 
 
-def run_claims(target: Target, cloud: Cloud, clients: int, budget: Budget,
-               seed: int) -> dict[str, Any]:
+def run_claims(
+    target: Target, cloud: Cloud, clients: int, budget: Budget, seed: int
+) -> dict[str, Any]:
     """``clients`` concurrent schedulers racing for the same first 50 candidates."""
     touched: set[str] = set()
     codes: Counter[str] = Counter()
@@ -231,10 +265,13 @@ def run_claims(target: Target, cloud: Cloud, clients: int, budget: Budget,
     parallel(one, range(clients), clients)
     seconds = time.perf_counter() - start
     return {
-        "clients": clients, "seconds": round(seconds, 3), **vars(total),
+        "clients": clients,
+        "seconds": round(seconds, 3),
+        **vars(total),
         "claims_per_s": total.claims / seconds,
         "conflict_rate": total.conflicts / total.attempts if total.attempts else 0.0,
-        "conflict_codes": dict(codes), "touched_providers": sorted(touched),
+        "conflict_codes": dict(codes),
+        "touched_providers": sorted(touched),
     }
 
 
@@ -242,12 +279,15 @@ def over_capacity(target: Target, providers: list[str], concurrency: int = 8) ->
     """Providers whose usage exceeds (total - reserved) * ratio for some class."""
 
     def check(rp: str) -> list[str]:
-        inventories = target.request(
-            "GET", f"/resource_providers/{rp}/inventories", 200).json()["inventories"]
+        inventories = target.request("GET", f"/resource_providers/{rp}/inventories", 200).json()[
+            "inventories"
+        ]
         usages = target.request("GET", f"/resource_providers/{rp}/usages", 200).json()["usages"]
-        return [f"{rp} {rc}: used {used} > capacity {capacity(inventories[rc])}"
-                for rc, used in usages.items()
-                if rc in inventories and used > capacity(inventories[rc]) + 1e-9]
+        return [
+            f"{rp} {rc}: used {used} > capacity {capacity(inventories[rc])}"
+            for rc, used in usages.items()
+            if rc in inventories and used > capacity(inventories[rc]) + 1e-9
+        ]
 
     found: list[str] = []
     for problems in parallel(check, sorted(providers), concurrency):
@@ -269,13 +309,25 @@ def read_shapes(cloud: Cloud) -> dict[str, Any]:
     providers = [p.uuid for p in cloud.providers if p.inventories]
     return {
         "list_providers_resources": lambda rng: (
-            "/resource_providers", {"resources": "VCPU:8,MEMORY_MB:65536"}, None),
+            "/resource_providers",
+            {"resources": "VCPU:8,MEMORY_MB:65536"},
+            None,
+        ),
         "provider_inventories": lambda rng: (
-            f"/resource_providers/{rng.choice(providers)}/inventories", None, None),
+            f"/resource_providers/{rng.choice(providers)}/inventories",
+            None,
+            None,
+        ),
         "provider_usages": lambda rng: (
-            f"/resource_providers/{rng.choice(providers)}/usages", None, None),
+            f"/resource_providers/{rng.choice(providers)}/usages",
+            None,
+            None,
+        ),
         "project_usages": lambda rng: (
-            "/usages", {"project_id": rng.choice(cloud.projects)}, USAGES_VERSION),
+            "/usages",
+            {"project_id": rng.choice(cloud.projects)},
+            USAGES_VERSION,
+        ),
     }
 
 
@@ -304,10 +356,15 @@ def _read_kind(target: Target, make: Any, budget: Budget, seed: int) -> dict[str
     start = time.perf_counter()
     parallel(worker, range(budget.read_concurrency), budget.read_concurrency)
     seconds = time.perf_counter() - start
-    return {"requests": len(done), "seconds": round(seconds, 3),
-            "requests_per_s": len(done) / seconds, "errors": dict(errors)}
+    return {
+        "requests": len(done),
+        "seconds": round(seconds, 3),
+        "requests_per_s": len(done) / seconds,
+        "errors": dict(errors),
+    }
 
 
 def run_reads(target: Target, cloud: Cloud, budget: Budget, seed: int) -> dict[str, Any]:
-    return {name: _read_kind(target, make, budget, seed)
-            for name, make in read_shapes(cloud).items()}
+    return {
+        name: _read_kind(target, make, budget, seed) for name, make in read_shapes(cloud).items()
+    }

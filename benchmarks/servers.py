@@ -30,8 +30,9 @@ PEER_REQUIREMENT = "openstack-placement==16.0.0"
 PEER_EXTRAS = ("PyMySQL", "psycopg2-binary", "gunicorn")
 BACKENDS = ("sqlite", "postgresql", "mysql")
 ADMIN_URLS = {
-    "postgresql": os.environ.get("BENCH_POSTGRESQL_URL",
-                                 "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+    "postgresql": os.environ.get(
+        "BENCH_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    ),
     "mysql": os.environ.get("BENCH_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/mysql"),
 }
 # The driver each server's URL names (the peer venv has psycopg2, not psycopg 3).
@@ -54,7 +55,8 @@ def create_database(backend: str, system: str, name: str, work_dir: Path) -> str
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
     url = recreate_server_database(ADMIN_URLS[backend], name).set(
-        drivername=DRIVERS[(system, backend)])
+        drivername=DRIVERS[(system, backend)]
+    )
     if backend == "mysql":
         url = url.update_query_dict({"charset": "utf8mb4"})
     return url.render_as_string(hide_password=False)
@@ -126,9 +128,11 @@ class RssSampler(threading.Thread):
         self.sample()
         self._stop_event.set()
         self.join(timeout=5)
-        return {"peak_rss_mb": self.peak_kb / 1024,
-                "sum_hwm_mb": sum(self.hwm_kb.values()) / 1024,
-                "processes": len(self.hwm_kb)}
+        return {
+            "peak_rss_mb": self.peak_kb / 1024,
+            "sum_hwm_mb": sum(self.hwm_kb.values()) / 1024,
+            "processes": len(self.hwm_kb),
+        }
 
 
 # ---------------------------------------------------------------- processes
@@ -160,8 +164,13 @@ class Server:
     def start(self, ready_seconds: float = 90.0) -> None:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command, cwd=self.cwd, env={**os.environ, **self.env},
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.command,
+            cwd=self.cwd,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + ready_seconds
         while time.monotonic() < deadline:
@@ -206,9 +215,20 @@ class Server:
 
 def allotment_server(db_url: str, workers: int, threads: int, log_path: Path) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "allotment", "--database", db_url, "serve",
-               "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--threads", str(threads)]
+    command = [
+        sys.executable,
+        "-m",
+        "allotment",
+        "--database",
+        db_url,
+        "serve",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
     env = {"PYTHONPATH": str(ROOT)}
     return Server("allotment", command, port, log_path, env)
 
@@ -227,30 +247,61 @@ def ensure_peer_venv(log_path: Path) -> None:
         return
     python = shutil.which("python3") or sys.executable
     with log_path.open("ab") as log:
-        subprocess.run([python, "-m", "venv", str(PEER_VENV)], check=True,
-                       stdout=log, stderr=subprocess.STDOUT)
-        subprocess.run([str(peer_bin("pip")), "install", "--quiet", PEER_REQUIREMENT,
-                        *PEER_EXTRAS], check=True, stdout=log, stderr=subprocess.STDOUT,
-                       timeout=1800)
+        subprocess.run(
+            [python, "-m", "venv", str(PEER_VENV)], check=True, stdout=log, stderr=subprocess.STDOUT
+        )
+        subprocess.run(
+            [str(peer_bin("pip")), "install", "--quiet", PEER_REQUIREMENT, *PEER_EXTRAS],
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=1800,
+        )
     marker.touch()
 
 
-def peer_server(db_url: str, workers: int, threads: int, conf_dir: Path,
-                log_path: Path) -> Server:
+def peer_server(db_url: str, workers: int, threads: int, conf_dir: Path, log_path: Path) -> Server:
     """Write placement.conf, run ``placement-manage db sync`` and return the server."""
     conf_dir.mkdir(parents=True, exist_ok=True)
     (conf_dir / "placement.conf").write_text(
         "[DEFAULT]\ndebug = False\n\n[api]\nauth_strategy = noauth2\n\n"
-        f"[placement_database]\nconnection = {db_url}\n")
+        f"[placement_database]\nconnection = {db_url}\n"
+    )
     with log_path.open("ab") as log:
-        subprocess.run([str(peer_bin("placement-manage")), "--config-file",
-                        str(conf_dir / "placement.conf"), "db", "sync"],
-                       check=True, stdout=log, stderr=subprocess.STDOUT, timeout=600)
+        subprocess.run(
+            [
+                str(peer_bin("placement-manage")),
+                "--config-file",
+                str(conf_dir / "placement.conf"),
+                "db",
+                "sync",
+            ],
+            check=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=600,
+        )
     port = free_port()
-    command = [str(peer_bin("gunicorn")), "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--worker-class", "gthread",
-               "--threads", str(threads), "--timeout", "120", "--graceful-timeout", "30",
-               "--keep-alive", "5", "--name", "placement-peer", "--no-control-socket",
-               "placement.wsgi.api:application"]
+    command = [
+        str(peer_bin("gunicorn")),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "30",
+        "--keep-alive",
+        "5",
+        "--name",
+        "placement-peer",
+        "--no-control-socket",
+        "placement.wsgi.api:application",
+    ]
     env = {"OS_PLACEMENT_CONFIG_DIR": str(conf_dir)}
     return Server("peer", command, port, log_path, env, cwd=conf_dir)

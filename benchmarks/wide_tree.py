@@ -35,13 +35,19 @@ def main() -> None:
         build_wide_tree(db)
         cases = [
             ("limit=1000", _app(db), QUERY + "&limit=1000", 3),
-            ("max_allocation_candidates=1000", _app(db, max_allocation_candidates=1000),
-             QUERY, 3),
-            ("limit=1000 randomized (pool of 10000)",
-             _app(db, randomize_allocation_candidates=True), QUERY + "&limit=1000", 1),
-            ("limit=1000 randomized, group_policy=none (8^8)",
-             _app(db, randomize_allocation_candidates=True),
-             QUERY.replace("isolate", "none") + "&limit=1000", 1),
+            ("max_allocation_candidates=1000", _app(db, max_allocation_candidates=1000), QUERY, 3),
+            (
+                "limit=1000 randomized (pool of 10000)",
+                _app(db, randomize_allocation_candidates=True),
+                QUERY + "&limit=1000",
+                1,
+            ),
+            (
+                "limit=1000 randomized, group_policy=none (8^8)",
+                _app(db, randomize_allocation_candidates=True),
+                QUERY.replace("isolate", "none") + "&limit=1000",
+                1,
+            ),
             ("no limit (all 40320)", _app(db), QUERY, 1),
             ("9 groups, no solution", _app(db), QUERY + "&resources9=SRIOV_NET_VF:1", 3),
         ]

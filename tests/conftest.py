@@ -23,9 +23,7 @@ def backend_db(
     request: pytest.FixtureRequest, worker_id_safe: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
     """A migrated database per backend, shared by the tests of one worker."""
-    db = databases.fresh_database(
-        request.param, worker_id_safe, tmp_path_factory.mktemp("db")
-    )
+    db = databases.fresh_database(request.param, worker_id_safe, tmp_path_factory.mktemp("db"))
     yield db
     db.dispose()
 
@@ -39,5 +37,4 @@ def db(backend_db: Database) -> Database:
 
 @pytest.fixture
 def settings(db: Database) -> Settings:
-    return Settings(database_url=db.url.render_as_string(hide_password=False),
-                    access_log=False)
+    return Settings(database_url=db.url.render_as_string(hide_password=False), access_log=False)

@@ -23,9 +23,7 @@ ADMIN_URLS = {
     "postgresql": os.environ.get(
         "ALLOTMENT_TEST_POSTGRESQL_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     ),
-    "mysql": os.environ.get(
-        "ALLOTMENT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
-    ),
+    "mysql": os.environ.get("ALLOTMENT_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
 }
 
 

@@ -54,19 +54,31 @@ def source_metadata(shape: str) -> sa.MetaData:
             continue
         # No foreign keys: a source is written in bulk, out of dependency order.
         columns = [
-            sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
-                      autoincrement=c.autoincrement, server_default=c.server_default)
-            for c in table.columns if (table.name, c.name) not in dropped
+            sa.Column(
+                c.name,
+                c.type,
+                primary_key=c.primary_key,
+                nullable=c.nullable,
+                autoincrement=c.autoincrement,
+                server_default=c.server_default,
+            )
+            for c in table.columns
+            if (table.name, c.name) not in dropped
         ]
         if shape == "nova_api" and table.name == "resource_providers":
             columns.append(sa.Column("can_host", sa.Integer, nullable=False, server_default="0"))
         sa.Table(table.name, metadata, *columns)
     if shape == "nova_api":
-        sa.Table("cell_mappings", metadata, sa.Column("id", sa.Integer, primary_key=True),
-                 sa.Column("uuid", sa.String(36)))
+        sa.Table(
+            "cell_mappings",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("uuid", sa.String(36)),
+        )
     else:
-        sa.Table("alembic_version", metadata,
-                 sa.Column("version_num", sa.String(32), primary_key=True))
+        sa.Table(
+            "alembic_version", metadata, sa.Column("version_num", sa.String(32), primary_key=True)
+        )
     return metadata
 
 
@@ -78,8 +90,10 @@ class Rows:
     next_ids: dict[str, int] = field(default_factory=dict)
 
     def add(self, table: str, **values: object) -> int:
-        if "id" not in values and table not in ("resource_provider_traits",
-                                                 "resource_provider_aggregates"):
+        if "id" not in values and table not in (
+            "resource_provider_traits",
+            "resource_provider_aggregates",
+        ):
             values["id"] = self.next_ids.get(table, 1)
             self.next_ids[table] = values["id"] + 1  # type: ignore[operator]
         values.setdefault("created_at", CREATED)
@@ -102,7 +116,7 @@ def build_source(url: str, shape: str, trees: int, instances_per_tree: int = 3) 
 
 def _chunks(items: list[dict], size: int) -> Iterator[list[dict]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _class_ids(shape: str, rows: Rows) -> dict[str, int]:
@@ -127,12 +141,15 @@ def _generate(shape: str, trees: int, instances_per_tree: int) -> Rows:
     rows = Rows()
     if shape == "upstream":
         rows.tables["alembic_version"] = [{"version_num": UPSTREAM_HEAD}]
-        types = {"INSTANCE": rows.add("consumer_types", name="INSTANCE"),
-                 "MIGRATION": rows.add("consumer_types", name="MIGRATION")}
+        types = {
+            "INSTANCE": rows.add("consumer_types", name="INSTANCE"),
+            "MIGRATION": rows.add("consumer_types", name="MIGRATION"),
+        }
     classes = _class_ids(shape, rows)
     traits = _trait_ids(rows)
-    aggs = [rows.add("placement_aggregates", uuid=uid("agg", i))
-            for i in range(max(1, trees // 20))]
+    aggs = [
+        rows.add("placement_aggregates", uuid=uid("agg", i)) for i in range(max(1, trees // 20))
+    ]
     projects = [rows.add("projects", external_id=uid("project", i)) for i in range(5)]
     users = [rows.add("users", external_id=uid("user", i)) for i in range(3)]
     shared = []
@@ -140,40 +157,62 @@ def _generate(shape: str, trees: int, instances_per_tree: int) -> Rows:
         sid = _provider(rows, shape, f"shared-{s}", None, None)
         shared.append(sid)
         _inventory(rows, sid, classes["DISK_GB"], total=1_000_000)
-        rows.add("resource_provider_traits", trait_id=traits["MISC_SHARES_VIA_AGGREGATE"],
-                 resource_provider_id=sid)
-        rows.add("resource_provider_aggregates", resource_provider_id=sid,
-                 aggregate_id=aggs[s % len(aggs)])
+        rows.add(
+            "resource_provider_traits",
+            trait_id=traits["MISC_SHARES_VIA_AGGREGATE"],
+            resource_provider_id=sid,
+        )
+        rows.add(
+            "resource_provider_aggregates",
+            resource_provider_id=sid,
+            aggregate_id=aggs[s % len(aggs)],
+        )
     n = 0
     for tree in range(trees):
         root, numas, pf = _tree(rows, shape, tree, classes, traits, aggs)
         for k in range(instances_per_tree):
             consumer = uid("instance", tree, k)
             numa = numas[k % 2]
-            allocs = [(numa, "VCPU", 1 + k % 2), (numa, "MEMORY_MB", 512),
-                      (shared[tree % len(shared)] if k % 2 else root, "DISK_GB", 10)]
+            allocs = [
+                (numa, "VCPU", 1 + k % 2),
+                (numa, "MEMORY_MB", 512),
+                (shared[tree % len(shared)] if k % 2 else root, "DISK_GB", 10),
+            ]
             if k % 3 == 0:
                 allocs.append((pf, "CUSTOM_GOLD", 1))
             for rp, cls, used in allocs:
-                rows.add("allocations", resource_provider_id=rp, consumer_id=consumer,
-                         resource_class_id=classes[cls], used=used)
+                rows.add(
+                    "allocations",
+                    resource_provider_id=rp,
+                    consumer_id=consumer,
+                    resource_class_id=classes[cls],
+                    used=used,
+                )
             n += 1
             if shape == "nova_api" and n % 7 == 0:
                 continue  # an allocation whose consumer row was never written
-            consumer_row = {"uuid": consumer, "project_id": projects[n % len(projects)],
-                            "user_id": users[n % len(users)]}
+            consumer_row = {
+                "uuid": consumer,
+                "project_id": projects[n % len(projects)],
+                "user_id": users[n % len(users)],
+            }
             if shape == "upstream":
                 consumer_row["generation"] = 1 + n % 4
                 consumer_row["consumer_type_id"] = (
-                    None if n % 5 == 0 else types["INSTANCE" if n % 2 else "MIGRATION"])
+                    None if n % 5 == 0 else types["INSTANCE" if n % 2 else "MIGRATION"]
+                )
             rows.add("consumers", **consumer_row)
     _late_parent(rows, shape, classes)
     return rows
 
 
 def _provider(rows: Rows, shape: str, name: str, parent: int | None, root: int | None) -> int:
-    values: dict = {"uuid": uid("rp", name), "name": name, "generation": 3,
-                    "parent_provider_id": parent}
+    values: dict = {
+        "uuid": uid("rp", name),
+        "name": name,
+        "generation": 3,
+        "parent_provider_id": parent,
+    }
     pid = rows.next_ids.get("resource_providers", 1)
     values["root_provider_id"] = root if root is not None else pid
     if shape == "nova_api" and parent is None and pid % 3 == 0:
@@ -182,29 +221,54 @@ def _provider(rows: Rows, shape: str, name: str, parent: int | None, root: int |
 
 
 def _inventory(rows: Rows, rp: int, class_id: int, total: int, **extra: object) -> None:
-    values = {"reserved": 0, "min_unit": 1, "max_unit": total, "step_size": 1,
-              "allocation_ratio": 1.0, **extra}
-    rows.add("inventories", resource_provider_id=rp, resource_class_id=class_id, total=total,
-             **values)
+    values = {
+        "reserved": 0,
+        "min_unit": 1,
+        "max_unit": total,
+        "step_size": 1,
+        "allocation_ratio": 1.0,
+        **extra,
+    }
+    rows.add(
+        "inventories", resource_provider_id=rp, resource_class_id=class_id, total=total, **values
+    )
 
 
-def _tree(rows: Rows, shape: str, tree: int, classes: dict[str, int], traits: dict[str, int],
-          aggs: list[int]) -> tuple[int, list[int], int]:
+def _tree(
+    rows: Rows,
+    shape: str,
+    tree: int,
+    classes: dict[str, int],
+    traits: dict[str, int],
+    aggs: list[int],
+) -> tuple[int, list[int], int]:
     root = _provider(rows, shape, f"compute-{tree}", None, None)
     _inventory(rows, root, classes["DISK_GB"], total=2000, reserved=100)
-    rows.add("resource_provider_traits", trait_id=traits["HW_CPU_X86_AVX2"],
-             resource_provider_id=root)
+    rows.add(
+        "resource_provider_traits", trait_id=traits["HW_CPU_X86_AVX2"], resource_provider_id=root
+    )
     if tree % 2:
-        rows.add("resource_provider_traits", trait_id=traits["CUSTOM_RACK1"],
-                 resource_provider_id=root)
-    rows.add("resource_provider_aggregates", resource_provider_id=root,
-             aggregate_id=aggs[tree % len(aggs)])
+        rows.add(
+            "resource_provider_traits", trait_id=traits["CUSTOM_RACK1"], resource_provider_id=root
+        )
+    rows.add(
+        "resource_provider_aggregates",
+        resource_provider_id=root,
+        aggregate_id=aggs[tree % len(aggs)],
+    )
     numas = []
     for k in range(2):
         numa = _provider(rows, shape, f"compute-{tree}-numa{k}", root, root)
         _inventory(rows, numa, classes["VCPU"], total=16, allocation_ratio=4.0, max_unit=16)
-        _inventory(rows, numa, classes["MEMORY_MB"], total=65536, reserved=512,
-                   allocation_ratio=1.5, step_size=256)
+        _inventory(
+            rows,
+            numa,
+            classes["MEMORY_MB"],
+            total=65536,
+            reserved=512,
+            allocation_ratio=1.5,
+            step_size=256,
+        )
         numas.append(numa)
     pf = _provider(rows, shape, f"compute-{tree}-pf", numas[0], root)
     _inventory(rows, pf, classes["SRIOV_NET_VF"], total=8)

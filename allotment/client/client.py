@@ -64,10 +64,12 @@ def allocation_body(
     """The body of an allocation write for one consumer at ``version``."""
     body: dict[str, Any]
     if version < (1, 12):
-        body = {"allocations": [
-            {"resource_provider": {"uuid": rp}, "resources": dict(res)}
-            for rp, res in allocations.items()
-        ]}
+        body = {
+            "allocations": [
+                {"resource_provider": {"uuid": rp}, "resources": dict(res)}
+                for rp, res in allocations.items()
+            ]
+        }
     else:
         body = {"allocations": {rp: {"resources": dict(res)} for rp, res in allocations.items()}}
     if version >= (1, 8):
@@ -87,9 +89,15 @@ def allocation_body(
 
 
 def _write_body(write: AllocationWrite, version: tuple[int, int]) -> dict[str, Any]:
-    return allocation_body(write.allocations, write.project_id, write.user_id,
-                           write.consumer_generation, write.consumer_type, write.mappings,
-                           version)
+    return allocation_body(
+        write.allocations,
+        write.project_id,
+        write.user_id,
+        write.consumer_generation,
+        write.consumer_type,
+        write.mappings,
+        version,
+    )
 
 
 def _inventories_json(inventories: Mapping[str, InventoryLike]) -> dict[str, Any]:
@@ -137,8 +145,9 @@ class PlacementClient(ComputeOperations):
             import httpx
 
             base = endpoint.rstrip("/") + "/"
-            self.transport = HttpxTransport(httpx.Client(base_url=base, timeout=timeout),
-                                            owned=True)
+            self.transport = HttpxTransport(
+                httpx.Client(base_url=base, timeout=timeout), owned=True
+            )
         else:
             raise ValueError("give an endpoint, a keystoneauth session or an http_client")
 
@@ -173,12 +182,17 @@ class PlacementClient(ComputeOperations):
         if isinstance(params, Mapping):
             params = list(params.items())
         reply = self.transport.request(
-            method, path, params=params, body=body, headers=headers,
+            method,
+            path,
+            params=params,
+            body=body,
+            headers=headers,
             microversion=microversion or self.microversion,
         )
         if reply.status >= 400:
-            raise errors.from_response(reply.status, reply.content, reply.headers,
-                                       method, reply.url)
+            raise errors.from_response(
+                reply.status, reply.content, reply.headers, method, reply.url
+            )
         return reply
 
     def _get(self, path: str, microversion: str | None, params: Params | None = None) -> Any:
@@ -225,19 +239,22 @@ class PlacementClient(ComputeOperations):
         return [ResourceProvider.from_json(rp) for rp in data["resource_providers"]]
 
     def get_provider(self, uuid: str, *, microversion: str | None = None) -> ResourceProvider:
-        return ResourceProvider.from_json(self._get(_path("resource_providers", uuid),
-                                                    microversion))
+        return ResourceProvider.from_json(
+            self._get(_path("resource_providers", uuid), microversion)
+        )
 
-    def find_provider(self, uuid: str, *, microversion: str | None = None
-                      ) -> ResourceProvider | None:
+    def find_provider(
+        self, uuid: str, *, microversion: str | None = None
+    ) -> ResourceProvider | None:
         """The provider, or ``None`` when it does not exist."""
         try:
             return self.get_provider(uuid, microversion=microversion)
         except errors.NotFound:
             return None
 
-    def get_provider_tree(self, uuid: str, *, microversion: str | None = None
-                          ) -> list[ResourceProvider]:
+    def get_provider_tree(
+        self, uuid: str, *, microversion: str | None = None
+    ) -> list[ResourceProvider]:
         """Every provider in the tree containing ``uuid`` (1.14+)."""
         return self.list_providers(in_tree=uuid, microversion=microversion)
 
@@ -277,8 +294,9 @@ class PlacementClient(ComputeOperations):
         body: dict[str, Any] = {"name": name}
         if parent_provider_uuid is not _UNSET:
             body["parent_provider_uuid"] = parent_provider_uuid
-        reply = self.request("PUT", _path("resource_providers", uuid), body=body,
-                             microversion=microversion)
+        reply = self.request(
+            "PUT", _path("resource_providers", uuid), body=body, microversion=microversion
+        )
         return ResourceProvider.from_json(reply.json())
 
     def delete_provider(self, uuid: str, *, microversion: str | None = None) -> None:
@@ -287,8 +305,7 @@ class PlacementClient(ComputeOperations):
 
     # -- inventories ------------------------------------------------------------------
 
-    def get_inventories(self, uuid: str, *, microversion: str | None = None
-                        ) -> ProviderInventories:
+    def get_inventories(self, uuid: str, *, microversion: str | None = None) -> ProviderInventories:
         data = self._get(_path("resource_providers", uuid, "inventories"), microversion)
         return ProviderInventories.from_json(data)
 
@@ -305,61 +322,95 @@ class PlacementClient(ComputeOperations):
         Raises ``ConcurrentUpdate`` if ``generation`` is stale and ``InventoryInUse`` if a
         removed class still has allocations. See ``set_inventory`` for the retrying form.
         """
-        body = {"resource_provider_generation": generation,
-                "inventories": _inventories_json(inventories)}
-        reply = self.request("PUT", _path("resource_providers", uuid, "inventories"), body=body,
-                             microversion=microversion)
+        body = {
+            "resource_provider_generation": generation,
+            "inventories": _inventories_json(inventories),
+        }
+        reply = self.request(
+            "PUT",
+            _path("resource_providers", uuid, "inventories"),
+            body=body,
+            microversion=microversion,
+        )
         return ProviderInventories.from_json(reply.json())
 
     def delete_inventories(self, uuid: str, *, microversion: str | None = None) -> None:
         """``DELETE .../inventories`` (1.5+): no generation check; ``InventoryInUse``."""
-        self.request("DELETE", _path("resource_providers", uuid, "inventories"),
-                     microversion=microversion)
+        self.request(
+            "DELETE", _path("resource_providers", uuid, "inventories"), microversion=microversion
+        )
 
     def add_inventory(
-        self, uuid: str, resource_class: str, inventory: InventoryLike, *,
+        self,
+        uuid: str,
+        resource_class: str,
+        inventory: InventoryLike,
+        *,
         microversion: str | None = None,
     ) -> ProviderInventory:
         """``POST .../inventories``: add one class (``ConcurrentUpdate`` if present)."""
         body = {"resource_class": resource_class, **as_inventory(inventory).to_json()}
-        reply = self.request("POST", _path("resource_providers", uuid, "inventories"), body=body,
-                             microversion=microversion)
+        reply = self.request(
+            "POST",
+            _path("resource_providers", uuid, "inventories"),
+            body=body,
+            microversion=microversion,
+        )
         return _single_inventory(resource_class, reply.json())
 
-    def get_inventory(self, uuid: str, resource_class: str, *,
-                      microversion: str | None = None) -> ProviderInventory:
-        data = self._get(_path("resource_providers", uuid, "inventories", resource_class),
-                         microversion)
+    def get_inventory(
+        self, uuid: str, resource_class: str, *, microversion: str | None = None
+    ) -> ProviderInventory:
+        data = self._get(
+            _path("resource_providers", uuid, "inventories", resource_class), microversion
+        )
         return _single_inventory(resource_class, data)
 
     def update_inventory(
-        self, uuid: str, resource_class: str, inventory: InventoryLike, generation: int, *,
+        self,
+        uuid: str,
+        resource_class: str,
+        inventory: InventoryLike,
+        generation: int,
+        *,
         microversion: str | None = None,
     ) -> ProviderInventory:
         """``PUT .../inventories/{rc}``: replace one record (omitted fields revert to
         defaults); ``ConcurrentUpdate`` on a stale generation."""
         body = {"resource_provider_generation": generation, **as_inventory(inventory).to_json()}
-        reply = self.request("PUT", _path("resource_providers", uuid, "inventories",
-                                          resource_class), body=body, microversion=microversion)
+        reply = self.request(
+            "PUT",
+            _path("resource_providers", uuid, "inventories", resource_class),
+            body=body,
+            microversion=microversion,
+        )
         return _single_inventory(resource_class, reply.json())
 
-    def delete_inventory(self, uuid: str, resource_class: str, *,
-                         microversion: str | None = None) -> None:
+    def delete_inventory(
+        self, uuid: str, resource_class: str, *, microversion: str | None = None
+    ) -> None:
         """``DELETE .../inventories/{rc}``. In use -> 409 with code
         ``placement.concurrent_update`` (an upstream quirk), so ``ConcurrentUpdate``."""
-        self.request("DELETE", _path("resource_providers", uuid, "inventories", resource_class),
-                     microversion=microversion)
+        self.request(
+            "DELETE",
+            _path("resource_providers", uuid, "inventories", resource_class),
+            microversion=microversion,
+        )
 
     # -- aggregates -------------------------------------------------------------------
 
-    def get_aggregates(self, uuid: str, *, microversion: str | None = None
-                       ) -> ProviderAggregates:
+    def get_aggregates(self, uuid: str, *, microversion: str | None = None) -> ProviderAggregates:
         data = self._get(_path("resource_providers", uuid, "aggregates"), microversion)
-        return ProviderAggregates(data.get("resource_provider_generation"),
-                                  frozenset(data["aggregates"]))
+        return ProviderAggregates(
+            data.get("resource_provider_generation"), frozenset(data["aggregates"])
+        )
 
     def set_aggregates(
-        self, uuid: str, aggregates: Sequence[str], generation: int | None = None, *,
+        self,
+        uuid: str,
+        aggregates: Sequence[str],
+        generation: int | None = None,
+        *,
         microversion: str | None = None,
     ) -> ProviderAggregates:
         """``PUT .../aggregates``. From 1.19 ``generation`` is required and checked."""
@@ -369,17 +420,26 @@ class PlacementClient(ComputeOperations):
             if generation is None:
                 raise ValueError("generation is required from microversion 1.19")
             body = {"aggregates": body, "resource_provider_generation": generation}
-        reply = self.request("PUT", _path("resource_providers", uuid, "aggregates"), body=body,
-                             microversion=microversion)
+        reply = self.request(
+            "PUT",
+            _path("resource_providers", uuid, "aggregates"),
+            body=body,
+            microversion=microversion,
+        )
         data = reply.json()
-        return ProviderAggregates(data.get("resource_provider_generation"),
-                                  frozenset(data["aggregates"]))
+        return ProviderAggregates(
+            data.get("resource_provider_generation"), frozenset(data["aggregates"])
+        )
 
     # -- traits -----------------------------------------------------------------------
 
     def list_traits(
-        self, *, names: Sequence[str] | None = None, startswith: str | None = None,
-        associated: bool | None = None, microversion: str | None = None,
+        self,
+        *,
+        names: Sequence[str] | None = None,
+        startswith: str | None = None,
+        associated: bool | None = None,
+        microversion: str | None = None,
     ) -> list[str]:
         """``GET /traits`` filtered by exact names, a prefix, and/or association."""
         params: list[tuple[str, str]] = []
@@ -407,25 +467,30 @@ class PlacementClient(ComputeOperations):
         """``Conflict`` while a provider has it; ``BadRequest`` for standard traits."""
         self.request("DELETE", _path("traits", name), microversion=microversion)
 
-    def get_provider_traits(self, uuid: str, *, microversion: str | None = None
-                            ) -> ProviderTraits:
+    def get_provider_traits(self, uuid: str, *, microversion: str | None = None) -> ProviderTraits:
         data = self._get(_path("resource_providers", uuid, "traits"), microversion)
         return ProviderTraits(data["resource_provider_generation"], frozenset(data["traits"]))
 
     def set_provider_traits(
-        self, uuid: str, traits: Sequence[str], generation: int, *,
+        self,
+        uuid: str,
+        traits: Sequence[str],
+        generation: int,
+        *,
         microversion: str | None = None,
     ) -> ProviderTraits:
         """Replace the provider's traits; ``ConcurrentUpdate`` on a stale generation."""
         body = {"traits": list(dict.fromkeys(traits)), "resource_provider_generation": generation}
-        reply = self.request("PUT", _path("resource_providers", uuid, "traits"), body=body,
-                             microversion=microversion)
+        reply = self.request(
+            "PUT", _path("resource_providers", uuid, "traits"), body=body, microversion=microversion
+        )
         data = reply.json()
         return ProviderTraits(data["resource_provider_generation"], frozenset(data["traits"]))
 
     def delete_provider_traits(self, uuid: str, *, microversion: str | None = None) -> None:
-        self.request("DELETE", _path("resource_providers", uuid, "traits"),
-                     microversion=microversion)
+        self.request(
+            "DELETE", _path("resource_providers", uuid, "traits"), microversion=microversion
+        )
 
     # -- resource classes ---------------------------------------------------------------
 
@@ -452,13 +517,16 @@ class PlacementClient(ComputeOperations):
         reply = self.request("PUT", _path("resource_classes", name), microversion=microversion)
         return reply.status == 201
 
-    def rename_resource_class(self, name: str, new_name: str, *,
-                              microversion: str = "1.6") -> str:
+    def rename_resource_class(self, name: str, new_name: str, *, microversion: str = "1.6") -> str:
         """Rename a custom class: only microversions 1.2-1.6 have this meaning of PUT."""
         if self.version(microversion) >= (1, 7):
             raise ValueError("renaming a resource class needs microversion 1.2-1.6")
-        reply = self.request("PUT", _path("resource_classes", name), body={"name": new_name},
-                             microversion=microversion)
+        reply = self.request(
+            "PUT",
+            _path("resource_classes", name),
+            body={"name": new_name},
+            microversion=microversion,
+        )
         return reply.json()["name"]
 
     def delete_resource_class(self, name: str, *, microversion: str | None = None) -> None:
@@ -467,8 +535,9 @@ class PlacementClient(ComputeOperations):
 
     # -- allocations ------------------------------------------------------------------
 
-    def get_allocations(self, consumer_uuid: str, *, microversion: str | None = None
-                        ) -> ConsumerAllocations:
+    def get_allocations(
+        self, consumer_uuid: str, *, microversion: str | None = None
+    ) -> ConsumerAllocations:
         """A consumer's allocations (``exists`` False and empty for an unknown consumer)."""
         data = self._get(_path("allocations", consumer_uuid), microversion)
         return ConsumerAllocations.from_json(consumer_uuid, data)
@@ -491,13 +560,22 @@ class PlacementClient(ComputeOperations):
         current generation otherwise (``ConcurrentUpdate`` if not); ``{}`` removes the
         consumer. ``Conflict`` when capacity is exceeded.
         """
-        body = allocation_body(allocations, project_id, user_id, consumer_generation,
-                               consumer_type, mappings, self.version(microversion))
-        self.request("PUT", _path("allocations", consumer_uuid), body=body,
-                     microversion=microversion)
+        body = allocation_body(
+            allocations,
+            project_id,
+            user_id,
+            consumer_generation,
+            consumer_type,
+            mappings,
+            self.version(microversion),
+        )
+        self.request(
+            "PUT", _path("allocations", consumer_uuid), body=body, microversion=microversion
+        )
 
-    def post_allocations(self, writes: Mapping[str, AllocationWrite], *,
-                         microversion: str | None = None) -> None:
+    def post_allocations(
+        self, writes: Mapping[str, AllocationWrite], *, microversion: str | None = None
+    ) -> None:
         """``POST /allocations`` (1.13+): several consumers in one transaction."""
         version = self.version(microversion)
         body = {consumer: _write_body(write, version) for consumer, write in writes.items()}
@@ -507,20 +585,24 @@ class PlacementClient(ComputeOperations):
         """Unconditional delete (``NotFound`` if none); ``remove_allocations`` is safer."""
         self.request("DELETE", _path("allocations", consumer_uuid), microversion=microversion)
 
-    def get_provider_allocations(self, uuid: str, *, microversion: str | None = None
-                                 ) -> ProviderAllocations:
+    def get_provider_allocations(
+        self, uuid: str, *, microversion: str | None = None
+    ) -> ProviderAllocations:
         data = self._get(_path("resource_providers", uuid, "allocations"), microversion)
         return ProviderAllocations.from_json(data)
 
     # -- usages -----------------------------------------------------------------------
 
-    def get_provider_usages(self, uuid: str, *, microversion: str | None = None
-                            ) -> ProviderUsages:
+    def get_provider_usages(self, uuid: str, *, microversion: str | None = None) -> ProviderUsages:
         data = self._get(_path("resource_providers", uuid, "usages"), microversion)
         return ProviderUsages(data["resource_provider_generation"], dict(data["usages"]))
 
     def get_usages(
-        self, project_id: str, *, user_id: str | None = None, consumer_type: str | None = None,
+        self,
+        project_id: str,
+        *,
+        user_id: str | None = None,
+        consumer_type: str | None = None,
         microversion: str | None = None,
     ) -> dict[str, Any]:
         """``GET /usages``: ``{rc: n}`` below 1.38; from 1.38 grouped by consumer type
@@ -554,8 +636,10 @@ class PlacementClient(ComputeOperations):
         """
         params: list[tuple[str, str]] = []
         if resources or required or member_of:
-            groups = [RequestGroup(resources=resources or {}, required=required,
-                                   member_of=member_of), *groups]
+            groups = [
+                RequestGroup(resources=resources or {}, required=required, member_of=member_of),
+                *groups,
+            ]
         for group in groups:
             params.extend(group.query())
         if limit is not None:
@@ -582,8 +666,10 @@ class PlacementClient(ComputeOperations):
         version = self.version(microversion)
         body = {
             "inventories": {
-                rp: {"resource_provider_generation": inv.generation,
-                     "inventories": _inventories_json(inv.inventories)}
+                rp: {
+                    "resource_provider_generation": inv.generation,
+                    "inventories": _inventories_json(inv.inventories),
+                }
                 for rp, inv in inventories.items()
             },
             "allocations": {c: _write_body(w, version) for c, w in allocations.items()},
@@ -592,5 +678,6 @@ class PlacementClient(ComputeOperations):
 
 
 def _single_inventory(resource_class: str, data: Mapping[str, Any]) -> ProviderInventory:
-    return ProviderInventory(resource_class, data["resource_provider_generation"],
-                             Inventory.from_json(data))
+    return ProviderInventory(
+        resource_class, data["resource_provider_generation"], Inventory.from_json(data)
+    )

@@ -177,6 +177,12 @@ def from_response(
     request_id = first.get("request_id") or headers.get("x-openstack-request-id")
     cls = error_class(status, code)
     return cls(
-        status, str(detail), code=code, title=first.get("title"), request_id=request_id,
-        method=method, url=url, body=body,
+        status,
+        str(detail),
+        code=code,
+        title=first.get("title"),
+        request_id=request_id,
+        method=method,
+        url=url,
+        body=body,
     )

@@ -28,7 +28,9 @@ class ResourceProvider:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceProvider:
         return cls(
-            uuid=data["uuid"], name=data["name"], generation=data["generation"],
+            uuid=data["uuid"],
+            name=data["name"],
+            generation=data["generation"],
             parent_provider_uuid=data.get("parent_provider_uuid"),
             root_provider_uuid=data.get("root_provider_uuid"),
         )
@@ -48,16 +50,21 @@ class Inventory:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Inventory:
         return cls(
-            total=data["total"], reserved=data.get("reserved", 0),
-            min_unit=data.get("min_unit", 1), max_unit=data.get("max_unit", MAX_INT),
+            total=data["total"],
+            reserved=data.get("reserved", 0),
+            min_unit=data.get("min_unit", 1),
+            max_unit=data.get("max_unit", MAX_INT),
             step_size=data.get("step_size", 1),
             allocation_ratio=float(data.get("allocation_ratio", 1.0)),
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "total": self.total, "reserved": self.reserved, "min_unit": self.min_unit,
-            "max_unit": self.max_unit, "step_size": self.step_size,
+            "total": self.total,
+            "reserved": self.reserved,
+            "min_unit": self.min_unit,
+            "max_unit": self.max_unit,
+            "step_size": self.step_size,
             "allocation_ratio": self.allocation_ratio,
         }
 
@@ -148,7 +155,8 @@ class ConsumerAllocations:
             provider_generations={
                 rp: entry["generation"] for rp, entry in raw.items() if "generation" in entry
             },
-            project_id=data.get("project_id"), user_id=data.get("user_id"),
+            project_id=data.get("project_id"),
+            user_id=data.get("user_id"),
             consumer_generation=data.get("consumer_generation"),
             consumer_type=data.get("consumer_type"),
         )
@@ -169,7 +177,8 @@ class ProviderAllocations:
             generation=data["resource_provider_generation"],
             allocations={c: dict(entry["resources"]) for c, entry in raw.items()},
             consumer_generations={
-                c: entry.get("consumer_generation") for c, entry in raw.items()
+                c: entry.get("consumer_generation")
+                for c, entry in raw.items()
                 if "consumer_generation" in entry
             },
         )

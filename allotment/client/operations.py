@@ -63,8 +63,9 @@ class ComputeOperations:
                     raise
         raise AssertionError("unreachable")
 
-    def _require(self: Any, microversion: str | None, minimum: tuple[int, int], what: str
-                 ) -> tuple[int, int]:
+    def _require(
+        self: Any, microversion: str | None, minimum: tuple[int, int], what: str
+    ) -> tuple[int, int]:
         version = self.version(microversion)
         if version < minimum:
             raise ValueError(f"{what} needs microversion {minimum[0]}.{minimum[1]} or later")
@@ -92,8 +93,13 @@ class ComputeOperations:
         self._ensure_node(root, parent_provider_uuid, found, microversion)
         return found
 
-    def _ensure_node(self: Any, spec: ProviderSpec, parent: str | None,
-                     found: dict[str, ResourceProvider], microversion: str | None) -> None:
+    def _ensure_node(
+        self: Any,
+        spec: ProviderSpec,
+        parent: str | None,
+        found: dict[str, ResourceProvider],
+        microversion: str | None,
+    ) -> None:
         provider = self._ensure_provider(spec, parent, microversion)
         changed = False
         if spec.inventories is not None:
@@ -111,21 +117,24 @@ class ComputeOperations:
         for child in spec.children:
             self._ensure_node(child, provider.uuid, found, microversion)
 
-    def _lookup(self: Any, spec: ProviderSpec, microversion: str | None
-                ) -> ResourceProvider | None:
+    def _lookup(self: Any, spec: ProviderSpec, microversion: str | None) -> ResourceProvider | None:
         if spec.uuid is not None:
             return self.find_provider(spec.uuid, microversion=microversion)
         matches = self.list_providers(name=spec.name, microversion=microversion)
         return matches[0] if matches else None
 
-    def _ensure_provider(self: Any, spec: ProviderSpec, parent: str | None,
-                         microversion: str | None) -> ResourceProvider:
+    def _ensure_provider(
+        self: Any, spec: ProviderSpec, parent: str | None, microversion: str | None
+    ) -> ResourceProvider:
         existing = self._lookup(spec, microversion)
         if existing is None:
             try:
-                return self.create_provider(spec.name, uuid=spec.uuid,
-                                            parent_provider_uuid=parent,
-                                            microversion=microversion)
+                return self.create_provider(
+                    spec.name,
+                    uuid=spec.uuid,
+                    parent_provider_uuid=parent,
+                    microversion=microversion,
+                )
             except errors.DuplicateName:
                 existing = self._lookup(spec, microversion)
                 if existing is None:  # the name belongs to a provider with another uuid
@@ -134,11 +143,15 @@ class ComputeOperations:
             return existing
         if existing.parent_provider_uuid == parent:
             return self.update_provider(existing.uuid, spec.name, microversion=microversion)
-        return self.update_provider(existing.uuid, spec.name, parent_provider_uuid=parent,
-                                    microversion=microversion)
+        return self.update_provider(
+            existing.uuid, spec.name, parent_provider_uuid=parent, microversion=microversion
+        )
 
     def set_inventory(
-        self: Any, uuid: str, inventories: Mapping[str, InventoryLike], *,
+        self: Any,
+        uuid: str,
+        inventories: Mapping[str, InventoryLike],
+        *,
         microversion: str | None = None,
     ) -> ProviderInventories:
         """Make the provider's inventory exactly ``inventories`` (retried on conflicts).
@@ -154,13 +167,15 @@ class ComputeOperations:
             current = self.get_inventories(uuid, microversion=microversion)
             if current.inventories == desired:
                 return current
-            return self.set_inventories(uuid, desired, current.generation,
-                                        microversion=microversion)
+            return self.set_inventories(
+                uuid, desired, current.generation, microversion=microversion
+            )
 
         return self._retrying(attempt)
 
-    def set_traits(self: Any, uuid: str, traits: Sequence[str], *,
-                   microversion: str | None = None) -> ProviderTraits:
+    def set_traits(
+        self: Any, uuid: str, traits: Sequence[str], *, microversion: str | None = None
+    ) -> ProviderTraits:
         """Make the provider's traits exactly ``traits`` (retried on conflicts)."""
         desired = frozenset(traits)
 
@@ -168,13 +183,15 @@ class ComputeOperations:
             current = self.get_provider_traits(uuid, microversion=microversion)
             if current.traits == desired:
                 return current
-            return self.set_provider_traits(uuid, sorted(desired), current.generation,
-                                            microversion=microversion)
+            return self.set_provider_traits(
+                uuid, sorted(desired), current.generation, microversion=microversion
+            )
 
         return self._retrying(attempt)
 
-    def replace_aggregates(self: Any, uuid: str, aggregates: Sequence[str], *,
-                           microversion: str | None = None) -> ProviderAggregates:
+    def replace_aggregates(
+        self: Any, uuid: str, aggregates: Sequence[str], *, microversion: str | None = None
+    ) -> ProviderAggregates:
         """Make the provider's aggregates exactly ``aggregates`` (retried on conflicts)."""
         desired = frozenset(aggregates)
 
@@ -182,8 +199,9 @@ class ComputeOperations:
             current = self.get_aggregates(uuid, microversion=microversion)
             if current.aggregates == desired:
                 return current
-            return self.set_aggregates(uuid, sorted(desired), current.generation,
-                                       microversion=microversion)
+            return self.set_aggregates(
+                uuid, sorted(desired), current.generation, microversion=microversion
+            )
 
         return self._retrying(attempt)
 
@@ -211,8 +229,13 @@ class ComputeOperations:
         else:
             allocations, mappings = candidate, None
         self.set_allocations(
-            consumer_uuid, allocations, project_id=project_id, user_id=user_id,
-            consumer_generation=None, consumer_type=consumer_type, mappings=mappings,
+            consumer_uuid,
+            allocations,
+            project_id=project_id,
+            user_id=user_id,
+            consumer_generation=None,
+            consumer_type=consumer_type,
+            mappings=mappings,
             microversion=microversion,
         )
         return self.get_allocations(consumer_uuid, microversion=microversion)
@@ -245,11 +268,19 @@ class ComputeOperations:
                 raise ValueError("consumer_type is needed: neither consumer has a type")
             writes = {
                 source_uuid: AllocationWrite(
-                    {}, source.project_id, source.user_id, source.consumer_generation,
-                    _known_type(source) or target_type),
+                    {},
+                    source.project_id,
+                    source.user_id,
+                    source.consumer_generation,
+                    _known_type(source) or target_type,
+                ),
                 target_uuid: AllocationWrite(
-                    source.allocations, source.project_id, source.user_id,
-                    target.consumer_generation if target.exists else None, target_type),
+                    source.allocations,
+                    source.project_id,
+                    source.user_id,
+                    target.consumer_generation if target.exists else None,
+                    target_type,
+                ),
             }
             self.post_allocations(writes, microversion=microversion)
             return True
@@ -279,22 +310,31 @@ class ComputeOperations:
             desired = current.allocations if allocations is None else dict(allocations)
             if not desired:
                 raise ValueError(f"consumer {consumer_uuid} has no allocations to heal")
-            same = (current.exists and current.allocations == desired
-                    and current.project_id == project_id and current.user_id == user_id
-                    and (version < CONSUMER_TYPES or current.consumer_type == consumer_type))
+            same = (
+                current.exists
+                and current.allocations == desired
+                and current.project_id == project_id
+                and current.user_id == user_id
+                and (version < CONSUMER_TYPES or current.consumer_type == consumer_type)
+            )
             if same:
                 return False
             self.set_allocations(
-                consumer_uuid, desired, project_id=project_id, user_id=user_id,
+                consumer_uuid,
+                desired,
+                project_id=project_id,
+                user_id=user_id,
                 consumer_generation=current.consumer_generation if current.exists else None,
-                consumer_type=consumer_type, microversion=microversion,
+                consumer_type=consumer_type,
+                microversion=microversion,
             )
             return True
 
         return self._retrying(attempt)
 
-    def remove_allocations(self: Any, consumer_uuid: str, *,
-                           microversion: str | None = None) -> bool:
+    def remove_allocations(
+        self: Any, consumer_uuid: str, *, microversion: str | None = None
+    ) -> bool:
         """Safely delete a consumer's allocations (empty write with its generation).
 
         Unlike ``delete_allocations`` this bumps provider generations and cannot
@@ -307,9 +347,13 @@ class ComputeOperations:
             if not current.exists:
                 return False
             self.set_allocations(
-                consumer_uuid, {}, project_id=current.project_id, user_id=current.user_id,
+                consumer_uuid,
+                {},
+                project_id=current.project_id,
+                user_id=current.user_id,
                 consumer_generation=current.consumer_generation,
-                consumer_type=_known_type(current) or "INSTANCE", microversion=microversion,
+                consumer_type=_known_type(current) or "INSTANCE",
+                microversion=microversion,
             )
             return True
 

@@ -30,8 +30,14 @@ class Reply:
 
 class Transport(Protocol):
     def request(
-        self, method: str, path: str, *, params: Params | None, body: Any,
-        headers: dict[str, str], microversion: str | None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None,
+        body: Any,
+        headers: dict[str, str],
+        microversion: str | None,
     ) -> Reply: ...
 
     def close(self) -> None: ...
@@ -56,18 +62,32 @@ class HttpxTransport:
         self.owned = owned
 
     def request(
-        self, method: str, path: str, *, params: Params | None, body: Any,
-        headers: dict[str, str], microversion: str | None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None,
+        body: Any,
+        headers: dict[str, str],
+        microversion: str | None,
     ) -> Reply:
         headers = {"Accept": "application/json", **headers, **_mv_header(microversion)}
         content = _encode(body, headers)
         # A relative path keeps the base_url's mount prefix (httpx joins them).
         response = self.client.request(
-            method, path.lstrip("/"), params=list(params or ()), content=content,
+            method,
+            path.lstrip("/"),
+            params=list(params or ()),
+            content=content,
             headers=headers,
         )
-        return Reply(response.status_code, response.headers, response.content, method,
-                     str(response.request.url))
+        return Reply(
+            response.status_code,
+            response.headers,
+            response.content,
+            method,
+            str(response.request.url),
+        )
 
     def close(self) -> None:
         if self.owned:
@@ -77,21 +97,35 @@ class HttpxTransport:
 class KeystoneTransport:
     """A keystoneauth1 ``Adapter`` (or a ``Session`` wrapped in one for service ``placement``)."""
 
-    def __init__(self, session: Any, endpoint: str | None = None, interface: str | None = None,
-                 region_name: str | None = None) -> None:
+    def __init__(
+        self,
+        session: Any,
+        endpoint: str | None = None,
+        interface: str | None = None,
+        region_name: str | None = None,
+    ) -> None:
         from keystoneauth1 import adapter
 
         if isinstance(session, adapter.Adapter):
             self.adapter = session
         else:
             self.adapter = adapter.Adapter(
-                session, service_type="placement", interface=interface,
-                region_name=region_name, endpoint_override=endpoint,
+                session,
+                service_type="placement",
+                interface=interface,
+                region_name=region_name,
+                endpoint_override=endpoint,
             )
 
     def request(
-        self, method: str, path: str, *, params: Params | None, body: Any,
-        headers: dict[str, str], microversion: str | None,
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None,
+        body: Any,
+        headers: dict[str, str],
+        microversion: str | None,
     ) -> Reply:
         headers = {"Accept": "application/json", **headers}
         content = _encode(body, headers)
@@ -104,8 +138,7 @@ class KeystoneTransport:
             kwargs["microversion"] = microversion
             kwargs["microversion_service_type"] = "placement"
         response = self.adapter.request(path, method, **kwargs)
-        return Reply(response.status_code, response.headers, response.content, method,
-                     response.url)
+        return Reply(response.status_code, response.headers, response.content, method, response.url)
 
     def close(self) -> None:
         return None

@@ -15,13 +15,15 @@ from allotment.store.engine import Database
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "adopt", help="take over an upstream placement database (at a082b8bb98d0) in place",
+        "adopt",
+        help="take over an upstream placement database (at a082b8bb98d0) in place",
         description="Check the schema of an upstream placement database at alembic head "
         f"{adopt.UPSTREAM_HEAD}, sync the standard classes and traits, and stamp "
         "allotment's baseline revision. Nothing is dropped or rewritten.",
     )
-    parser.add_argument("--dry-run", action="store_true",
-                        help="check and print what would change, change nothing")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="check and print what would change, change nothing"
+    )
     parser.set_defaults(func=run)
 
 
@@ -44,15 +46,22 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def describe(result: adopt.AdoptResult) -> list[str]:
     verb = "would change" if result.dry_run else "changed"
     lines = [f"schema matches upstream placement at {result.revision_before}", f"{verb}:"]
-    lines.append(f"  alembic_version: {result.revision_before} -> {result.baseline} "
-                 "(allotment's baseline, the same schema)")
+    lines.append(
+        f"  alembic_version: {result.revision_before} -> {result.baseline} "
+        "(allotment's baseline, the same schema)"
+    )
     if result.revision_after != result.baseline:
-        lines.append(f"  allotment migrations applied: {result.baseline} -> "
-                     f"{result.revision_after}")
-    lines.append(f"  standard resource classes added: {len(result.classes_added)}"
-                 + (f" ({', '.join(result.classes_added)})" if result.classes_added else ""))
-    lines.append(f"  standard traits added: {len(result.traits_added)}"
-                 + (f" ({', '.join(result.traits_added)})" if result.traits_added else ""))
+        lines.append(
+            f"  allotment migrations applied: {result.baseline} -> {result.revision_after}"
+        )
+    lines.append(
+        f"  standard resource classes added: {len(result.classes_added)}"
+        + (f" ({', '.join(result.classes_added)})" if result.classes_added else "")
+    )
+    lines.append(
+        f"  standard traits added: {len(result.traits_added)}"
+        + (f" ({', '.join(result.traits_added)})" if result.traits_added else "")
+    )
     lines.append("  nothing else (no table, column, index or row was altered or removed)")
     lines.extend(f"note: {note}" for note in result.notes)
     if result.dry_run:

@@ -22,20 +22,29 @@ from allotment.store import audit
 from allotment.store.engine import Database
 
 SECTIONS = (
-    ("allocations_without_consumer", "Allocations whose consumer has no consumers row",
-     audit.orphan_allocations),
-    ("consumers_without_allocations", "Consumers with no allocations",
-     audit.consumers_without_allocations),
-    ("providers_over_capacity", "Providers whose usage exceeds capacity",
-     audit.over_capacity),
-    ("allocations_without_inventory", "Allocations against classes without inventory",
-     audit.allocations_without_inventory),
+    (
+        "allocations_without_consumer",
+        "Allocations whose consumer has no consumers row",
+        audit.orphan_allocations,
+    ),
+    (
+        "consumers_without_allocations",
+        "Consumers with no allocations",
+        audit.consumers_without_allocations,
+    ),
+    ("providers_over_capacity", "Providers whose usage exceeds capacity", audit.over_capacity),
+    (
+        "allocations_without_inventory",
+        "Allocations against classes without inventory",
+        audit.allocations_without_inventory,
+    ),
 )
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "audit", help="list orphaned, over-capacity and inventory-less data",
+        "audit",
+        help="list orphaned, over-capacity and inventory-less data",
         description="Exit 0 when nothing is found, 1 when something is, 2 on error.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
@@ -60,8 +69,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def collect(db: Database) -> dict[str, list[dict[str, Any]]]:
     with db.read() as conn:
-        return {key: [dataclasses.asdict(item) for item in query(conn)]
-                for key, _title, query in SECTIONS}
+        return {
+            key: [dataclasses.asdict(item) for item in query(conn)]
+            for key, _title, query in SECTIONS
+        }
 
 
 def render(findings: dict[str, list[dict[str, Any]]]) -> str:

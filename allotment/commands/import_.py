@@ -21,16 +21,28 @@ from allotment.store.source import SourceError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "import", help="copy placement data from a nova_api or placement database",
+        "import",
+        help="copy placement data from a nova_api or placement database",
         description="Copy providers, inventories, traits, aggregates, classes, consumers and "
         "allocations from another database, in one transaction, then verify the copy.",
     )
-    parser.add_argument("--from", dest="source", required=True, metavar="URL",
-                        help="SQLAlchemy URL of the source (read only)")
-    parser.add_argument("--force", action="store_true",
-                        help="replace the data of a target that is not empty")
-    parser.add_argument("--batch-size", type=_positive, default=5000, metavar="N",
-                        help="rows read and written per batch (default 5000)")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="SQLAlchemy URL of the source (read only)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace the data of a target that is not empty"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=5000,
+        metavar="N",
+        help="rows read and written per batch (default 5000)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -45,9 +57,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     target = Database(settings.database_url)
     progress = Progress()
     options = importer.ImportOptions(
-        batch_size=args.batch_size, force=args.force,
+        batch_size=args.batch_size,
+        force=args.force,
         incomplete_project_id=settings.incomplete_consumer_project_id,
-        incomplete_user_id=settings.incomplete_consumer_user_id, on_batch=progress,
+        incomplete_user_id=settings.incomplete_consumer_user_id,
+        on_batch=progress,
     )
     try:
         # Creating/upgrading the schema changes no data; the import itself is all or nothing.
@@ -87,17 +101,25 @@ def print_report(report: importer.ImportReport) -> None:
     if report.roots_set:
         print(f"providers without root_provider_id made their own root: {report.roots_set}")
     if report.incomplete_consumers:
-        print(f"consumers created for allocations without one (incomplete project/user): "
-              f"{report.incomplete_consumers}")
-    print(table(
-        ("table", "source rows", "target rows", "expected", "check"),
-        [(c.table, c.source, c.target, c.expected, "ok" if c.ok else "MISMATCH")
-         for c in report.counts],
-    ))
-    print(table(
-        ("sums compared", "keys", "differences", "check"),
-        [(s.name, s.groups, s.mismatches, "ok" if s.ok else "MISMATCH") for s in report.sums],
-    ))
+        print(
+            f"consumers created for allocations without one (incomplete project/user): "
+            f"{report.incomplete_consumers}"
+        )
+    print(
+        table(
+            ("table", "source rows", "target rows", "expected", "check"),
+            [
+                (c.table, c.source, c.target, c.expected, "ok" if c.ok else "MISMATCH")
+                for c in report.counts
+            ],
+        )
+    )
+    print(
+        table(
+            ("sums compared", "keys", "differences", "check"),
+            [(s.name, s.groups, s.mismatches, "ok" if s.ok else "MISMATCH") for s in report.sums],
+        )
+    )
     for check in report.sums:
         for example in check.examples:
             print(f"  {check.name}: {example}")

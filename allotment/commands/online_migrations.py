@@ -20,9 +20,11 @@ DEFAULT_BATCH = 50
 def add_parser(db_sub: argparse._SubParsersAction) -> None:
     parser = db_sub.add_parser(
         "online_data_migrations",
-        help="set missing root providers and create missing consumers (upstream parity)")
-    parser.add_argument("--max-count", metavar="N",
-                        help="run one batch of at most N rows per migration")
+        help="set missing root providers and create missing consumers (upstream parity)",
+    )
+    parser.add_argument(
+        "--max-count", metavar="N", help="run one batch of at most N rows per migration"
+    )
     parser.set_defaults(func=run)
 
 
@@ -51,9 +53,14 @@ def _run_all(db: Database, settings: Settings, max_count: int | None, out: TextI
         done_this_round = 0
         for name, migration in online_migrations.MIGRATIONS:
             try:
-                found, done = db.run_write(lambda conn, m=migration: m(
-                    conn, batch, settings.incomplete_consumer_project_id,
-                    settings.incomplete_consumer_user_id))
+                found, done = db.run_write(
+                    lambda conn, m=migration: m(
+                        conn,
+                        batch,
+                        settings.incomplete_consumer_project_id,
+                        settings.incomplete_consumer_user_id,
+                    )
+                )
             except Exception as error:  # noqa: BLE001 - reported, then exit 2
                 print(f"Error attempting to run {name}: {error}", file=sys.stderr)
                 failed = True

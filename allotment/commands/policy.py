@@ -42,15 +42,20 @@ def describe(rule: Effective, ops: dict[str, list[str]]) -> dict[str, Any]:
 
 def _print_text(settings: Settings, rules: list[dict[str, Any]], out: TextIO) -> None:
     path = resolve_policy_file(settings)
-    print(f"# enforce_new_defaults = {settings.enforce_new_defaults}, "
-          f"enforce_scope = {settings.enforce_scope}, policy file: {path or 'none'}", file=out)
+    print(
+        f"# enforce_new_defaults = {settings.enforce_new_defaults}, "
+        f"enforce_scope = {settings.enforce_scope}, policy file: {path or 'none'}",
+        file=out,
+    )
     for rule in rules:
         print(file=out)
         print(rule["name"], file=out)
         if rule["description"]:
             print(f"  description: {rule['description']}", file=out)
-        print(f"  default:     {rule['default'] or '(not registered: defined by the policy file)'}",
-              file=out)
+        print(
+            f"  default:     {rule['default'] or '(not registered: defined by the policy file)'}",
+            file=out,
+        )
         print(f"  effective:   {rule['effective']}", file=out)
         print(f"  source:      {rule['source']}", file=out)
         if rule["scope_types"]:

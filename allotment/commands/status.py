@@ -36,7 +36,8 @@ class Result:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "status", help="upgrade readiness checks (like placement-status upgrade check)",
+        "status",
+        help="upgrade readiness checks (like placement-status upgrade check)",
         description="Check the database and data; exit 0 success, 1 warning, 2 failure.",
     )
     parser.set_defaults(func=run)
@@ -75,29 +76,38 @@ def _check_database(db: Database) -> tuple[Result, bool]:
     if current is None:
         return Result(name, Code.FAILURE, "no schema: run `allotment db upgrade`"), False
     if current == adopt.UPSTREAM_HEAD:
-        detail = (f"upstream placement database at {current}: run `allotment db adopt`")
+        detail = f"upstream placement database at {current}: run `allotment db adopt`"
         return Result(name, Code.FAILURE, detail), True
-    return Result(name, Code.FAILURE,
-                  f"schema at {current}, expected {head}: run `allotment db upgrade` "
-                  "(or `allotment db import` for an older upstream database)"), False
+    return Result(
+        name,
+        Code.FAILURE,
+        f"schema at {current}, expected {head}: run `allotment db upgrade` "
+        "(or `allotment db import` for an older upstream database)",
+    ), False
 
 
 def _check_roots(conn: Connection) -> Result:
     missing = audit.providers_without_root(conn)
     if not missing:
         return Result("Missing Root Provider IDs", Code.SUCCESS)
-    return Result("Missing Root Provider IDs", Code.FAILURE,
-                  f"{missing} resource providers have no root_provider_id; re-import the "
-                  "data with `allotment db import`, which sets each one's root to itself")
+    return Result(
+        "Missing Root Provider IDs",
+        Code.FAILURE,
+        f"{missing} resource providers have no root_provider_id; re-import the "
+        "data with `allotment db import`, which sets each one's root to itself",
+    )
 
 
 def _check_consumers(conn: Connection) -> Result:
     missing = audit.incomplete_consumer_count(conn)
     if not missing:
         return Result("Incomplete Consumers", Code.SUCCESS)
-    return Result("Incomplete Consumers", Code.WARNING,
-                  f"there are {missing} incomplete consumers: allocations whose consumer has "
-                  "no consumers row (see `allotment audit`)")
+    return Result(
+        "Incomplete Consumers",
+        Code.WARNING,
+        f"there are {missing} incomplete consumers: allocations whose consumer has "
+        "no consumers row (see `allotment audit`)",
+    )
 
 
 def _check_standard(conn: Connection) -> Result:
@@ -105,32 +115,46 @@ def _check_standard(conn: Connection) -> Result:
     drift = audit.standard_drift(conn)
     if drift.misnumbered_classes:
         wrong = drift.misnumbered_classes
-        return Result(name, Code.FAILURE, "standard resource classes with unexpected ids: "
-                      + ", ".join(wrong[:5]) + (", ..." if len(wrong) > 5 else ""))
+        return Result(
+            name,
+            Code.FAILURE,
+            "standard resource classes with unexpected ids: "
+            + ", ".join(wrong[:5])
+            + (", ..." if len(wrong) > 5 else ""),
+        )
     missing = list(drift.missing_classes) + list(drift.missing_traits)
     if missing:
-        return Result(name, Code.WARNING,
-                      f"{len(missing)} standard classes/traits of the installed os-resource-"
-                      f"classes/os-traits are not in the database ({', '.join(missing[:5])}"
-                      f"{', ...' if len(missing) > 5 else ''}); `allotment db upgrade` or a "
-                      "service restart adds them")
+        return Result(
+            name,
+            Code.WARNING,
+            f"{len(missing)} standard classes/traits of the installed os-resource-"
+            f"classes/os-traits are not in the database ({', '.join(missing[:5])}"
+            f"{', ...' if len(missing) > 5 else ''}); `allotment db upgrade` or a "
+            "service restart adds them",
+        )
     return Result(name, Code.SUCCESS)
 
 
 def _check_policy_file(settings: Settings) -> Result:
     name = "Policy File JSON to YAML Migration"
     if settings.policy_file and settings.policy_file.endswith(".json"):
-        return Result(name, Code.WARNING,
-                      f"policy file {settings.policy_file} is JSON; convert it to YAML")
+        return Result(
+            name, Code.WARNING, f"policy file {settings.policy_file} is JSON; convert it to YAML"
+        )
     return Result(name, Code.SUCCESS)
 
 
 def render(results: list[Result]) -> str:
     """The boxed one-column table placement-status prints."""
     lines = ["Upgrade Check Results"]
-    blocks = [[f"Check: {r.check}", f"Result: {r.code.name.title()}",
-               *textwrap.wrap(f"Details: {r.details}", DETAILS_WIDTH, subsequent_indent="  ")]
-              for r in results]
+    blocks = [
+        [
+            f"Check: {r.check}",
+            f"Result: {r.code.name.title()}",
+            *textwrap.wrap(f"Details: {r.details}", DETAILS_WIDTH, subsequent_indent="  "),
+        ]
+        for r in results
+    ]
     width = max(len(x) for x in lines + [x for b in blocks for x in b])
     rule = "+" + "-" * (width + 2) + "+"
 

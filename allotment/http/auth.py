@@ -111,10 +111,13 @@ def is_open_path(environ: dict[str, Any]) -> bool:
 
 
 def unauthorized(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-    start_response("401 Unauthorized", [
-        ("content-type", "application/json"),
-        ("content-length", str(len(UNAUTHORIZED_BODY))),
-    ])
+    start_response(
+        "401 Unauthorized",
+        [
+            ("content-type", "application/json"),
+            ("content-length", str(len(UNAUTHORIZED_BODY))),
+        ],
+    )
     return [UNAUTHORIZED_BODY]
 
 

@@ -21,8 +21,14 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 # Headers a browser may always send (CORS "simple" headers), as oslo.middleware.
-SIMPLE_HEADERS = ("Content-Type", "Cache-Control", "Content-Language", "Expires",
-                  "Last-Modified", "Pragma")
+SIMPLE_HEADERS = (
+    "Content-Type",
+    "Cache-Control",
+    "Content-Language",
+    "Expires",
+    "Last-Modified",
+    "Pragma",
+)
 WILDCARD = "*"
 
 
@@ -69,8 +75,9 @@ class CORS:
 
         return self.app(environ, start)
 
-    def _origin_headers(self, headers: list[tuple[str, str]], allowed: str
-                        ) -> list[tuple[str, str]]:
+    def _origin_headers(
+        self, headers: list[tuple[str, str]], allowed: str
+    ) -> list[tuple[str, str]]:
         vary = [v for k, v in headers if k.lower() == "vary"]
         out = [(k, v) for k, v in headers if k.lower() != "vary"]
         out.append(("Vary", ",".join([*vary, "Origin"])))
@@ -79,8 +86,9 @@ class CORS:
             out.append(("Access-Control-Allow-Credentials", "true"))
         return out
 
-    def _preflight(self, environ: dict[str, Any], origin: str,
-                   start_response: StartResponse) -> list[bytes]:
+    def _preflight(
+        self, environ: dict[str, Any], origin: str, start_response: StartResponse
+    ) -> list[bytes]:
         headers: list[tuple[str, str]] = [("Content-Length", "0")]
         allowed = self._allowed_origin(origin)
         method = environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD")

@@ -153,8 +153,9 @@ def error_media_type(accept: str | None) -> str:
     if not accept or accept == "*/*":
         return "application/json"
     ranges = _accept_ranges(accept)
-    scored = [(q, -i, offer) for i, offer in enumerate(ERROR_OFFERS)
-              if (q := _quality(offer, ranges)) > 0]
+    scored = [
+        (q, -i, offer) for i, offer in enumerate(ERROR_OFFERS) if (q := _quality(offer, ranges)) > 0
+    ]
     return max(scored)[2] if scored else "text/plain"
 
 
@@ -166,7 +167,9 @@ def text_error_body(status: int, message: str, media_type: str) -> bytes:
         title = str(status)
     explanation = EXPLANATIONS.get(status, "")
     if media_type == "text/html":
-        return (f"<html>\n <head>\n  <title>{title}</title>\n </head>\n <body>\n"
-                f"  <h1>{title}</h1>\n  {explanation}<br /><br />\n{html.escape(message)}\n\n"
-                " </body>\n</html>").encode()
+        return (
+            f"<html>\n <head>\n  <title>{title}</title>\n </head>\n <body>\n"
+            f"  <h1>{title}</h1>\n  {explanation}<br /><br />\n{html.escape(message)}\n\n"
+            " </body>\n</html>"
+        ).encode()
     return f"{title}\n\n{explanation}\n\n{message}\n\n".encode()

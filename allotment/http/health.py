@@ -50,22 +50,39 @@ class HealthCheck:
             return self.app(environ, start_response)
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in METHODS:
-            return _send(start_response, "405 Method Not Allowed",
-                         {"status": "error", "reason": f"method {method} not allowed"},
-                         [("Allow", ", ".join(METHODS))], method)
+            return _send(
+                start_response,
+                "405 Method Not Allowed",
+                {"status": "error", "reason": f"method {method} not allowed"},
+                [("Allow", ", ".join(METHODS))],
+                method,
+            )
         if database_ok(self.db):
             return _send(start_response, "200 OK", {"status": "ok"}, [], method)
-        return _send(start_response, "503 Service Unavailable",
-                     {"status": "unavailable", "reason": "database unavailable"}, [], method)
+        return _send(
+            start_response,
+            "503 Service Unavailable",
+            {"status": "unavailable", "reason": "database unavailable"},
+            [],
+            method,
+        )
 
 
-def _send(start_response: StartResponse, status: str, body: dict[str, Any],
-          headers: list[tuple[str, str]], method: str) -> list[bytes]:
+def _send(
+    start_response: StartResponse,
+    status: str,
+    body: dict[str, Any],
+    headers: list[tuple[str, str]],
+    method: str,
+) -> list[bytes]:
     payload = orjson.dumps(body)
-    start_response(status, [
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(payload))),
-        ("Cache-Control", "no-cache"),
-        *headers,
-    ])
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(payload))),
+            ("Cache-Control", "no-cache"),
+            *headers,
+        ],
+    )
     return [b""] if method == "HEAD" else [payload]

@@ -115,8 +115,7 @@ def _auth_token() -> Any:
         from keystonemiddleware import auth_token
     except ImportError:
         raise ConfigError(
-            "auth_strategy = keystone needs keystonemiddleware: "
-            "pip install 'allotment[keystone]'"
+            "auth_strategy = keystone needs keystonemiddleware: pip install 'allotment[keystone]'"
         ) from None
     return auth_token
 

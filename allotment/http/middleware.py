@@ -64,8 +64,12 @@ def error_response(
 ) -> Response:
     media_type = errors.error_media_type(environ.get("HTTP_ACCEPT"))
     if media_type != "application/json":
-        return Response(status, errors.text_error_body(status, message, media_type),
-                        list(headers or []), f"{media_type}; charset=UTF-8")
+        return Response(
+            status,
+            errors.text_error_body(status, message, media_type),
+            list(headers or []),
+            f"{media_type}; charset=UTF-8",
+        )
     body = errors.error_body(
         status, message, code, environ.get(ENV_REQUEST_ID), environ.get(ENV_VERSION), extra
     )
@@ -76,6 +80,8 @@ def error_response(
 GLOBAL_REQUEST_ID = re.compile(
     r"^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
 )
+
+
 class RequestLog:
     """Outermost: gives each request an id, logs one access line, adds the id header.
 
@@ -96,8 +102,12 @@ class RequestLog:
         global_id = incoming if GLOBAL_REQUEST_ID.match(incoming) else None
         if global_id:
             environ[ENV_GLOBAL_REQUEST_ID] = global_id
-        log_context = {"request_id": request_id, "global_request_id": global_id or NO_VALUE,
-                       "user_id": NO_VALUE, "project_id": NO_VALUE}
+        log_context = {
+            "request_id": request_id,
+            "global_request_id": global_id or NO_VALUE,
+            "user_id": NO_VALUE,
+            "project_id": NO_VALUE,
+        }
         token = LOG_CONTEXT.set(log_context)
         started = time.perf_counter()
         captured: dict[str, Any] = {}
@@ -118,8 +128,13 @@ class RequestLog:
             LOG_CONTEXT.reset(token)
         return result
 
-    def _log(self, environ: dict[str, Any], captured: dict[str, Any], elapsed: float,
-             log_context: dict[str, str]) -> None:
+    def _log(
+        self,
+        environ: dict[str, Any],
+        captured: dict[str, Any],
+        elapsed: float,
+        log_context: dict[str, str],
+    ) -> None:
         version = environ.get(ENV_VERSION)
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
@@ -208,8 +223,9 @@ class PlacementHandler:
             extra = None
             if error.status == 406:
                 extra = {"min_version": str(mv.MIN_VERSION), "max_version": str(mv.MAX_VERSION)}
-            return send(error_response(environ, error.status, error.message, extra=extra),
-                        start_response)
+            return send(
+                error_response(environ, error.status, error.message, extra=extra), start_response
+            )
         environ[ENV_VERSION] = version
         response = self._dispatch(environ)
         response.headers.append((mv.HEADER, f"{mv.SERVICE_TYPE} {version}"))
@@ -228,14 +244,18 @@ class PlacementHandler:
         endpoint = route.methods.get(method)
         if endpoint is None:
             return error_response(
-                environ, 405, f"The method {method} is not allowed for this resource.",
+                environ,
+                405,
+                f"The method {method} is not allowed for this resource.",
                 headers=[("allow", route.allow)],
             )
         req = Request(environ, params)
         if req.version < endpoint.min_version:
             if endpoint.below_status == 405:
                 return error_response(
-                    environ, 405, f"The method {method} is not allowed for this resource.",
+                    environ,
+                    405,
+                    f"The method {method} is not allowed for this resource.",
                     headers=[("allow", route.allow)],
                 )
             return error_response(environ, 404, "The resource could not be found.")
@@ -245,16 +265,19 @@ class PlacementHandler:
             media = _media_type(environ)
             if media != "application/json":
                 return error_response(
-                    environ, 415,
-                    f"The media type {media or None} is not supported, use application/json")
+                    environ,
+                    415,
+                    f"The media type {media or None} is not supported, use application/json",
+                )
         try:
             if endpoint.policy:
                 target = endpoint.target(req) if endpoint.target else _default_target(req)
                 self.state.enforcer.authorize(endpoint.policy, req.context, target)
             return endpoint.handler(req)
         except errors.HTTPError as error:
-            return error_response(environ, error.status, error.message, error.code,
-                                  error.headers, error.extra)
+            return error_response(
+                environ, error.status, error.message, error.code, error.headers, error.extra
+            )
         except exc.PlacementError as error:
             http_error = errors.from_domain(error)
             return error_response(environ, http_error.status, http_error.message, http_error.code)

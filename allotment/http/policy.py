@@ -70,15 +70,34 @@ class Rule:
 
 BASE_RULES: tuple[Rule, ...] = (
     Rule("admin_api", "role:admin", "Default rule for admin-only APIs.", PROJECT_SCOPE),
-    Rule("service_api", "role:service", "Default rule for service-to-service APIs.",
-         PROJECT_SCOPE, LEGACY_CHECK),
-    Rule("admin_or_service_api", "role:admin or role:service",
-         "Default rule for most placement APIs.", PROJECT_SCOPE, LEGACY_CHECK),
-    Rule("project_reader_api", "role:reader and project_id:%(project_id)s",
-         "Default rule for project level reader APIs.", (), LEGACY_CHECK),
-    Rule("admin_or_project_reader_or_service_api",
-         "role:admin or rule:project_reader_api or role:service",
-         "Default rule for project level reader APIs.", PROJECT_SCOPE, LEGACY_CHECK),
+    Rule(
+        "service_api",
+        "role:service",
+        "Default rule for service-to-service APIs.",
+        PROJECT_SCOPE,
+        LEGACY_CHECK,
+    ),
+    Rule(
+        "admin_or_service_api",
+        "role:admin or role:service",
+        "Default rule for most placement APIs.",
+        PROJECT_SCOPE,
+        LEGACY_CHECK,
+    ),
+    Rule(
+        "project_reader_api",
+        "role:reader and project_id:%(project_id)s",
+        "Default rule for project level reader APIs.",
+        (),
+        LEGACY_CHECK,
+    ),
+    Rule(
+        "admin_or_project_reader_or_service_api",
+        "role:admin or rule:project_reader_api or role:service",
+        "Default rule for project level reader APIs.",
+        PROJECT_SCOPE,
+        LEGACY_CHECK,
+    ),
 )
 
 
@@ -91,29 +110,52 @@ def _crud(prefix: str, verbs: tuple[str, ...], what: str) -> list[Rule]:
 
 
 API_RULES: tuple[Rule, ...] = (
-    *_crud("placement:resource_providers", ("list", "create", "show", "update", "delete"),
-           "resource providers"),
-    *_crud("placement:resource_providers:inventories",
-           ("list", "create", "show", "update", "delete"), "resource provider inventories"),
-    *_crud("placement:resource_providers:aggregates", ("list", "update"),
-           "resource provider aggregates"),
+    *_crud(
+        "placement:resource_providers",
+        ("list", "create", "show", "update", "delete"),
+        "resource providers",
+    ),
+    *_crud(
+        "placement:resource_providers:inventories",
+        ("list", "create", "show", "update", "delete"),
+        "resource provider inventories",
+    ),
+    *_crud(
+        "placement:resource_providers:aggregates",
+        ("list", "update"),
+        "resource provider aggregates",
+    ),
     _api("placement:resource_providers:usages", "List resource provider usages."),
-    _api("placement:usages", "List total resource usages for a given project.",
-         ADMIN_OR_PROJECT_READER_OR_SERVICE),
-    *_crud("placement:resource_providers:traits", ("list", "update", "delete"),
-           "resource provider traits"),
+    _api(
+        "placement:usages",
+        "List total resource usages for a given project.",
+        ADMIN_OR_PROJECT_READER_OR_SERVICE,
+    ),
+    *_crud(
+        "placement:resource_providers:traits",
+        ("list", "update", "delete"),
+        "resource provider traits",
+    ),
     *_crud("placement:traits", ("list", "show", "update", "delete"), "traits"),
-    *_crud("placement:resource_classes", ("list", "create", "show", "update", "delete"),
-           "resource classes"),
+    *_crud(
+        "placement:resource_classes",
+        ("list", "create", "show", "update", "delete"),
+        "resource classes",
+    ),
     _api("placement:allocations:list", "List allocations of a consumer."),
     _api("placement:allocations:update", "Update allocations of a consumer."),
     _api("placement:allocations:delete", "Delete allocations of a consumer."),
     _api("placement:allocations:manage", "Manage allocations of several consumers."),
-    _api("placement:resource_providers:allocations:list",
-         "List allocations against a resource provider."),
+    _api(
+        "placement:resource_providers:allocations:list",
+        "List allocations against a resource provider.",
+    ),
     _api("placement:allocation_candidates:list", "List allocation candidates."),
-    _api("placement:reshaper:reshape",
-         "Reshape inventories and allocations of several providers atomically.", SERVICE),
+    _api(
+        "placement:reshaper:reshape",
+        "Reshape inventories and allocations of several providers atomically.",
+        SERVICE,
+    ),
 )
 RULES: tuple[Rule, ...] = BASE_RULES + API_RULES
 RULES_BY_NAME: Mapping[str, Rule] = {rule.name: rule for rule in RULES}
@@ -492,8 +534,9 @@ class Enforcer:
         """The enforcer for the configured defaults and policy file."""
         path = resolve_policy_file(settings)
         overrides = read_policy_file(path) if path else []
-        return cls(settings.enforce_new_defaults, settings.enforce_scope, overrides,
-                   f"policy file {path}")
+        return cls(
+            settings.enforce_new_defaults, settings.enforce_scope, overrides, f"policy file {path}"
+        )
 
     def _add_default(self, rule: Rule) -> None:
         node = parse_rule(rule.default)
@@ -515,7 +558,9 @@ class Enforcer:
             ) from None
         self.compiled[override.name] = node
         self.effective[override.name] = Effective(
-            override.name, _describe(override.text), where,
+            override.name,
+            _describe(override.text),
+            where,
             RULES_BY_NAME.get(override.name),
         )
 
@@ -525,16 +570,14 @@ class Enforcer:
             for ref in node.references():
                 if ref not in self.compiled:
                     origin = self.effective[name].source
-                    raise PolicyFileError(
-                        f"{origin}: rule {name!r} refers to unknown rule {ref!r}"
-                    )
+                    raise PolicyFileError(f"{origin}: rule {name!r} refers to unknown rule {ref!r}")
         checked: set[str] = set()
         for name in self.compiled:
             self._check_cycle(name, [], checked)
 
     def _check_cycle(self, name: str, path: list[str], checked: set[str]) -> None:
         if name in path:
-            loop = " -> ".join([*path[path.index(name):], name])
+            loop = " -> ".join([*path[path.index(name) :], name])
             raise PolicyFileError(f"{self.effective[name].source}: rules refer in a loop: {loop}")
         if name in checked:
             return
@@ -582,4 +625,3 @@ class Enforcer:
         registered = [self.effective[rule.name] for rule in RULES]
         extra = [e for name, e in self.effective.items() if name not in RULES_BY_NAME]
         return registered + extra
-

@@ -52,8 +52,9 @@ class _Collected:
     forbidden: set[str] = field(default_factory=set)
 
 
-def parse_member_of(values: list[str], version: mv.Version, param: str = "member_of"
-                    ) -> AggregateFilter:
+def parse_member_of(
+    values: list[str], version: mv.Version, param: str = "member_of"
+) -> AggregateFilter:
     """Parse every occurrence of a ``member_of`` parameter (ANDed together).
 
     Error texts are upstream's: clients and conformance suites match them.
@@ -69,8 +70,10 @@ def parse_member_of(values: list[str], version: mv.Version, param: str = "member
         if forbidden:
             # Checked after the UUIDs, as upstream does.
             if not version.matches(mv.FORBIDDEN_AGGREGATES):
-                raise HTTPError(400, f"Forbidden {param} parameters are not supported in "
-                                     f"the specified microversion")
+                raise HTTPError(
+                    400,
+                    f"Forbidden {param} parameters are not supported in the specified microversion",
+                )
             none_of |= forbidden
     return AggregateFilter(tuple(any_of), frozenset(none_of))
 
@@ -78,9 +81,12 @@ def parse_member_of(values: list[str], version: mv.Version, param: str = "member
 def _member_of_value(value: str) -> tuple[set[str], set[str]]:
     """One ``member_of`` value as (any-of aggregates, forbidden aggregates)."""
     if "," in value and not value.startswith(("in:", "!in:")):
-        raise HTTPError(400, "Multiple values for 'member_of' must be prefixed with the "
-                             "'in:' or '!in:' keyword using the valid microversion. "
-                             f"Got: {value}")
+        raise HTTPError(
+            400,
+            "Multiple values for 'member_of' must be prefixed with the "
+            "'in:' or '!in:' keyword using the valid microversion. "
+            f"Got: {value}",
+        )
     forbidden = value.startswith("!")
     body = value[1:] if forbidden else value
     items = body[3:].split(",") if body.startswith("in:") else [body]
@@ -91,13 +97,15 @@ def _member_of_value(value: str) -> tuple[set[str], set[str]]:
 def _aggregate_uuid(item: str) -> str:
     canonical = parse_uuid(item.strip())
     if canonical is None or item.strip().startswith("!"):
-        raise HTTPError(400, "Invalid query string parameters: Expected 'member_of' "
-                             f"parameter to contain valid UUID(s). Got: {item}")
+        raise HTTPError(
+            400,
+            "Invalid query string parameters: Expected 'member_of' "
+            f"parameter to contain valid UUID(s). Got: {item}",
+        )
     return canonical
 
 
-def parse_required(values: list[str], version: mv.Version, param: str = "required"
-                   ) -> TraitFilter:
+def parse_required(values: list[str], version: mv.Version, param: str = "required") -> TraitFilter:
     """Parse every occurrence of a ``required`` parameter.
 
     Before 1.39 only the last occurrence counts (upstream behaviour).
@@ -112,20 +120,23 @@ def parse_required(values: list[str], version: mv.Version, param: str = "require
     overlap = {t for group in collected.any_of if len(group) == 1 for t in group}
     overlap &= collected.forbidden
     if overlap:
-        raise HTTPError(400, f"Conflicting required and forbidden traits in {param}: "
-                             f"{', '.join(sorted(overlap))}")
+        raise HTTPError(
+            400,
+            f"Conflicting required and forbidden traits in {param}: {', '.join(sorted(overlap))}",
+        )
     for group in collected.any_of:
         if group <= collected.forbidden:
-            raise HTTPError(400, f"Conflicting required and forbidden traits in {param}: "
-                                 f"{', '.join(sorted(group))}")
+            raise HTTPError(
+                400,
+                f"Conflicting required and forbidden traits in {param}: {', '.join(sorted(group))}",
+            )
     return TraitFilter(tuple(collected.any_of), frozenset(collected.forbidden))
 
 
 _ANY_FORM = "in:HW_CPU_X86_VMX,CUSTOM_MAGIC"
 
 
-def _parse_required_value(raw: str, version: mv.Version, param: str,
-                          collected: _Collected) -> None:
+def _parse_required_value(raw: str, version: mv.Version, param: str, collected: _Collected) -> None:
     """One ``required`` value; error texts are upstream's (always naming 'required')."""
     if raw.startswith("in:"):
         collected.any_of.append(frozenset(_any_traits(raw, version, param)))
@@ -134,17 +145,22 @@ def _parse_required_value(raw: str, version: mv.Version, param: str,
     forbidden_ok = version.matches(mv.FORBIDDEN_TRAITS)
     if any(not name.lstrip("!") for name in names):
         form = "HW_CPU_X86_VMX,!CUSTOM_MAGIC" if forbidden_ok else "HW_CPU_X86_VMX,CUSTOM_MAGIC"
-        raise HTTPError(400, "Invalid query string parameters: Expected 'required' parameter "
-                             f"value of the form: {form}. Got an empty trait in: {raw}")
+        raise HTTPError(
+            400,
+            "Invalid query string parameters: Expected 'required' parameter "
+            f"value of the form: {form}. Got an empty trait in: {raw}",
+        )
     if not forbidden_ok and any(name.startswith("!") for name in names):
-        raise HTTPError(400, "Invalid query string parameters: Expected 'required' parameter "
-                             f"value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {raw}")
+        raise HTTPError(
+            400,
+            "Invalid query string parameters: Expected 'required' parameter "
+            f"value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {raw}",
+        )
     for name in names:
         forbidden = name.startswith("!")
         name = name.lstrip("!")
         if not _valid_trait(name):
-            raise HTTPError(400, f"Invalid {param} value {raw!r}: malformed trait name "
-                                 f"{name!r}.")
+            raise HTTPError(400, f"Invalid {param} value {raw!r}: malformed trait name {name!r}.")
         if forbidden:
             collected.forbidden.add(name)
         else:
@@ -153,15 +169,24 @@ def _parse_required_value(raw: str, version: mv.Version, param: str,
 
 def _any_traits(raw: str, version: mv.Version, param: str) -> set[str]:
     if not version.matches(mv.ANY_OF_TRAITS):
-        raise HTTPError(400, f"Invalid query string parameters: The format '{_ANY_FORM}' "
-                             f"only supported since microversion {mv.ANY_OF_TRAITS}. Got: {raw}")
+        raise HTTPError(
+            400,
+            f"Invalid query string parameters: The format '{_ANY_FORM}' "
+            f"only supported since microversion {mv.ANY_OF_TRAITS}. Got: {raw}",
+        )
     names = {item.strip() for item in raw[3:].split(",")}
     if not all(names):
-        raise HTTPError(400, "Invalid query string parameters: Expected 'required' parameter "
-                             f"value of the form: {_ANY_FORM}. Got an empty trait in: {raw}")
+        raise HTTPError(
+            400,
+            "Invalid query string parameters: Expected 'required' parameter "
+            f"value of the form: {_ANY_FORM}. Got an empty trait in: {raw}",
+        )
     if any(name.startswith("!") for name in names):
-        raise HTTPError(400, f"Invalid query string parameters: The format '{_ANY_FORM}' "
-                             f"does not support forbidden traits. Got: {raw}")
+        raise HTTPError(
+            400,
+            f"Invalid query string parameters: The format '{_ANY_FORM}' "
+            f"does not support forbidden traits. Got: {raw}",
+        )
     for name in names:
         if not _valid_trait(name):
             raise HTTPError(400, f"Invalid trait name {name!r} in {param}.")
@@ -172,8 +197,10 @@ def _valid_trait(name: str) -> bool:
     return bool(name) and is_valid_name(name)
 
 
-_RESOURCES_FORM = ("Badly formed resources parameter. Expected resources query string "
-                   "parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: ")
+_RESOURCES_FORM = (
+    "Badly formed resources parameter. Expected resources query string "
+    "parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: "
+)
 
 
 def parse_resources(value: str, param: str = "resources") -> dict[str, int]:
@@ -192,11 +219,11 @@ def parse_resources(value: str, param: str = "resources") -> dict[str, int]:
         try:
             number = int(amount)
         except ValueError:
-            raise HTTPError(400, f"Requested resource {name} expected positive integer "
-                                 f"amount. Got: {amount}.") from None
+            raise HTTPError(
+                400, f"Requested resource {name} expected positive integer amount. Got: {amount}."
+            ) from None
         if number < 1:
-            raise HTTPError(400, f"Requested resource {name} requires amount >= 1. "
-                                 f"Got: {number}.")
+            raise HTTPError(400, f"Requested resource {name} requires amount >= 1. Got: {number}.")
         out[name.strip()] = number
     return out
 
@@ -213,5 +240,8 @@ def reject_unknown(query: dict[str, list[str]], allowed: set[str]) -> None:
         # Worded like the JSON-schema message upstream gives, which clients match.
         names = ", ".join(repr(name) for name in unknown)
         verb = "was" if len(unknown) == 1 else "were"
-        raise HTTPError(400, "Invalid query string parameters: Additional properties are "
-                             f"not allowed ({names} {verb} unexpected)")
+        raise HTTPError(
+            400,
+            "Invalid query string parameters: Additional properties are "
+            f"not allowed ({names} {verb} unexpected)",
+        )

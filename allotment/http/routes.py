@@ -116,19 +116,37 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(
         "/resource_classes",
-        GET=E(resource_class.list_resource_classes, "placement:resource_classes:list",
-              mv.RESOURCE_CLASSES),
-        POST=E(resource_class.create_resource_class, "placement:resource_classes:create",
-               mv.RESOURCE_CLASSES, body=True),
+        GET=E(
+            resource_class.list_resource_classes,
+            "placement:resource_classes:list",
+            mv.RESOURCE_CLASSES,
+        ),
+        POST=E(
+            resource_class.create_resource_class,
+            "placement:resource_classes:create",
+            mv.RESOURCE_CLASSES,
+            body=True,
+        ),
     ),
     _route(
         "/resource_classes/{name}",
-        GET=E(resource_class.get_resource_class, "placement:resource_classes:show",
-              mv.RESOURCE_CLASSES),
-        PUT=E(resource_class.update_resource_class, "placement:resource_classes:update",
-              mv.RESOURCE_CLASSES, body=True, body_before=mv.RESOURCE_CLASS_PUT_CREATES),
-        DELETE=E(resource_class.delete_resource_class, "placement:resource_classes:delete",
-                 mv.RESOURCE_CLASSES),
+        GET=E(
+            resource_class.get_resource_class,
+            "placement:resource_classes:show",
+            mv.RESOURCE_CLASSES,
+        ),
+        PUT=E(
+            resource_class.update_resource_class,
+            "placement:resource_classes:update",
+            mv.RESOURCE_CLASSES,
+            body=True,
+            body_before=mv.RESOURCE_CLASS_PUT_CREATES,
+        ),
+        DELETE=E(
+            resource_class.delete_resource_class,
+            "placement:resource_classes:delete",
+            mv.RESOURCE_CLASSES,
+        ),
     ),
     _route("/traits", GET=E(trait.list_traits, "placement:traits:list", mv.TRAITS)),
     _route(
@@ -139,8 +157,12 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(
         "/allocations",
-        POST=E(allocation.set_allocations_for_consumers, "placement:allocations:manage",
-               mv.POST_ALLOCATIONS, body=True),
+        POST=E(
+            allocation.set_allocations_for_consumers,
+            "placement:allocations:manage",
+            mv.POST_ALLOCATIONS,
+            body=True,
+        ),
     ),
     _route(
         "/allocations/{consumer_uuid}",
@@ -150,16 +172,21 @@ ROUTES: tuple[Route, ...] = (
     ),
     _route(
         "/allocation_candidates",
-        GET=E(allocation_candidate.list_allocation_candidates,
-              "placement:allocation_candidates:list", mv.ALLOCATION_CANDIDATES),
+        GET=E(
+            allocation_candidate.list_allocation_candidates,
+            "placement:allocation_candidates:list",
+            mv.ALLOCATION_CANDIDATES,
+        ),
     ),
     _route(
         "/usages",
-        GET=E(usage.get_total_usages, "placement:usages", mv.USAGES,
-              target=usage.usages_policy_target),
+        GET=E(
+            usage.get_total_usages, "placement:usages", mv.USAGES, target=usage.usages_policy_target
+        ),
     ),
-    _route("/reshaper", POST=E(reshaper.reshape, "placement:reshaper:reshape", mv.RESHAPER,
-                                    body=True)),
+    _route(
+        "/reshaper", POST=E(reshaper.reshape, "placement:reshaper:reshape", mv.RESHAPER, body=True)
+    ),
 )
 
 

@@ -108,15 +108,15 @@ def _check_columns(inspector: sa.Inspector, table: sa.Table, result: SchemaCheck
 
 def _check_uniques(inspector: sa.Inspector, table: sa.Table, result: SchemaCheck) -> None:
     have = {frozenset(u["column_names"]) for u in inspector.get_unique_constraints(table.name)}
-    have |= {frozenset(i["column_names"]) for i in inspector.get_indexes(table.name)
-             if i.get("unique")}
+    have |= {
+        frozenset(i["column_names"]) for i in inspector.get_indexes(table.name) if i.get("unique")
+    }
     for constraint in table.constraints:
         if isinstance(constraint, sa.UniqueConstraint):
             columns = frozenset(c.name for c in constraint.columns)
             if columns not in have:
                 result.problems.append(
-                    f"unique constraint {constraint.name} ({', '.join(sorted(columns))}) "
-                    f"is missing"
+                    f"unique constraint {constraint.name} ({', '.join(sorted(columns))}) is missing"
                 )
 
 

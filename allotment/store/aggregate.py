@@ -15,10 +15,12 @@ from allotment.store.tables import resource_provider_aggregates as rpa
 
 def provider_aggregates(conn: Connection, provider_id: int) -> list[str]:
     """The aggregate uuids of one provider, sorted."""
-    query = (sa.select(agg.c.uuid)
-             .select_from(rpa.join(agg, agg.c.id == rpa.c.aggregate_id))
-             .where(rpa.c.resource_provider_id == provider_id)
-             .order_by(agg.c.uuid))
+    query = (
+        sa.select(agg.c.uuid)
+        .select_from(rpa.join(agg, agg.c.id == rpa.c.aggregate_id))
+        .where(rpa.c.resource_provider_id == provider_id)
+        .order_by(agg.c.uuid)
+    )
     return [row.uuid for row in conn.execute(query)]
 
 
@@ -27,9 +29,11 @@ def uuids_by_provider(conn: Connection, provider_ids: Iterable[int]) -> dict[int
     wanted = list(set(provider_ids))
     if not wanted:
         return {}
-    query = (sa.select(rpa.c.resource_provider_id, agg.c.uuid)
-             .select_from(rpa.join(agg, agg.c.id == rpa.c.aggregate_id))
-             .where(rpa.c.resource_provider_id.in_(wanted)))
+    query = (
+        sa.select(rpa.c.resource_provider_id, agg.c.uuid)
+        .select_from(rpa.join(agg, agg.c.id == rpa.c.aggregate_id))
+        .where(rpa.c.resource_provider_id.in_(wanted))
+    )
     out: dict[int, set[str]] = {}
     for row in conn.execute(query):
         out.setdefault(row.resource_provider_id, set()).add(row.uuid)
@@ -80,15 +84,23 @@ def ensure_aggregates(conn: Connection, uuids: Iterable[str]) -> dict[str, int]:
 def set_provider_aggregates(conn: Connection, provider_id: int, uuids: Iterable[str]) -> None:
     """Make ``uuids`` the exact aggregate set of the provider (generation untouched)."""
     wanted = set(ensure_aggregates(conn, uuids).values())
-    rows = conn.execute(sa.select(rpa.c.aggregate_id)
-                        .where(rpa.c.resource_provider_id == provider_id))
+    rows = conn.execute(
+        sa.select(rpa.c.aggregate_id).where(rpa.c.resource_provider_id == provider_id)
+    )
     current = {row.aggregate_id for row in rows}
     to_remove = current - wanted
     if to_remove:
-        conn.execute(sa.delete(rpa).where(rpa.c.resource_provider_id == provider_id,
-                                          rpa.c.aggregate_id.in_(to_remove)))
+        conn.execute(
+            sa.delete(rpa).where(
+                rpa.c.resource_provider_id == provider_id, rpa.c.aggregate_id.in_(to_remove)
+            )
+        )
     now = utcnow()
-    _insert_ignoring_duplicates(conn, rpa, [
-        {"resource_provider_id": provider_id, "aggregate_id": aggregate_id, "created_at": now}
-        for aggregate_id in sorted(wanted - current)
-    ])
+    _insert_ignoring_duplicates(
+        conn,
+        rpa,
+        [
+            {"resource_provider_id": provider_id, "aggregate_id": aggregate_id, "created_at": now}
+            for aggregate_id in sorted(wanted - current)
+        ],
+    )

@@ -96,6 +96,7 @@ class _ConsumerState:
 
 # --- reading ---------------------------------------------------------------
 
+
 def _allocation_select() -> sa.Select:
     return sa.select(
         alloc_t.c.consumer_id,
@@ -129,11 +130,13 @@ def _rows_to_allocations(rows: Iterable[sa.Row]) -> list[Allocation]:
     ]
 
 
-def get_for_consumer(conn: Connection, consumer_uuid: str) -> tuple[Consumer | None,
-                                                                    list[Allocation]]:
+def get_for_consumer(
+    conn: Connection, consumer_uuid: str
+) -> tuple[Consumer | None, list[Allocation]]:
     """A consumer (None if it has no row) and its allocations."""
-    rows = conn.execute(_allocation_select().where(alloc_t.c.consumer_id == consumer_uuid)
-                        .order_by(alloc_t.c.id))
+    rows = conn.execute(
+        _allocation_select().where(alloc_t.c.consumer_id == consumer_uuid).order_by(alloc_t.c.id)
+    )
     found = _rows_to_allocations(rows)
     if not found:
         return None, []
@@ -141,9 +144,11 @@ def get_for_consumer(conn: Connection, consumer_uuid: str) -> tuple[Consumer | N
 
 
 def get_for_provider(conn: Connection, provider_id: int) -> list[Allocation]:
-    rows = conn.execute(_allocation_select()
-                        .where(alloc_t.c.resource_provider_id == provider_id)
-                        .order_by(alloc_t.c.id))
+    rows = conn.execute(
+        _allocation_select()
+        .where(alloc_t.c.resource_provider_id == provider_id)
+        .order_by(alloc_t.c.id)
+    )
     return _rows_to_allocations(rows)
 
 
@@ -158,6 +163,7 @@ def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
 
 
 # --- capacity rules (spec Part E), no SQL ------------------------------------
+
 
 def check_capacity(
     new_rows: Iterable[_NewRow],
@@ -176,17 +182,23 @@ def check_capacity(
     requested: dict[Key, int] = defaultdict(int)
     for row in new_rows:
         key = (row.provider_id, row.class_id)
-        where = f"'{class_names[row.class_id]}' on resource provider " \
-                f"'{provider_uuids[row.provider_id]}'"
+        where = (
+            f"'{class_names[row.class_id]}' on resource provider "
+            f"'{provider_uuids[row.provider_id]}'"
+        )
         inventory = inventories.get(key)
         if inventory is None:
             raise exc.InvalidInventory(
-                f"Unable to allocate inventory: Inventory for {where} invalid.")
-        if not (inventory.min_unit <= row.used <= inventory.max_unit) \
-                or row.used % inventory.step_size:
+                f"Unable to allocate inventory: Inventory for {where} invalid."
+            )
+        if (
+            not (inventory.min_unit <= row.used <= inventory.max_unit)
+            or row.used % inventory.step_size
+        ):
             raise exc.CapacityExceeded(
                 f"Unable to allocate inventory: Unable to create allocation for {where}. "
-                f"The requested amount would violate inventory constraints.")
+                f"The requested amount would violate inventory constraints."
+            )
         requested[key] += row.used
     for key, amount in requested.items():
         before = usage_before.get(key, 0)
@@ -197,20 +209,28 @@ def check_capacity(
             raise exc.CapacityExceeded(
                 f"Unable to allocate inventory: Unable to create allocation for "
                 f"'{class_names[key[1]]}' on resource provider '{provider_uuids[key[0]]}'. "
-                f"The requested amount would exceed the capacity.")
+                f"The requested amount would exceed the capacity."
+            )
 
 
 def _inventories(conn: Connection, keys: set[Key]) -> dict[Key, Inventory]:
     provider_ids = {k[0] for k in keys}
     class_ids = {k[1] for k in keys}
     rows = conn.execute(
-        sa.select(inv_t).where(inv_t.c.resource_provider_id.in_(provider_ids),
-                               inv_t.c.resource_class_id.in_(class_ids)))
+        sa.select(inv_t).where(
+            inv_t.c.resource_provider_id.in_(provider_ids), inv_t.c.resource_class_id.in_(class_ids)
+        )
+    )
     return {
         (row.resource_provider_id, row.resource_class_id): Inventory(
-            resource_class=str(row.resource_class_id), total=row.total, reserved=row.reserved,
-            min_unit=row.min_unit, max_unit=row.max_unit, step_size=row.step_size,
-            allocation_ratio=row.allocation_ratio)
+            resource_class=str(row.resource_class_id),
+            total=row.total,
+            reserved=row.reserved,
+            min_unit=row.min_unit,
+            max_unit=row.max_unit,
+            step_size=row.step_size,
+            allocation_ratio=row.allocation_ratio,
+        )
         for row in rows
     }
 
@@ -219,23 +239,29 @@ def _usage(conn: Connection, keys: set[Key]) -> dict[Key, int]:
     provider_ids = {k[0] for k in keys}
     class_ids = {k[1] for k in keys}
     rows = conn.execute(
-        sa.select(alloc_t.c.resource_provider_id, alloc_t.c.resource_class_id,
-                  sa.func.sum(alloc_t.c.used).label("used"))
-        .where(alloc_t.c.resource_provider_id.in_(provider_ids),
-               alloc_t.c.resource_class_id.in_(class_ids))
-        .group_by(alloc_t.c.resource_provider_id, alloc_t.c.resource_class_id))
+        sa.select(
+            alloc_t.c.resource_provider_id,
+            alloc_t.c.resource_class_id,
+            sa.func.sum(alloc_t.c.used).label("used"),
+        )
+        .where(
+            alloc_t.c.resource_provider_id.in_(provider_ids),
+            alloc_t.c.resource_class_id.in_(class_ids),
+        )
+        .group_by(alloc_t.c.resource_provider_id, alloc_t.c.resource_class_id)
+    )
     return {(row.resource_provider_id, row.resource_class_id): int(row.used) for row in rows}
 
 
 # --- the write -----------------------------------------------------------------
+
 
 def _providers(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, ResourceProvider]:
     wanted = {uuid for w in writes for uuid in w.allocations}
     found = rp_store.find_many(conn, wanted)
     missing = sorted(wanted - found.keys())
     if missing:
-        raise exc.Invalid(
-            f"Allocation for resource provider '{missing[0]}' that does not exist.")
+        raise exc.Invalid(f"Allocation for resource provider '{missing[0]}' that does not exist.")
     return found
 
 
@@ -252,15 +278,16 @@ def _check_consumer_generation(write: ConsumerWrite, existing: Consumer | None) 
         return
     if existing is None and write.generation is not None:
         raise exc.ConsumerGenerationConflict(
-            f"consumer generation conflict - expected null but got {write.generation}")
+            f"consumer generation conflict - expected null but got {write.generation}"
+        )
     if existing is not None and existing.generation != write.generation:
         got = "null" if write.generation is None else write.generation
         raise exc.ConsumerGenerationConflict(
-            f"consumer generation conflict - expected {existing.generation} but got {got}")
+            f"consumer generation conflict - expected {existing.generation} but got {got}"
+        )
 
 
-def _prepare_consumers(conn: Connection,
-                       writes: list[ConsumerWrite]) -> dict[str, _ConsumerState]:
+def _prepare_consumers(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, _ConsumerState]:
     """Check generations, create missing project/user/type/consumer rows."""
     existing = consumer_store.find_many(conn, [w.uuid for w in writes])
     for write in writes:
@@ -268,12 +295,17 @@ def _prepare_consumers(conn: Connection,
     project_ids = consumer_store.ensure_projects(conn, {w.project_id for w in writes})
     user_ids = consumer_store.ensure_users(conn, {w.user_id for w in writes})
     type_ids = consumer_store.ensure_consumer_types(
-        conn, {w.consumer_type for w in writes if w.consumer_type})
+        conn, {w.consumer_type for w in writes if w.consumer_type}
+    )
     new_rows = [
-        {"uuid": w.uuid, "project_id": project_ids[w.project_id],
-         "user_id": user_ids[w.user_id],
-         "consumer_type_id": type_ids[w.consumer_type] if w.consumer_type else None}
-        for w in writes if w.uuid not in existing
+        {
+            "uuid": w.uuid,
+            "project_id": project_ids[w.project_id],
+            "user_id": user_ids[w.user_id],
+            "consumer_type_id": type_ids[w.consumer_type] if w.consumer_type else None,
+        }
+        for w in writes
+        if w.uuid not in existing
     ]
     new_ids = consumer_store.create_many(conn, new_rows)
     states = {}
@@ -292,15 +324,23 @@ def _prepare_consumers(conn: Connection,
 
 def _old_rows(conn: Connection, consumer_uuids: list[str]) -> list[_NewRow]:
     rows = conn.execute(
-        sa.select(alloc_t.c.consumer_id, alloc_t.c.resource_provider_id,
-                  alloc_t.c.resource_class_id, alloc_t.c.used)
-        .where(alloc_t.c.consumer_id.in_(consumer_uuids)))
-    return [_NewRow(r.consumer_id, r.resource_provider_id, r.resource_class_id, r.used)
-            for r in rows]
+        sa.select(
+            alloc_t.c.consumer_id,
+            alloc_t.c.resource_provider_id,
+            alloc_t.c.resource_class_id,
+            alloc_t.c.used,
+        ).where(alloc_t.c.consumer_id.in_(consumer_uuids))
+    )
+    return [
+        _NewRow(r.consumer_id, r.resource_provider_id, r.resource_class_id, r.used) for r in rows
+    ]
 
 
-def _new_rows(writes: list[ConsumerWrite], providers: Mapping[str, ResourceProvider],
-              class_ids: Mapping[str, int]) -> list[_NewRow]:
+def _new_rows(
+    writes: list[ConsumerWrite],
+    providers: Mapping[str, ResourceProvider],
+    class_ids: Mapping[str, int],
+) -> list[_NewRow]:
     return [
         _NewRow(w.uuid, providers[rp_uuid].id, class_ids[name], amount)
         for w in writes
@@ -309,8 +349,13 @@ def _new_rows(writes: list[ConsumerWrite], providers: Mapping[str, ResourceProvi
     ]
 
 
-def _check(conn: Connection, new_rows: list[_NewRow], old_rows: list[_NewRow],
-           providers: Mapping[str, ResourceProvider], class_ids: Mapping[str, int]) -> None:
+def _check(
+    conn: Connection,
+    new_rows: list[_NewRow],
+    old_rows: list[_NewRow],
+    providers: Mapping[str, ResourceProvider],
+    class_ids: Mapping[str, int],
+) -> None:
     keys = {(r.provider_id, r.class_id) for r in new_rows}
     if not keys:
         return
@@ -318,7 +363,10 @@ def _check(conn: Connection, new_rows: list[_NewRow], old_rows: list[_NewRow],
     for row in old_rows:
         released[(row.provider_id, row.class_id)] += row.used
     check_capacity(
-        new_rows, _inventories(conn, keys), _usage(conn, keys), released,
+        new_rows,
+        _inventories(conn, keys),
+        _usage(conn, keys),
+        released,
         {p.id: p.uuid for p in providers.values()},
         {class_id: name for name, class_id in class_ids.items()},
     )
@@ -328,22 +376,36 @@ def _replace_rows(conn: Connection, consumer_uuids: list[str], new_rows: list[_N
     conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id.in_(consumer_uuids)))
     if new_rows:
         now = utcnow()
-        conn.execute(sa.insert(alloc_t), [
-            {"consumer_id": r.consumer_uuid, "resource_provider_id": r.provider_id,
-             "resource_class_id": r.class_id, "used": r.used, "created_at": now}
-            for r in new_rows
-        ])
+        conn.execute(
+            sa.insert(alloc_t),
+            [
+                {
+                    "consumer_id": r.consumer_uuid,
+                    "resource_provider_id": r.provider_id,
+                    "resource_class_id": r.class_id,
+                    "used": r.used,
+                    "created_at": now,
+                }
+                for r in new_rows
+            ],
+        )
 
 
-def _bump_providers(conn: Connection, providers: Mapping[str, ResourceProvider],
-                    old_rows: list[_NewRow], emptied: set[str],
-                    no_emptied_bump: frozenset[int]) -> None:
+def _bump_providers(
+    conn: Connection,
+    providers: Mapping[str, ResourceProvider],
+    old_rows: list[_NewRow],
+    emptied: set[str],
+    no_emptied_bump: frozenset[int],
+) -> None:
     generations = {p.id: p.generation for p in providers.values()}
-    extra = {r.provider_id for r in old_rows if r.consumer_uuid in emptied} \
-        - generations.keys() - no_emptied_bump
+    extra = (
+        {r.provider_id for r in old_rows if r.consumer_uuid in emptied}
+        - generations.keys()
+        - no_emptied_bump
+    )
     if extra:
-        rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation)
-                            .where(rp_t.c.id.in_(extra)))
+        rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation).where(rp_t.c.id.in_(extra)))
         generations.update({row.id: row.generation or 0 for row in rows})
     # Provider id order: two writers always lock shared providers in the same order.
     for provider_id in sorted(generations):
@@ -354,8 +416,14 @@ def _bump_consumers(conn: Connection, states: Mapping[str, _ConsumerState]) -> N
     for uuid in sorted(states):
         state = states[uuid]
         consumer_store.increment_generation(
-            conn, state.id, state.generation, state.project_id, state.user_id,
-            state.type_id, set_type=state.set_type)
+            conn,
+            state.id,
+            state.generation,
+            state.project_id,
+            state.user_id,
+            state.type_id,
+            set_type=state.set_type,
+        )
 
 
 def replace_all(
@@ -392,7 +460,7 @@ def replace_all(
 def _pause(attempt: int) -> None:
     # Exponential backoff with full jitter, capped at 100 ms: writers that
     # collided spread out instead of colliding again in lock-step.
-    time.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** attempt)))
+    time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
 
 
 def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:
@@ -420,12 +488,18 @@ def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:
             if not is_retryable(error) or deadlocks >= DEADLOCK_RETRIES:
                 raise
             deadlocks += 1
-        LOG.debug("allocation write retried (provider races %d, rows created concurrently %d, "
-                  "deadlocks %d)", conflicts, races, deadlocks)
+        LOG.debug(
+            "allocation write retried (provider races %d, rows created concurrently %d, "
+            "deadlocks %d)",
+            conflicts,
+            races,
+            deadlocks,
+        )
         _pause(conflicts + races + deadlocks)
 
 
-def write(db: Database, writes: list[ConsumerWrite], retry_count: int,
-          providers_first: bool = True) -> None:
+def write(
+    db: Database, writes: list[ConsumerWrite], retry_count: int, providers_first: bool = True
+) -> None:
     """Replace the allocations of ``writes`` in a transaction of their own (see ``run``)."""
     run(db, lambda conn: replace_all(conn, writes, providers_first=providers_first), retry_count)

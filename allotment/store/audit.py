@@ -16,8 +16,13 @@ from sqlalchemy.engine import Connection
 from allotment.store import tables as t
 from allotment.store.standard import STANDARD_RESOURCE_CLASS_IDS, STANDARD_TRAITS
 
-_a, _c, _rp, _inv, _rc = t.allocations, t.consumers, t.resource_providers, t.inventories, \
-    t.resource_classes
+_a, _c, _rp, _inv, _rc = (
+    t.allocations,
+    t.consumers,
+    t.resource_providers,
+    t.inventories,
+    t.resource_classes,
+)
 
 
 @dataclass(frozen=True)
@@ -64,9 +69,11 @@ def providers_without_root(conn: Connection) -> int:
 
 
 def _orphan_join() -> sa.Select:
-    return sa.select(_a.c.consumer_id).select_from(
-        _a.outerjoin(_c, _c.c.uuid == _a.c.consumer_id)
-    ).where(_c.c.id.is_(None))
+    return (
+        sa.select(_a.c.consumer_id)
+        .select_from(_a.outerjoin(_c, _c.c.uuid == _a.c.consumer_id))
+        .where(_c.c.id.is_(None))
+    )
 
 
 def incomplete_consumer_count(conn: Connection) -> int:
@@ -77,8 +84,10 @@ def incomplete_consumer_count(conn: Connection) -> int:
 
 def orphan_allocations(conn: Connection) -> list[OrphanAllocations]:
     stmt = (
-        _orphan_join().add_columns(sa.func.count().label("n"))
-        .group_by(_a.c.consumer_id).order_by(_a.c.consumer_id)
+        _orphan_join()
+        .add_columns(sa.func.count().label("n"))
+        .group_by(_a.c.consumer_id)
+        .order_by(_a.c.consumer_id)
     )
     return [OrphanAllocations(row.consumer_id, row.n) for row in conn.execute(stmt)]
 
@@ -86,11 +95,13 @@ def orphan_allocations(conn: Connection) -> list[OrphanAllocations]:
 def consumers_without_allocations(conn: Connection) -> list[EmptyConsumer]:
     projects, users = t.projects, t.users
     stmt = (
-        sa.select(_c.c.uuid, projects.c.external_id.label("project"),
-                  users.c.external_id.label("user"))
+        sa.select(
+            _c.c.uuid, projects.c.external_id.label("project"), users.c.external_id.label("user")
+        )
         .select_from(
-            _c.outerjoin(projects, projects.c.id == _c.c.project_id)
-            .outerjoin(users, users.c.id == _c.c.user_id)
+            _c.outerjoin(projects, projects.c.id == _c.c.project_id).outerjoin(
+                users, users.c.id == _c.c.user_id
+            )
         )
         .where(~sa.exists().where(_a.c.consumer_id == _c.c.uuid))
         .order_by(_c.c.uuid)
@@ -101,18 +112,31 @@ def consumers_without_allocations(conn: Connection) -> list[EmptyConsumer]:
 def over_capacity(conn: Connection) -> list[OverCapacity]:
     """Provider classes whose usage exceeds int((total - reserved) * allocation_ratio)."""
     usage = (
-        sa.select(_a.c.resource_provider_id, _a.c.resource_class_id,
-                  sa.func.sum(_a.c.used).label("used"))
+        sa.select(
+            _a.c.resource_provider_id, _a.c.resource_class_id, sa.func.sum(_a.c.used).label("used")
+        )
         .group_by(_a.c.resource_provider_id, _a.c.resource_class_id)
         .subquery()
     )
     capacity = (_inv.c.total - _inv.c.reserved) * _inv.c.allocation_ratio
     stmt = (
-        sa.select(_rp.c.uuid, _rp.c.name, _rc.c.name.label("rc"), usage.c.used,
-                  _inv.c.total, _inv.c.reserved, _inv.c.allocation_ratio)
+        sa.select(
+            _rp.c.uuid,
+            _rp.c.name,
+            _rc.c.name.label("rc"),
+            usage.c.used,
+            _inv.c.total,
+            _inv.c.reserved,
+            _inv.c.allocation_ratio,
+        )
         .select_from(
-            usage.join(_inv, sa.and_(_inv.c.resource_provider_id == usage.c.resource_provider_id,
-                                     _inv.c.resource_class_id == usage.c.resource_class_id))
+            usage.join(
+                _inv,
+                sa.and_(
+                    _inv.c.resource_provider_id == usage.c.resource_provider_id,
+                    _inv.c.resource_class_id == usage.c.resource_class_id,
+                ),
+            )
             .join(_rp, _rp.c.id == usage.c.resource_provider_id)
             .join(_rc, _rc.c.id == usage.c.resource_class_id)
         )
@@ -120,8 +144,13 @@ def over_capacity(conn: Connection) -> list[OverCapacity]:
         .order_by(_rp.c.uuid, _rc.c.name)
     )
     return [
-        OverCapacity(row.uuid, row.name, row.rc, int(row.used),
-                     int((row.total - row.reserved) * row.allocation_ratio))
+        OverCapacity(
+            row.uuid,
+            row.name,
+            row.rc,
+            int(row.used),
+            int((row.total - row.reserved) * row.allocation_ratio),
+        )
         for row in conn.execute(stmt)
     ]
 
@@ -131,8 +160,13 @@ def allocations_without_inventory(conn: Connection) -> list[AllocationWithoutInv
     stmt = (
         sa.select(_rp.c.uuid, _rc.c.name.label("rc"), _a.c.consumer_id, _a.c.used)
         .select_from(
-            _a.outerjoin(_inv, sa.and_(_inv.c.resource_provider_id == _a.c.resource_provider_id,
-                                       _inv.c.resource_class_id == _a.c.resource_class_id))
+            _a.outerjoin(
+                _inv,
+                sa.and_(
+                    _inv.c.resource_provider_id == _a.c.resource_provider_id,
+                    _inv.c.resource_class_id == _a.c.resource_class_id,
+                ),
+            )
             .outerjoin(_rp, _rp.c.id == _a.c.resource_provider_id)
             .outerjoin(_rc, _rc.c.id == _a.c.resource_class_id)
         )

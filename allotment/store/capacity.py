@@ -75,10 +75,7 @@ def provider_can_fit(
 
 def unit_rules_allow(inventory: Inventory, amount: int) -> bool:
     """min_unit, max_unit and step_size accept ``amount`` (no usage involved)."""
-    return (
-        inventory.min_unit <= amount <= inventory.max_unit
-        and amount % inventory.step_size == 0
-    )
+    return inventory.min_unit <= amount <= inventory.max_unit and amount % inventory.step_size == 0
 
 
 def fits(inventory: Inventory, used: int, amount: int) -> bool:

@@ -29,14 +29,17 @@ class RowCreatedConcurrently(exc.PlacementError):
     """
 
 
-def _ensure_names(conn: Connection, table: sa.Table, column: sa.Column,
-                  names: Iterable[str]) -> dict[str, int]:
+def _ensure_names(
+    conn: Connection, table: sa.Table, column: sa.Column, names: Iterable[str]
+) -> dict[str, int]:
     """Ids of the rows whose ``column`` holds each name, inserting missing ones."""
     wanted = set(names)
     if not wanted:
         return {}
-    found = {row[0]: row[1] for row in
-             conn.execute(sa.select(column, table.c.id).where(column.in_(wanted)))}
+    found = {
+        row[0]: row[1]
+        for row in conn.execute(sa.select(column, table.c.id).where(column.in_(wanted)))
+    }
     missing = sorted(wanted - found.keys())  # sorted: a fixed lock order
     if missing:
         now = utcnow()
@@ -44,8 +47,12 @@ def _ensure_names(conn: Connection, table: sa.Table, column: sa.Column,
             conn.execute(sa.insert(table), [{column.name: n, "created_at": now} for n in missing])
         except IntegrityError as error:
             raise RowCreatedConcurrently(f"{table.name} row created concurrently") from error
-        found.update({row[0]: row[1] for row in
-                      conn.execute(sa.select(column, table.c.id).where(column.in_(missing)))})
+        found.update(
+            {
+                row[0]: row[1]
+                for row in conn.execute(sa.select(column, table.c.id).where(column.in_(missing)))
+            }
+        )
     return found
 
 
@@ -86,9 +93,14 @@ def find_many(conn: Connection, uuids: Iterable[str]) -> dict[str, Consumer]:
     rows = conn.execute(_consumer_select().where(consumers.c.uuid.in_(wanted)))
     return {
         row.uuid: Consumer(
-            id=row.id, uuid=row.uuid, project_id=row.project_id, user_id=row.user_id,
-            generation=row.generation, consumer_type=row.consumer_type,
-            created_at=row.created_at, updated_at=row.updated_at,
+            id=row.id,
+            uuid=row.uuid,
+            project_id=row.project_id,
+            user_id=row.user_id,
+            generation=row.generation,
+            consumer_type=row.consumer_type,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )
         for row in rows
     }
@@ -109,13 +121,15 @@ def create_many(conn: Connection, rows: list[dict[str, object]]) -> dict[str, in
     now = utcnow()
     ordered = sorted(rows, key=lambda r: str(r["uuid"]))
     try:
-        conn.execute(sa.insert(consumers),
-                     [{**row, "generation": 0, "created_at": now} for row in ordered])
+        conn.execute(
+            sa.insert(consumers), [{**row, "generation": 0, "created_at": now} for row in ordered]
+        )
     except IntegrityError as error:
         raise RowCreatedConcurrently("consumer created concurrently") from error
     uuids = [row["uuid"] for row in ordered]
-    result = conn.execute(sa.select(consumers.c.uuid, consumers.c.id)
-                          .where(consumers.c.uuid.in_(uuids)))
+    result = conn.execute(
+        sa.select(consumers.c.uuid, consumers.c.id).where(consumers.c.uuid.in_(uuids))
+    )
     return {row.uuid: row.id for row in result}
 
 
@@ -133,8 +147,12 @@ def increment_generation(
     The WHERE on the old generation makes two writers of one consumer
     exclusive: the loser gets a 409 and is not retried by the server.
     """
-    values: dict[str, object] = {"generation": expected + 1, "project_id": project_id,
-                                 "user_id": user_id, "updated_at": utcnow()}
+    values: dict[str, object] = {
+        "generation": expected + 1,
+        "project_id": project_id,
+        "user_id": user_id,
+        "updated_at": utcnow(),
+    }
     if set_type:
         values["consumer_type_id"] = consumer_type_id
     result = conn.execute(

@@ -54,16 +54,32 @@ NAMED_TABLES: tuple[tuple[sa.Table, str], ...] = (
 )
 # Every copied table, in the order rows are written (foreign keys first).
 COPY_ORDER = (
-    "resource_classes", "traits", "placement_aggregates", "projects", "users",
-    "consumer_types", "resource_providers", "consumers", "inventories", "allocations",
-    "resource_provider_traits", "resource_provider_aggregates",
+    "resource_classes",
+    "traits",
+    "placement_aggregates",
+    "projects",
+    "users",
+    "consumer_types",
+    "resource_providers",
+    "consumers",
+    "inventories",
+    "allocations",
+    "resource_provider_traits",
+    "resource_provider_aggregates",
 )
 # Tables whose rows mean "this database is in use".
 IN_USE_TABLES = (t.resource_providers, t.allocations, t.consumers)
 # Tables whose id comes from a sequence/AUTO_INCREMENT that must move past our ids.
 SEQUENCED = (
-    t.resource_providers, t.inventories, t.allocations, t.placement_aggregates, t.traits,
-    t.projects, t.users, t.consumer_types, t.consumers,
+    t.resource_providers,
+    t.inventories,
+    t.allocations,
+    t.placement_aggregates,
+    t.traits,
+    t.projects,
+    t.users,
+    t.consumer_types,
+    t.consumers,
 )
 MISMATCHES_SHOWN = 20
 
@@ -165,7 +181,11 @@ class _Copier:
     """The state of one import: id maps from source to target, and counters."""
 
     def __init__(
-        self, src: Connection, tgt: Connection, schema: SourceSchema, options: ImportOptions,
+        self,
+        src: Connection,
+        tgt: Connection,
+        schema: SourceSchema,
+        options: ImportOptions,
         backend: str,
     ) -> None:
         self.src, self.tgt, self.schema, self.options = src, tgt, schema, options
@@ -192,10 +212,16 @@ class _Copier:
         self._copy_rows("consumers", ("id",), self._consumer_row)
         self._copy_rows("inventories", ("id",), self._inventory_row)
         self._copy_rows("allocations", ("id",), self._allocation_row)
-        self._copy_rows("resource_provider_traits", ("trait_id", "resource_provider_id"),
-                        self._provider_trait_row)
-        self._copy_rows("resource_provider_aggregates", ("resource_provider_id", "aggregate_id"),
-                        self._provider_aggregate_row)
+        self._copy_rows(
+            "resource_provider_traits",
+            ("trait_id", "resource_provider_id"),
+            self._provider_trait_row,
+        )
+        self._copy_rows(
+            "resource_provider_aggregates",
+            ("resource_provider_id", "aggregate_id"),
+            self._provider_aggregate_row,
+        )
         self._create_incomplete_consumers()
         if self.backend == "postgresql":
             _reset_postgresql_sequences(self.tgt)
@@ -232,8 +258,9 @@ class _Copier:
         taken = set(existing.values())
         mapping = self.maps.setdefault(name, {})
         floor = FIRST_CUSTOM_RESOURCE_CLASS_ID if name == "resource_classes" else 1
-        fresh = _id_source(max(source.max_id(self.src, self.schema, name), max(taken, default=0),
-                               floor - 1) + 1)
+        fresh = _id_source(
+            max(source.max_id(self.src, self.schema, name), max(taken, default=0), floor - 1) + 1
+        )
         for rows in self._pages(name, ("id",)):
             values = []
             for row in rows:
@@ -260,8 +287,10 @@ class _Copier:
             stmt = (
                 sa.update(t.resource_providers)
                 .where(t.resource_providers.c.id == sa.bindparam("b_id"))
-                .values(root_provider_id=sa.bindparam("b_root"),
-                        parent_provider_id=sa.bindparam("b_parent"))
+                .values(
+                    root_provider_id=sa.bindparam("b_root"),
+                    parent_provider_id=sa.bindparam("b_parent"),
+                )
             )
             for chunk in _chunks(self.deferred_links, self.options.batch_size):
                 self.tgt.execute(stmt, chunk)
@@ -278,9 +307,13 @@ class _Copier:
             self.deferred_links.append({"b_id": row.id, "b_root": root, "b_parent": parent})
             root = parent = None
         return {
-            "id": row.id, "uuid": row.uuid, "name": data.get("name"),
-            "generation": data.get("generation", 0), "root_provider_id": root,
-            "parent_provider_id": parent, **_timestamps(row),
+            "id": row.id,
+            "uuid": row.uuid,
+            "name": data.get("name"),
+            "generation": data.get("generation", 0),
+            "root_provider_id": root,
+            "parent_provider_id": parent,
+            **_timestamps(row),
         }
 
     # -- the big tables: ids kept, foreign ids remapped --------------------
@@ -306,7 +339,8 @@ class _Copier:
         data = row._mapping
         type_id = data.get("consumer_type_id")
         return {
-            "id": row.id, "uuid": row.uuid,
+            "id": row.id,
+            "uuid": row.uuid,
             "project_id": self._remap("projects", row.project_id),
             "user_id": self._remap("users", row.user_id),
             "generation": data.get("generation") or 0,
@@ -325,20 +359,26 @@ class _Copier:
         return data
 
     def _provider_trait_row(self, row: Row) -> dict[str, Any]:
-        return {"trait_id": self._remap("traits", row.trait_id),
-                "resource_provider_id": row.resource_provider_id, **_timestamps(row)}
+        return {
+            "trait_id": self._remap("traits", row.trait_id),
+            "resource_provider_id": row.resource_provider_id,
+            **_timestamps(row),
+        }
 
     def _provider_aggregate_row(self, row: Row) -> dict[str, Any]:
-        return {"resource_provider_id": row.resource_provider_id,
-                "aggregate_id": self._remap("placement_aggregates", row.aggregate_id),
-                **_timestamps(row)}
+        return {
+            "resource_provider_id": row.resource_provider_id,
+            "aggregate_id": self._remap("placement_aggregates", row.aggregate_id),
+            **_timestamps(row),
+        }
 
     # -- upstream's online migration: consumers for orphan allocations -----
 
     def _create_incomplete_consumers(self) -> None:
         a, c = t.allocations, t.consumers
         missing = (
-            sa.select(a.c.consumer_id).distinct()
+            sa.select(a.c.consumer_id)
+            .distinct()
             .select_from(a.outerjoin(c, c.c.uuid == a.c.consumer_id))
             .where(c.c.id.is_(None))
             .order_by(a.c.consumer_id)
@@ -357,11 +397,21 @@ class _Copier:
                 user_id = self._get_or_create(t.users, self.options.incomplete_user_id)
                 fresh = _id_source(_max_id(self.tgt, c) + 1)
             now = utcnow()
-            self.tgt.execute(c.insert(), [
-                {"id": next(fresh), "uuid": uuid, "project_id": project_id, "user_id": user_id,
-                 "generation": 0, "created_at": now, "updated_at": now}
-                for uuid in uuids
-            ])
+            self.tgt.execute(
+                c.insert(),
+                [
+                    {
+                        "id": next(fresh),
+                        "uuid": uuid,
+                        "project_id": project_id,
+                        "user_id": user_id,
+                        "generation": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for uuid in uuids
+                ],
+            )
             self.report.incomplete_consumers += len(uuids)
             self.synthesized["consumers"] += len(uuids)
             last = uuids[-1]
@@ -369,25 +419,32 @@ class _Copier:
     def _get_or_create(self, table: sa.Table, external_id: str) -> int:
         """The id of a project/user row, inserted (and counted as made up) if absent."""
         found = self.tgt.execute(
-            sa.select(table.c.id).where(table.c.external_id == external_id)).scalar()
+            sa.select(table.c.id).where(table.c.external_id == external_id)
+        ).scalar()
         if found is not None:
             return found
         new_id = _max_id(self.tgt, table) + 1
-        self.tgt.execute(table.insert().values(id=new_id, external_id=external_id,
-                                               created_at=utcnow()))
+        self.tgt.execute(
+            table.insert().values(id=new_id, external_id=external_id, created_at=utcnow())
+        )
         self.synthesized[table.name] += 1
         return new_id
 
     def _expected(self, name: str) -> int:
-        return (self.pre[name] + self.totals[name] - self.merged[name]
-                + self.synthesized.get(name, 0))
+        return (
+            self.pre[name] + self.totals[name] - self.merged[name] + self.synthesized.get(name, 0)
+        )
 
     # -- verification --------------------------------------------------------
 
     def _verify(self) -> None:
         self.report.counts = [
-            TableCount(name, self.totals[name], _count(self.tgt, t.metadata.tables[name]),
-                       self._expected(name))
+            TableCount(
+                name,
+                self.totals[name],
+                _count(self.tgt, t.metadata.tables[name]),
+                self._expected(name),
+            )
             for name in COPY_ORDER
         ]
         self.report.sums = [
@@ -397,10 +454,17 @@ class _Copier:
 
     def _compare_sums(self, label: str, key: str, binary: bool) -> SumCheck:
         remap = self.maps["resource_classes"]
-        src_rows = _grouped_sums(self.src, self.schema.table("allocations"), key, binary,
-                                 self.src.dialect.name, self.options.batch_size)
-        tgt_rows = _grouped_sums(self.tgt, t.allocations, key, binary, self.backend,
-                                 self.options.batch_size)
+        src_rows = _grouped_sums(
+            self.src,
+            self.schema.table("allocations"),
+            key,
+            binary,
+            self.src.dialect.name,
+            self.options.batch_size,
+        )
+        tgt_rows = _grouped_sums(
+            self.tgt, t.allocations, key, binary, self.backend, self.options.batch_size
+        )
         groups, mismatches, examples = compare_groups(
             _groups(src_rows, lambda cls: remap.get(cls, cls)), _groups(tgt_rows, lambda c: c)
         )
@@ -453,7 +517,7 @@ def _id_source(start: int) -> Iterator[int]:
 
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _grouped_sums(
@@ -468,8 +532,7 @@ def _grouped_sums(
         order = sa.cast(col, sa.LargeBinary)
     stmt = (
         # An integer sum: MySQL's SUM is a DECIMAL, slow to decode row by row.
-        sa.select(col, table.c.resource_class_id,
-                  sa.cast(sa.func.sum(table.c.used), sa.BigInteger))
+        sa.select(col, table.c.resource_class_id, sa.cast(sa.func.sum(table.c.used), sa.BigInteger))
         .group_by(col, table.c.resource_class_id)
         .order_by(order)
     )
@@ -522,10 +585,12 @@ def compare_groups(
 
 def _reset_postgresql_sequences(conn: Connection) -> None:
     for table in SEQUENCED:
-        conn.execute(sa.text(
-            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
-        ))
+        conn.execute(
+            sa.text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+            )
+        )
 
 
 def _reset_mysql_auto_increment(db: Database) -> None:

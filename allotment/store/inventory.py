@@ -53,8 +53,9 @@ def read(
 ) -> tuple[dict[str, Inventory], datetime.datetime | None]:
     """The provider's inventories by class name, and their newest timestamp."""
     rows = conn.execute(
-        _SELECT.where(inventories.c.resource_provider_id == provider_id)
-        .order_by(inventories.c.resource_class_id)
+        _SELECT.where(inventories.c.resource_provider_id == provider_id).order_by(
+            inventories.c.resource_class_id
+        )
     ).all()
     stamps = [row.updated_at or row.created_at for row in rows]
     newest = max((s for s in stamps if s is not None), default=None)
@@ -68,8 +69,9 @@ def read_many(conn: Connection, provider_ids: Iterable[int]) -> dict[int, dict[s
     if not wanted:
         return out
     rows = conn.execute(
-        _SELECT.add_columns(inventories.c.resource_provider_id)
-        .where(inventories.c.resource_provider_id.in_(wanted))
+        _SELECT.add_columns(inventories.c.resource_provider_id).where(
+            inventories.c.resource_provider_id.in_(wanted)
+        )
     )
     for row in rows:
         out[row.resource_provider_id][row.resource_class] = _to_model(row)
@@ -108,15 +110,15 @@ def check_capacity(
             )
 
 
-def _class_ids(conn: Connection, provider: ResourceProvider, names: Iterable[str]
-               ) -> dict[str, int]:
+def _class_ids(
+    conn: Connection, provider: ResourceProvider, names: Iterable[str]
+) -> dict[str, int]:
     """Class ids for an inventory write; an unknown class is a 400 here, not a 404."""
     try:
         return resource_class.ids_for_names(conn, names)
     except exc.ResourceClassNotFound as error:
         raise exc.Invalid(
-            f"Unknown resource class in inventory for resource provider "
-            f"{provider.uuid}: {error}"
+            f"Unknown resource class in inventory for resource provider {provider.uuid}: {error}"
         ) from None
 
 
@@ -156,16 +158,18 @@ def current_classes(conn: Connection, provider_ids: Iterable[int]) -> dict[int, 
     """The class ids each provider has inventory of, in one query."""
     out: dict[int, set[int]] = {pid: set() for pid in provider_ids}
     rows = conn.execute(
-        sa.select(inventories.c.resource_provider_id, inventories.c.resource_class_id)
-        .where(inventories.c.resource_provider_id.in_(sorted(out)))
+        sa.select(inventories.c.resource_provider_id, inventories.c.resource_class_id).where(
+            inventories.c.resource_provider_id.in_(sorted(out))
+        )
     )
     for row in rows:
         out[row.resource_provider_id].add(row.resource_class_id)
     return out
 
 
-def _in_use_error(conn: Connection, provider: ResourceProvider,
-                  class_ids: Iterable[int]) -> exc.InventoryInUse:
+def _in_use_error(
+    conn: Connection, provider: ResourceProvider, class_ids: Iterable[int]
+) -> exc.InventoryInUse:
     names = resource_class.names_for_ids(conn, class_ids)
     # Listed in class id order (standard classes first, in their canonical
     # order), as upstream's grouped query lists them.
@@ -182,34 +186,44 @@ def remove_classes(conn: Connection, provider: ResourceProvider, class_ids: set[
     in_use = used_class_ids(conn, provider.id, class_ids)
     if in_use:
         raise _in_use_error(conn, provider, in_use)
-    conn.execute(sa.delete(inventories).where(
-        inventories.c.resource_provider_id == provider.id,
-        inventories.c.resource_class_id.in_(sorted(class_ids)),
-    ))
+    conn.execute(
+        sa.delete(inventories).where(
+            inventories.c.resource_provider_id == provider.id,
+            inventories.c.resource_class_id.in_(sorted(class_ids)),
+        )
+    )
 
 
-def write_records(conn: Connection, provider_id: int, records: Mapping[int, Inventory],
-                  existing: set[int]) -> None:
+def write_records(
+    conn: Connection, provider_id: int, records: Mapping[int, Inventory], existing: set[int]
+) -> None:
     """Store ``records`` (by class id): update the classes in ``existing``, insert the rest."""
     now = utcnow()
     changed = [
         {"rp": provider_id, "rc": class_id, **{f"new_{n}": v for n, v in _values(inv).items()}}
-        for class_id, inv in sorted(records.items()) if class_id in existing
+        for class_id, inv in sorted(records.items())
+        if class_id in existing
     ]
     if changed:
         # One executemany; bind names must differ from the column names they set.
         conn.execute(
             sa.update(inventories)
-            .where(inventories.c.resource_provider_id == sa.bindparam("rp"),
-                   inventories.c.resource_class_id == sa.bindparam("rc"))
-            .values({**{name: sa.bindparam(f"new_{name}") for name in _FIELDS},
-                     "updated_at": now}),
+            .where(
+                inventories.c.resource_provider_id == sa.bindparam("rp"),
+                inventories.c.resource_class_id == sa.bindparam("rc"),
+            )
+            .values({**{name: sa.bindparam(f"new_{name}") for name in _FIELDS}, "updated_at": now}),
             changed,
         )
     added = [
-        {"resource_provider_id": provider_id, "resource_class_id": class_id,
-         **_values(inv), "created_at": now}
-        for class_id, inv in sorted(records.items()) if class_id not in existing
+        {
+            "resource_provider_id": provider_id,
+            "resource_class_id": class_id,
+            **_values(inv),
+            "created_at": now,
+        }
+        for class_id, inv in sorted(records.items())
+        if class_id not in existing
     ]
     if added:
         conn.execute(sa.insert(inventories), added)
@@ -241,7 +255,9 @@ def replace_all(
 
 
 def add(
-    conn: Connection, provider: ResourceProvider, inv: Inventory,
+    conn: Connection,
+    provider: ResourceProvider,
+    inv: Inventory,
     reserved_may_equal_total: bool = True,
 ) -> int:
     """Add one class of inventory; ConcurrentUpdate if the class is already there."""
@@ -254,10 +270,14 @@ def add(
         )
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     try:
-        conn.execute(sa.insert(inventories).values(
-            resource_provider_id=provider.id, resource_class_id=class_id,
-            **_values(inv), created_at=utcnow(),
-        ))
+        conn.execute(
+            sa.insert(inventories).values(
+                resource_provider_id=provider.id,
+                resource_class_id=class_id,
+                **_values(inv),
+                created_at=utcnow(),
+            )
+        )
     except IntegrityError:
         raise exc.ConcurrentUpdate(
             f"Update conflict: inventory for {inv.resource_class} was added concurrently."
@@ -266,7 +286,10 @@ def add(
 
 
 def update_one(
-    conn: Connection, provider: ResourceProvider, inv: Inventory, expected_generation: int,
+    conn: Connection,
+    provider: ResourceProvider,
+    inv: Inventory,
+    expected_generation: int,
     reserved_may_equal_total: bool = True,
 ) -> int:
     """Replace one existing record (omitted fields were given their defaults).
@@ -301,8 +324,10 @@ def delete_one(conn: Connection, provider: ResourceProvider, class_name: str) ->
             f"resource provider {provider.uuid}"
         )
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
-    conn.execute(sa.delete(inventories).where(
-        inventories.c.resource_provider_id == provider.id,
-        inventories.c.resource_class_id == class_id,
-    ))
+    conn.execute(
+        sa.delete(inventories).where(
+            inventories.c.resource_provider_id == provider.id,
+            inventories.c.resource_class_id == class_id,
+        )
+    )
     return generation

@@ -17,26 +17,38 @@ from allotment.store.tables import allocations, consumers, resource_providers
 Migration = Callable[[Connection, int, str, str], tuple[int, int]]
 
 
-def set_root_provider_ids(conn: Connection, limit: int, _project: str, _user: str
-                          ) -> tuple[int, int]:
+def set_root_provider_ids(
+    conn: Connection, limit: int, _project: str, _user: str
+) -> tuple[int, int]:
     """Providers without a root become their own root (pre-nested data)."""
-    missing = sa.select(sa.func.count()).select_from(resource_providers).where(
-        resource_providers.c.root_provider_id.is_(None))
-    found = conn.execute(missing).scalar_one()
-    ids = conn.execute(
-        sa.select(resource_providers.c.id)
+    missing = (
+        sa.select(sa.func.count())
+        .select_from(resource_providers)
         .where(resource_providers.c.root_provider_id.is_(None))
-        .order_by(resource_providers.c.id).limit(limit)
-    ).scalars().all()
+    )
+    found = conn.execute(missing).scalar_one()
+    ids = (
+        conn.execute(
+            sa.select(resource_providers.c.id)
+            .where(resource_providers.c.root_provider_id.is_(None))
+            .order_by(resource_providers.c.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     if ids:
-        conn.execute(sa.update(resource_providers)
-                     .where(resource_providers.c.id.in_(ids))
-                     .values(root_provider_id=resource_providers.c.id))
+        conn.execute(
+            sa.update(resource_providers)
+            .where(resource_providers.c.id.in_(ids))
+            .values(root_provider_id=resource_providers.c.id)
+        )
     return found, len(ids)
 
 
-def create_incomplete_consumers(conn: Connection, limit: int, project: str, user: str
-                                ) -> tuple[int, int]:
+def create_incomplete_consumers(
+    conn: Connection, limit: int, project: str, user: str
+) -> tuple[int, int]:
     """Allocations whose consumer has no row get one with the configured project/user."""
     orphan = (
         sa.select(allocations.c.consumer_id)
@@ -49,10 +61,18 @@ def create_incomplete_consumers(conn: Connection, limit: int, project: str, user
     if uuids:
         project_id = consumer_store.ensure_projects(conn, [project])[project]
         user_id = consumer_store.ensure_users(conn, [user])[user]
-        consumer_store.create_many(conn, [
-            {"uuid": uuid, "project_id": project_id, "user_id": user_id, "consumer_type_id": None}
-            for uuid in uuids
-        ])
+        consumer_store.create_many(
+            conn,
+            [
+                {
+                    "uuid": uuid,
+                    "project_id": project_id,
+                    "user_id": user_id,
+                    "consumer_type_id": None,
+                }
+                for uuid in uuids
+            ],
+        )
     return found, len(uuids)
 
 

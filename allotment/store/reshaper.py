@@ -46,19 +46,22 @@ class ProviderInventories:
     inventories: Mapping[str, Inventory]  # by resource class name
 
 
-def _providers(conn: Connection,
-               wanted: Mapping[str, ProviderInventories]) -> list[ResourceProvider]:
+def _providers(
+    conn: Connection, wanted: Mapping[str, ProviderInventories]
+) -> list[ResourceProvider]:
     found = rp_store.find_many(conn, wanted)
     missing = sorted(wanted.keys() - found.keys())
     if missing:
         raise exc.ResourceProviderNotFoundForReshape(
-            f"Resource provider {missing[0]} in inventories not found.")
+            f"Resource provider {missing[0]} in inventories not found."
+        )
     for uuid, provider in sorted(found.items()):
         given = wanted[uuid].generation
         if provider.generation != given:
             raise exc.ConcurrentUpdate(
                 f"resource provider generation conflict for provider {uuid} "
-                f"(actual: {provider.generation}, given: {given})")
+                f"(actual: {provider.generation}, given: {given})"
+            )
     return sorted(found.values(), key=lambda p: p.id)
 
 
@@ -71,8 +74,7 @@ def _class_ids(conn: Connection, wanted: Mapping[str, ProviderInventories]) -> d
 
 
 def _bump_all(conn: Connection, provider_ids: list[int]) -> None:
-    rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation)
-                        .where(rp_t.c.id.in_(provider_ids)))
+    rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation).where(rp_t.c.id.in_(provider_ids)))
     generations = {row.id: row.generation or 0 for row in rows}
     for provider_id in sorted(generations):
         rp_store.increment_generation(conn, provider_id, generations[provider_id])
@@ -97,10 +99,10 @@ def reshape(
         inv_store.write_records(conn, provider.id, wanted[provider.id], current[provider.id])
         rp_store.increment_generation(conn, provider.id, provider.generation)
     # 2. Move the allocations.
-    allocation_store.replace_all(conn, writes, providers_first=False,
-                                 no_emptied_bump=frozenset(provider_ids))
+    allocation_store.replace_all(
+        conn, writes, providers_first=False, no_emptied_bump=frozenset(provider_ids)
+    )
     # 3. Exactly the requested inventory.
     for provider in providers:
-        inv_store.remove_classes(conn, provider,
-                                 current[provider.id] - wanted[provider.id].keys())
+        inv_store.remove_classes(conn, provider, current[provider.id] - wanted[provider.id].keys())
     _bump_all(conn, provider_ids)

@@ -30,9 +30,13 @@ def _storable(text: str) -> bool:
 
 
 def _from_row(row: Row) -> ResourceClass:
-    return ResourceClass(id=row.id, name=row.name,
-                         standard=row.id < FIRST_CUSTOM_RESOURCE_CLASS_ID,
-                         created_at=row.created_at, updated_at=row.updated_at)
+    return ResourceClass(
+        id=row.id,
+        name=row.name,
+        standard=row.id < FIRST_CUSTOM_RESOURCE_CLASS_ID,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def _not_found(name: str) -> exc.ResourceClassNotFound:
@@ -110,8 +114,7 @@ def create(conn: Connection, name: str) -> ResourceClass:
                 conn.execute(rc.insert().values(id=new_id, name=name, created_at=now))
         except IntegrityError:
             continue  # the id or the name was taken meanwhile: look again
-        return ResourceClass(id=new_id, name=name, standard=False, created_at=now,
-                             updated_at=None)
+        return ResourceClass(id=new_id, name=name, standard=False, created_at=now, updated_at=None)
     raise exc.ConcurrentUpdate(
         f"Max retries of DB transaction exceeded attempting to create resource class: "
         f"{name}, please try again."
@@ -141,12 +144,14 @@ def rename(conn: Connection, name: str, new_name: str) -> ResourceClass:
     now = utcnow()
     try:
         with conn.begin_nested():
-            conn.execute(sa.update(rc).where(rc.c.id == current.id)
-                         .values(name=new_name, updated_at=now))
+            conn.execute(
+                sa.update(rc).where(rc.c.id == current.id).values(name=new_name, updated_at=now)
+            )
     except IntegrityError:
         raise taken from None
-    return ResourceClass(id=current.id, name=new_name, standard=False,
-                         created_at=current.created_at, updated_at=now)
+    return ResourceClass(
+        id=current.id, name=new_name, standard=False, created_at=current.created_at, updated_at=now
+    )
 
 
 def delete(conn: Connection, name: str) -> None:

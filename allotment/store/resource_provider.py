@@ -140,9 +140,14 @@ def create(
     parent = None
     if parent_uuid is not None:
         if parent_uuid == uuid:
-            raise exc.Invalid(_failed("create", "parent provider UUID cannot be same as UUID. "
-                                      "Please set parent provider UUID to None if there is "
-                                      "no parent."))
+            raise exc.Invalid(
+                _failed(
+                    "create",
+                    "parent provider UUID cannot be same as UUID. "
+                    "Please set parent provider UUID to None if there is "
+                    "no parent.",
+                )
+            )
         parent = find(conn, parent_uuid)
         if parent is None:
             raise exc.Invalid(_failed("create", "parent provider UUID does not exist."))
@@ -203,8 +208,9 @@ def _validate_new_parent(
     """
     if parent_uuid is None:
         if not allow_reparent:
-            raise exc.Invalid(_failed("update", "un-parenting a provider is not currently "
-                                                "allowed."))
+            raise exc.Invalid(
+                _failed("update", "un-parenting a provider is not currently allowed.")
+            )
         return None
     parent = find(conn, parent_uuid)
     if parent is None:
@@ -263,7 +269,8 @@ def delete(conn: Connection, provider: ResourceProvider) -> None:
     # check below and the delete.
     increment_generation(conn, provider.id, provider.generation)
     in_use = conn.execute(
-        sa.select(allocations.c.id).where(allocations.c.resource_provider_id == provider.id)
+        sa.select(allocations.c.id)
+        .where(allocations.c.resource_provider_id == provider.id)
         .limit(1)
     ).first()
     if in_use:
@@ -280,10 +287,16 @@ def delete(conn: Connection, provider: ResourceProvider) -> None:
             f"resource providers."
         )
     conn.execute(sa.delete(inventories).where(inventories.c.resource_provider_id == provider.id))
-    conn.execute(sa.delete(resource_provider_traits).where(
-        resource_provider_traits.c.resource_provider_id == provider.id))
-    conn.execute(sa.delete(resource_provider_aggregates).where(
-        resource_provider_aggregates.c.resource_provider_id == provider.id))
+    conn.execute(
+        sa.delete(resource_provider_traits).where(
+            resource_provider_traits.c.resource_provider_id == provider.id
+        )
+    )
+    conn.execute(
+        sa.delete(resource_provider_aggregates).where(
+            resource_provider_aggregates.c.resource_provider_id == provider.id
+        )
+    )
     # Break the self-reference before the row goes (MySQL checks it row by row).
     conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(root_provider_id=None))
     try:
@@ -323,8 +336,10 @@ def in_aggregates(provider_id: ColumnElement, aggregate_uuids: Iterable[str]) ->
     """EXISTS: the provider is itself associated with one of the aggregates."""
     return (
         sa.select(resource_provider_aggregates.c.aggregate_id)
-        .join(placement_aggregates,
-              placement_aggregates.c.id == resource_provider_aggregates.c.aggregate_id)
+        .join(
+            placement_aggregates,
+            placement_aggregates.c.id == resource_provider_aggregates.c.aggregate_id,
+        )
         .where(
             resource_provider_aggregates.c.resource_provider_id == provider_id,
             placement_aggregates.c.uuid.in_(sorted(aggregate_uuids)),
@@ -389,8 +404,28 @@ def find_filtered(conn: Connection, flt: ProviderFilter | None = None) -> list[R
         query = query.where(*_conditions(conn, flt))
     # One fetchall and positional unpacking: thousands of rows are common here.
     return [
-        ResourceProvider(pid, uuid, name, generation or 0, root_uuid, parent_uuid, root_id,
-                         parent_id, updated_at, created_at)
-        for (pid, uuid, name, generation, root_id, parent_id, created_at, updated_at,
-             root_uuid, parent_uuid) in conn.execute(query).all()
+        ResourceProvider(
+            pid,
+            uuid,
+            name,
+            generation or 0,
+            root_uuid,
+            parent_uuid,
+            root_id,
+            parent_id,
+            updated_at,
+            created_at,
+        )
+        for (
+            pid,
+            uuid,
+            name,
+            generation,
+            root_id,
+            parent_id,
+            created_at,
+            updated_at,
+            root_uuid,
+            parent_uuid,
+        ) in conn.execute(query).all()
     ]

@@ -83,13 +83,17 @@ def delete_data(conn: Connection) -> None:
     """Delete every row but the standard classes and traits, in the caller's transaction."""
 
     # Break the provider self-references first: MySQL checks them row by row.
-    conn.execute(sa.update(t.resource_providers).values(parent_provider_id=None,
-                                                        root_provider_id=None))
+    conn.execute(
+        sa.update(t.resource_providers).values(parent_provider_id=None, root_provider_id=None)
+    )
     for table in t.DATA_TABLES_DELETE_ORDER:
         if table is t.traits:
             conn.execute(sa.delete(t.traits).where(t.traits.c.name.like("CUSTOM\\_%", escape="\\")))
         elif table is t.resource_classes:
-            conn.execute(sa.delete(t.resource_classes).where(
-                t.resource_classes.c.id >= standard.FIRST_CUSTOM_RESOURCE_CLASS_ID))
+            conn.execute(
+                sa.delete(t.resource_classes).where(
+                    t.resource_classes.c.id >= standard.FIRST_CUSTOM_RESOURCE_CLASS_ID
+                )
+            )
         else:
             conn.execute(sa.delete(table))

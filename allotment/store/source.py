@@ -28,9 +28,18 @@ from allotment.store.engine import normalize_url
 WANTED: dict[str, sa.Table] = {
     table.name: table
     for table in (
-        t.resource_classes, t.traits, t.resource_providers, t.placement_aggregates,
-        t.projects, t.users, t.consumer_types, t.consumers, t.inventories, t.allocations,
-        t.resource_provider_traits, t.resource_provider_aggregates,
+        t.resource_classes,
+        t.traits,
+        t.resource_providers,
+        t.placement_aggregates,
+        t.projects,
+        t.users,
+        t.consumer_types,
+        t.consumers,
+        t.inventories,
+        t.allocations,
+        t.resource_provider_traits,
+        t.resource_provider_aggregates,
     )
 }
 REQUIRED_TABLES = ("resource_providers", "inventories", "allocations")
@@ -108,9 +117,7 @@ def read_only(engine: Engine) -> Iterator[Connection]:
         raise SourceError(f"cannot connect to the source: {error.orig}") from error
     try:
         if backend == "postgresql":
-            conn.exec_driver_sql(
-                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
-            )
+            conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         elif backend == "mysql":
             conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             conn.exec_driver_sql("START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT")

@@ -28,8 +28,12 @@ def storable(text: str) -> bool:
 
 
 def _from_row(row: Row) -> Trait:
-    return Trait(name=row.name, standard=not is_custom(row.name),
-                 created_at=row.created_at, updated_at=row.updated_at)
+    return Trait(
+        name=row.name,
+        standard=not is_custom(row.name),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 def ids_for_names(conn: Connection, names: Iterable[str]) -> dict[str, int]:
@@ -40,8 +44,9 @@ def ids_for_names(conn: Connection, names: Iterable[str]) -> dict[str, int]:
     queryable = [name for name in wanted if storable(name)]
     found: dict[str, int] = {}
     if queryable:
-        rows = conn.execute(sa.select(traits.c.name, traits.c.id)
-                            .where(traits.c.name.in_(queryable)))
+        rows = conn.execute(
+            sa.select(traits.c.name, traits.c.id).where(traits.c.name.in_(queryable))
+        )
         found = {row.name: row.id for row in rows}
     missing = sorted(wanted - found.keys())
     if missing:
@@ -133,10 +138,12 @@ def delete(conn: Connection, name: str) -> None:
 
 def provider_traits(conn: Connection, provider_id: int) -> list[Trait]:
     """The traits of one provider, sorted by name."""
-    query = (sa.select(*_COLUMNS)
-             .select_from(traits.join(rpt, rpt.c.trait_id == traits.c.id))
-             .where(rpt.c.resource_provider_id == provider_id)
-             .order_by(traits.c.name))
+    query = (
+        sa.select(*_COLUMNS)
+        .select_from(traits.join(rpt, rpt.c.trait_id == traits.c.id))
+        .where(rpt.c.resource_provider_id == provider_id)
+        .order_by(traits.c.name)
+    )
     return [_from_row(row) for row in conn.execute(query)]
 
 
@@ -145,9 +152,11 @@ def names_by_provider(conn: Connection, provider_ids: Iterable[int]) -> dict[int
     wanted = list(set(provider_ids))
     if not wanted:
         return {}
-    query = (sa.select(rpt.c.resource_provider_id, traits.c.name)
-             .select_from(rpt.join(traits, traits.c.id == rpt.c.trait_id))
-             .where(rpt.c.resource_provider_id.in_(wanted)))
+    query = (
+        sa.select(rpt.c.resource_provider_id, traits.c.name)
+        .select_from(rpt.join(traits, traits.c.id == rpt.c.trait_id))
+        .where(rpt.c.resource_provider_id.in_(wanted))
+    )
     out: dict[int, set[str]] = {}
     for row in conn.execute(query):
         out.setdefault(row.resource_provider_id, set()).add(row.name)
@@ -159,9 +168,7 @@ def _linked_ids(conn: Connection, provider_id: int) -> set[int]:
     return {row.trait_id for row in rows}
 
 
-def set_provider_traits(
-    conn: Connection, provider: ResourceProvider, names: Iterable[str]
-) -> int:
+def set_provider_traits(conn: Connection, provider: ResourceProvider, names: Iterable[str]) -> int:
     """Make ``names`` the exact trait set of ``provider``; returns its generation.
 
     Unknown names raise TraitNotFound listing all of them. The generation is
@@ -175,14 +182,20 @@ def set_provider_traits(
         return provider.generation
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     if to_remove:
-        conn.execute(sa.delete(rpt).where(rpt.c.resource_provider_id == provider.id,
-                                          rpt.c.trait_id.in_(to_remove)))
+        conn.execute(
+            sa.delete(rpt).where(
+                rpt.c.resource_provider_id == provider.id, rpt.c.trait_id.in_(to_remove)
+            )
+        )
     if to_add:
         now = utcnow()
-        conn.execute(rpt.insert(), [
-            {"trait_id": trait_id, "resource_provider_id": provider.id, "created_at": now}
-            for trait_id in sorted(to_add)
-        ])
+        conn.execute(
+            rpt.insert(),
+            [
+                {"trait_id": trait_id, "resource_provider_id": provider.id, "created_at": now}
+                for trait_id in sorted(to_add)
+            ],
+        )
     return generation
 
 

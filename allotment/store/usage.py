@@ -38,8 +38,11 @@ def provider_usages(conn: Connection, provider_id: int) -> dict[str, int]:
     )
     rows = conn.execute(
         sa.select(resource_classes.c.name, used.label("used"))
-        .select_from(inventories.join(
-            resource_classes, resource_classes.c.id == inventories.c.resource_class_id))
+        .select_from(
+            inventories.join(
+                resource_classes, resource_classes.c.id == inventories.c.resource_class_id
+            )
+        )
         .where(inventories.c.resource_provider_id == provider_id)
     )
     return {row.name: int(row.used) for row in rows}
@@ -69,12 +72,13 @@ def _scope(project_id: str, user_id: str | None) -> sa.Select:
     return query
 
 
-def project_usages(conn: Connection, project_id: str, user_id: str | None = None
-                   ) -> dict[str, int]:
+def project_usages(conn: Connection, project_id: str, user_id: str | None = None) -> dict[str, int]:
     """Summed allocations per class of the project's (and user's) consumers."""
-    query = _scope(project_id, user_id).add_columns(
-        resource_classes.c.name, sa.func.sum(allocations.c.used).label("used")
-    ).group_by(resource_classes.c.name)
+    query = (
+        _scope(project_id, user_id)
+        .add_columns(resource_classes.c.name, sa.func.sum(allocations.c.used).label("used"))
+        .group_by(resource_classes.c.name)
+    )
     return {row.name: int(row.used) for row in conn.execute(query)}
 
 
@@ -87,7 +91,9 @@ def _type_filter(query: sa.Select, consumer_type: str | None) -> sa.Select:
 
 
 def project_usages_by_type(
-    conn: Connection, project_id: str, user_id: str | None = None,
+    conn: Connection,
+    project_id: str,
+    user_id: str | None = None,
     consumer_type: str | None = None,
 ) -> dict[str, UsageGroup]:
     """Usages grouped by consumer type (1.38 form).
@@ -107,14 +113,16 @@ def project_usages_by_type(
     # Untyped consumers group under NULL, reported as "unknown".
     group_key = consumer_types.c.name
     sums = conn.execute(
-        base.add_columns(group_key.label("grp"), resource_classes.c.name,
-                         sa.func.sum(allocations.c.used).label("used"))
-        .group_by(group_key, resource_classes.c.name)
+        base.add_columns(
+            group_key.label("grp"),
+            resource_classes.c.name,
+            sa.func.sum(allocations.c.used).label("used"),
+        ).group_by(group_key, resource_classes.c.name)
     ).all()
     counts = conn.execute(
-        base.add_columns(group_key.label("grp"),
-                         sa.func.count(sa.distinct(consumers.c.uuid)).label("n"))
-        .group_by(group_key)
+        base.add_columns(
+            group_key.label("grp"), sa.func.count(sa.distinct(consumers.c.uuid)).label("n")
+        ).group_by(group_key)
     ).all()
     grouped: dict[str, dict[str, int]] = {}
     for row in sums:

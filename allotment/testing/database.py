@@ -91,7 +91,8 @@ def recreate_server_database(admin_url: str | sa.URL, name: str) -> sa.URL:
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
             else:
                 conn.exec_driver_sql(
-                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+                    f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                )
     finally:
         engine.dispose()
     return engine.url.set(database=name)

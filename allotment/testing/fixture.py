@@ -23,8 +23,11 @@ _CONF_OPTIONS = (
     ("oslo_policy", "policy_file", "policy_file"),
     ("placement", "randomize_allocation_candidates", "randomize_allocation_candidates"),
     ("placement", "max_allocation_candidates", "max_allocation_candidates"),
-    ("placement", "allocation_candidates_generation_strategy",
-     "allocation_candidates_generation_strategy"),
+    (
+        "placement",
+        "allocation_candidates_generation_strategy",
+        "allocation_candidates_generation_strategy",
+    ),
     ("placement", "allocation_conflict_retry_count", "allocation_conflict_retry_count"),
 )
 

@@ -32,7 +32,9 @@ MARKER = "placement"
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("allotment", "allotment placement fixture")
     group.addoption(
-        "--placement-database-url", dest="placement_database_url", default=None,
+        "--placement-database-url",
+        dest="placement_database_url",
+        default=None,
         help="SQLAlchemy URL for the placement fixture (default: a temporary SQLite file)",
     )
 
@@ -66,8 +68,9 @@ def placement_session(placement_service_options: dict[str, Any]) -> Iterator[Pla
 
 
 @pytest.fixture
-def placement(request: pytest.FixtureRequest,
-              placement_service_options: dict[str, Any]) -> Iterator[PlacementService]:
+def placement(
+    request: pytest.FixtureRequest, placement_service_options: dict[str, Any]
+) -> Iterator[PlacementService]:
     """A running placement service with an empty datastore."""
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:

@@ -34,11 +34,13 @@ class Mount:
         path = environ.get("PATH_INFO", "")
         prefix = self.prefix
         if prefix and not (path == prefix or path.startswith(prefix + "/")):
-            start_response("404 Not Found", [("content-type", "application/json"),
-                                             ("content-length", str(len(_NOT_FOUND)))])
+            start_response(
+                "404 Not Found",
+                [("content-type", "application/json"), ("content-length", str(len(_NOT_FOUND)))],
+            )
             return [_NOT_FOUND]
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + prefix
-        environ["PATH_INFO"] = path[len(prefix):]
+        environ["PATH_INFO"] = path[len(prefix) :]
         return self.app(environ, start_response)
 
 
@@ -63,8 +65,10 @@ class LoopbackServer:
         self.host = host
         self.port: int = self._server.server_address[1]
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"allotment-loopback-{self.port}", daemon=True,
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"allotment-loopback-{self.port}",
+            daemon=True,
         )
 
     def start(self) -> LoopbackServer:

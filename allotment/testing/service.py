@@ -210,7 +210,9 @@ class PlacementService:
         return {"X-Auth-Token": self.token, **microversion_header(microversion)}
 
     def httpx_client(
-        self, microversion: str | None = LATEST_MICROVERSION, over_socket: bool = False,
+        self,
+        microversion: str | None = LATEST_MICROVERSION,
+        over_socket: bool = False,
         **kwargs: Any,
     ) -> httpx.Client:
         """An ``httpx.Client`` whose relative URLs reach the app, token set.
@@ -226,11 +228,9 @@ class PlacementService:
                 raise RuntimeError("over_socket needs PlacementService(real_server=True)")
             return httpx.Client(base_url=self.url, headers=headers, **kwargs)
         transport = httpx.WSGITransport(app=Mount(self._running_app(), self.prefix))
-        return httpx.Client(transport=transport, base_url=self.endpoint, headers=headers,
-                            **kwargs)
+        return httpx.Client(transport=transport, base_url=self.endpoint, headers=headers, **kwargs)
 
-    def requests_session(self, microversion: str | None = LATEST_MICROVERSION
-                         ) -> requests.Session:
+    def requests_session(self, microversion: str | None = LATEST_MICROVERSION) -> requests.Session:
         """A ``requests.Session`` with the token and microversion headers set."""
         import requests
 
@@ -244,7 +244,8 @@ class PlacementService:
 
         auth = token_endpoint.Token(self.endpoint, self.token)
         return adapter.Adapter(
-            session.Session(auth=auth), service_type="placement",
+            session.Session(auth=auth),
+            service_type="placement",
             default_microversion=microversion,
         )
 
@@ -253,8 +254,9 @@ class PlacementService:
         from allotment.client import PlacementClient
 
         http = self.httpx_client(microversion=None)
-        return PlacementClient(http_client=http, microversion=microversion, token=self.token,
-                               **kwargs)
+        return PlacementClient(
+            http_client=http, microversion=microversion, token=self.token, **kwargs
+        )
 
     def _running_app(self) -> Any:
         if self.app is None:

@@ -41,9 +41,10 @@ def _populate(service: PlacementService) -> None:
     with service.httpx_client() as http:
         for n in range(3):
             rp = http.post("resource_providers", json={"name": f"cn{n}"}).json()
-            http.put(f"resource_providers/{rp['uuid']}/inventories",
-                     json={"resource_provider_generation": 0,
-                           "inventories": {"VCPU": {"total": 8}}})
+            http.put(
+                f"resource_providers/{rp['uuid']}/inventories",
+                json={"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 8}}},
+            )
         http.put("traits/CUSTOM_TIMING")
 
 
@@ -59,8 +60,11 @@ def measure(runs: int, database_url: str | None) -> list[str]:
         session = fixture.requests_session()
         firsts.append(_timed(partial(session.get, fixture.endpoint + "/resource_providers")))
         cleanups.append(_timed(fixture.cleanUp))
-    lines += [_summary("setUp", setups), _summary("first request", firsts),
-              _summary("cleanUp", cleanups)]
+    lines += [
+        _summary("setUp", setups),
+        _summary("first request", firsts),
+        _summary("cleanUp", cleanups),
+    ]
     with PlacementService(database_url=database_url) as service:
         resets = []
         for _ in range(runs):
@@ -73,8 +77,11 @@ def measure(runs: int, database_url: str | None) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50, help="repetitions (default 50)")
-    parser.add_argument("--database-url", default=None,
-                        help="server database to measure (default: temporary SQLite)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="server database to measure (default: temporary SQLite)",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs must be at least 1")

@@ -42,39 +42,123 @@ AGGREGATE = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
 CONSUMER = "c0c0c0c0-1111-4222-8333-444455556666"
 
 KNOWN_VALUES = [
-    PROVIDER, AGGREGATE, CONSUMER, str(uuid.UUID(int=0)), PROVIDER.replace("-", ""),
-    "VCPU", "MEMORY_MB", "DISK_GB", "CUSTOM_FUZZ", "CUSTOM_NEW", "HW_CPU_X86_AVX2",
-    "MISC_SHARES_VIA_AGGREGATE", "CUSTOM_", "", "0", "1", "-1", "2147483648", "true", "FALSE",
-    "in:", "in:CUSTOM_FUZZ,HW_CPU_X86_AVX2", "startswith:CUSTOM", "!HW_CPU_X86_AVX2",
-    f"in:{AGGREGATE}", f"!{AGGREGATE}", f"!in:{AGGREGATE},{PROVIDER}", "VCPU:1",
-    "VCPU:1,MEMORY_MB:512", "DISK_GB:0", "VCPU", "_A,_B", "isolate", "none", "all", "unknown",
+    PROVIDER,
+    AGGREGATE,
+    CONSUMER,
+    str(uuid.UUID(int=0)),
+    PROVIDER.replace("-", ""),
+    "VCPU",
+    "MEMORY_MB",
+    "DISK_GB",
+    "CUSTOM_FUZZ",
+    "CUSTOM_NEW",
+    "HW_CPU_X86_AVX2",
+    "MISC_SHARES_VIA_AGGREGATE",
+    "CUSTOM_",
+    "",
+    "0",
+    "1",
+    "-1",
+    "2147483648",
+    "true",
+    "FALSE",
+    "in:",
+    "in:CUSTOM_FUZZ,HW_CPU_X86_AVX2",
+    "startswith:CUSTOM",
+    "!HW_CPU_X86_AVX2",
+    f"in:{AGGREGATE}",
+    f"!{AGGREGATE}",
+    f"!in:{AGGREGATE},{PROVIDER}",
+    "VCPU:1",
+    "VCPU:1,MEMORY_MB:512",
+    "DISK_GB:0",
+    "VCPU",
+    "_A,_B",
+    "isolate",
+    "none",
+    "all",
+    "unknown",
 ]
 QUERY_NAMES = [
-    "name", "associated", "uuid", "member_of", "resources", "in_tree", "required",
-    "limit", "group_policy", "project_id", "user_id", "consumer_type", "root_required",
-    "same_subtree", "resources1", "required1", "member_of1", "in_tree1", "resources_A",
-    "required_B", "member_of_A",
+    "name",
+    "associated",
+    "uuid",
+    "member_of",
+    "resources",
+    "in_tree",
+    "required",
+    "limit",
+    "group_policy",
+    "project_id",
+    "user_id",
+    "consumer_type",
+    "root_required",
+    "same_subtree",
+    "resources1",
+    "required1",
+    "member_of1",
+    "in_tree1",
+    "resources_A",
+    "required_B",
+    "member_of_A",
 ]
 BODY_KEYS = [
-    "name", "uuid", "parent_provider_uuid", "traits", "aggregates", "resource_provider_generation",
-    "inventories", "resource_class", "total", "reserved", "min_unit", "max_unit", "step_size",
-    "allocation_ratio", "allocations", "resources", "resource_provider", "project_id", "user_id",
-    "consumer_generation", "consumer_type", "mappings", "generation", PROVIDER, CONSUMER,
-    "VCPU", "CUSTOM_FUZZ",
+    "name",
+    "uuid",
+    "parent_provider_uuid",
+    "traits",
+    "aggregates",
+    "resource_provider_generation",
+    "inventories",
+    "resource_class",
+    "total",
+    "reserved",
+    "min_unit",
+    "max_unit",
+    "step_size",
+    "allocation_ratio",
+    "allocations",
+    "resources",
+    "resource_provider",
+    "project_id",
+    "user_id",
+    "consumer_generation",
+    "consumer_type",
+    "mappings",
+    "generation",
+    PROVIDER,
+    CONSUMER,
+    "VCPU",
+    "CUSTOM_FUZZ",
 ]
 # Valid choices are repeated so that most requests get past negotiation,
 # authentication and authorization into the handlers.
 _GOOD_VERSIONS = [f"placement 1.{minor}" for minor, _ in mv.VERSIONS] + ["placement latest"]
 VERSIONS = _GOOD_VERSIONS * 3 + [
-    None, "placement 1.40", "placement 2.0", "placement 1.x", "placement", "compute 2.1",
-    "compute 2.1, placement 1.30", "placement 01.010",
+    None,
+    "placement 1.40",
+    "placement 2.0",
+    "placement 1.x",
+    "placement",
+    "compute 2.1",
+    "compute 2.1, placement 1.30",
+    "placement 01.010",
 ]
 CONTENT_TYPES = ["application/json"] * 6 + [
-    None, "application/json; charset=utf-8", "text/plain", "", "application/xml",
+    None,
+    "application/json; charset=utf-8",
+    "text/plain",
+    "",
+    "application/xml",
     "APPLICATION/JSON",
 ]
-ACCEPTS = [None] * 6 + ["application/json", "*/*", "text/html", "application/*",
-                        "text/html, */*;q=0.1"]
+ACCEPTS = [None] * 6 + [
+    "application/json",
+    "*/*",
+    "text/html",
+    "application/*",
+    "text/html, */*;q=0.1",
+]
 TOKENS = ["admin"] * 10 + [None, "user", "user:project"]
 # Path parameters get values that name seeded rows half of the time.
 SEGMENT_VALUES = {
@@ -88,9 +172,12 @@ SEGMENT_VALUES = {
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 _value = st.one_of(st.sampled_from(KNOWN_VALUES), _text)
 _leaf = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-1, max_value=5),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-1, max_value=5),
     st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=False, allow_infinity=False), _value,
+    st.floats(allow_nan=False, allow_infinity=False),
+    _value,
 )
 _json = st.recursive(
     _leaf,
@@ -104,18 +191,22 @@ _body = st.one_of(
     st.none(),
     _json.map(lambda data: json.dumps(data).encode()),
     st.dictionaries(st.sampled_from(BODY_KEYS), _json, max_size=4).map(
-        lambda data: json.dumps(data).encode()),
+        lambda data: json.dumps(data).encode()
+    ),
     st.binary(max_size=40),
     st.sampled_from([b"", b"{", b"[oops", b"null", b'{"traits": ["\\u0000"]}']),
 )
 # Query values in the shapes the grammars parse: "in:a,b", "!x", "RC:N,RC:N", ...
-_amount = st.tuples(st.sampled_from(["VCPU", "DISK_GB", "CUSTOM_FUZZ", "NOPE", "vcpu", ""]),
-                    st.sampled_from(["1", "0", "-1", "x", "", "99999999999", "1.5"])).map(":".join)
+_amount = st.tuples(
+    st.sampled_from(["VCPU", "DISK_GB", "CUSTOM_FUZZ", "NOPE", "vcpu", ""]),
+    st.sampled_from(["1", "0", "-1", "x", "", "99999999999", "1.5"]),
+).map(":".join)
 _query_value = st.one_of(
     _value,
-    st.tuples(st.sampled_from(["", "in:", "startswith:", "!", "!in:", "in:!", "!!"]),
-              st.lists(st.one_of(_value, _amount), min_size=1, max_size=3).map(",".join)
-              ).map("".join),
+    st.tuples(
+        st.sampled_from(["", "in:", "startswith:", "!", "!in:", "in:!", "!!"]),
+        st.lists(st.one_of(_value, _amount), min_size=1, max_size=3).map(",".join),
+    ).map("".join),
 )
 # The parameters each searchable route knows, so that a good share of the
 # queries passes the unknown-parameter check and reaches the grammar parsers.
@@ -124,10 +215,23 @@ QUERY_HINTS = {
     "/traits": ["name", "associated"],
     "/resource_providers": ["name", "uuid", "member_of", "resources", "in_tree", "required"],
     "/usages": ["project_id", "user_id", "consumer_type"],
-    "/allocation_candidates": ["resources", "required", "member_of", "in_tree", "limit",
-                               "group_policy", "root_required", "same_subtree", "resources1",
-                               "required1", "member_of1", "in_tree1", "resources_A",
-                               "required_B", "member_of_A"],
+    "/allocation_candidates": [
+        "resources",
+        "required",
+        "member_of",
+        "in_tree",
+        "limit",
+        "group_policy",
+        "root_required",
+        "same_subtree",
+        "resources1",
+        "required1",
+        "member_of1",
+        "in_tree1",
+        "resources_A",
+        "required_B",
+        "member_of_A",
+    ],
 }
 
 
@@ -154,10 +258,14 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
 
 
 def _seed(conn: sa.Connection) -> None:
-    provider_id = conn.execute(resource_providers.insert().values(
-        uuid=PROVIDER, name="fuzz-rp", generation=0)).inserted_primary_key[0]
-    conn.execute(sa.update(resource_providers).where(resource_providers.c.id == provider_id)
-                 .values(root_provider_id=provider_id))
+    provider_id = conn.execute(
+        resource_providers.insert().values(uuid=PROVIDER, name="fuzz-rp", generation=0)
+    ).inserted_primary_key[0]
+    conn.execute(
+        sa.update(resource_providers)
+        .where(resource_providers.c.id == provider_id)
+        .values(root_provider_id=provider_id)
+    )
     rc_store.create(conn, "CUSTOM_FUZZ")
     trait.ensure(conn, "CUSTOM_FUZZ")
     aggregate.set_provider_aggregates(conn, provider_id, [AGGREGATE])
@@ -173,8 +281,12 @@ def _path(route: routes.Route, segments: dict[str, str]) -> str:
 def _segments(draw: st.DrawFn, route: routes.Route) -> dict[str, str]:
     names = [part[1:-1] for part in route.template.split("/") if part.startswith("{")]
     return {
-        name: draw(st.one_of(st.sampled_from(SEGMENT_VALUES.get(name, KNOWN_VALUES[:1])),
-                             _value.filter(lambda v: v != "")))
+        name: draw(
+            st.one_of(
+                st.sampled_from(SEGMENT_VALUES.get(name, KNOWN_VALUES[:1])),
+                _value.filter(lambda v: v != ""),
+            )
+        )
         for name in names
     }
 
@@ -188,8 +300,12 @@ def wild_requests(draw: st.DrawFn, route: routes.Route) -> dict[str, Any]:
     """Anything goes: methods, versions, tokens, content types and accept headers."""
     method = draw(st.sampled_from([*route.methods, "PATCH"]))
     headers = {}
-    for header, choices in (("openstack-api-version", VERSIONS), ("content-type", CONTENT_TYPES),
-                            ("accept", ACCEPTS), ("x-auth-token", TOKENS)):
+    for header, choices in (
+        ("openstack-api-version", VERSIONS),
+        ("content-type", CONTENT_TYPES),
+        ("accept", ACCEPTS),
+        ("x-auth-token", TOKENS),
+    ):
         value = draw(st.sampled_from(choices))
         if value is not None:
             headers[header] = value
@@ -205,8 +321,12 @@ def handler_requests(draw: st.DrawFn, route: routes.Route) -> dict[str, Any]:
     first = route.methods[method].min_version.minor
     minor = draw(st.integers(min_value=first, max_value=mv.MAX_VERSION.minor))
     # The service role too: POST /reshaper allows nothing else.
-    headers = {"x-auth-token": "admin", "x-roles": "admin,service",
-               "content-type": "application/json", "openstack-api-version": f"placement 1.{minor}"}
+    headers = {
+        "x-auth-token": "admin",
+        "x-roles": "admin,service",
+        "content-type": "application/json",
+        "openstack-api-version": f"placement 1.{minor}",
+    }
     url = _url(route, _segments(draw, route), draw(_query(route)))
     return {"method": method, "url": url, "headers": headers, "content": draw(_body)}
 
@@ -244,24 +364,28 @@ def _check(client: httpx.Client, request: dict[str, Any]) -> None:
 # Bounded so the whole file runs in well under a minute; no example database
 # is written into the checkout.
 _HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
-WILD_SETTINGS = settings(max_examples=30, deadline=None, database=None,
-                         suppress_health_check=_HEALTH)
-HANDLER_SETTINGS = settings(max_examples=70, deadline=None, database=None,
-                            suppress_health_check=_HEALTH)
+WILD_SETTINGS = settings(
+    max_examples=30, deadline=None, database=None, suppress_health_check=_HEALTH
+)
+HANDLER_SETTINGS = settings(
+    max_examples=70, deadline=None, database=None, suppress_health_check=_HEALTH
+)
 ROUTE_IDS = {"ids": lambda r: r.template}
 
 
 @pytest.mark.parametrize("route", routes.ROUTES, **ROUTE_IDS)
 @WILD_SETTINGS
 @given(data=st.data())
-def test_route_survives_wild_requests(client: httpx.Client, route: routes.Route,
-                                      data: st.DataObject) -> None:
+def test_route_survives_wild_requests(
+    client: httpx.Client, route: routes.Route, data: st.DataObject
+) -> None:
     _check(client, data.draw(wild_requests(route)))
 
 
 @pytest.mark.parametrize("route", routes.ROUTES, **ROUTE_IDS)
 @HANDLER_SETTINGS
 @given(data=st.data())
-def test_handler_survives_random_input(client: httpx.Client, route: routes.Route,
-                                       data: st.DataObject) -> None:
+def test_handler_survives_random_input(
+    client: httpx.Client, route: routes.Route, data: st.DataObject
+) -> None:
     _check(client, data.draw(handler_requests(route)))

@@ -13,8 +13,15 @@ from benchmarks import datagen, report, runner
 from benchmarks.client import Target
 from benchmarks.scenarios import Budget, candidate_shapes
 
-SMOKE_BUDGET = Budget(repeats=2, shape_seconds=10, claims_per_client=2, claim_seconds=20,
-                      read_requests=8, read_seconds=10, read_concurrency=2)
+SMOKE_BUDGET = Budget(
+    repeats=2,
+    shape_seconds=10,
+    claims_per_client=2,
+    claim_seconds=20,
+    read_requests=8,
+    read_seconds=10,
+    read_concurrency=2,
+)
 
 
 def test_generator_is_deterministic_and_nova_like():
@@ -35,14 +42,16 @@ def test_generator_is_deterministic_and_nova_like():
             for rc, amount in resources.items():
                 used[(rp, rc)] = used.get((rp, rc), 0) + amount
     inventories = {p.uuid: p.inventories for p in cloud.providers}
-    assert used and all(amount <= 0.5 * datagen.capacity(inventories[rp][rc])
-                        for (rp, rc), amount in used.items())
+    assert used and all(
+        amount <= 0.5 * datagen.capacity(inventories[rp][rc]) for (rp, rc), amount in used.items()
+    )
 
 
 def test_harness_runs_every_scenario_in_process(db: Database, settings: Settings):
     cloud = datagen.generate(30, seed=3)
-    options = runner.Options(claim_clients=(2,), load_concurrency=2, batch_size=20,
-                             budget=SMOKE_BUDGET)
+    options = runner.Options(
+        claim_clients=(2,), load_concurrency=2, batch_size=20, budget=SMOKE_BUDGET
+    )
     target = Target("allotment", app=make_app(settings, db=db, prepare=False))
     try:
         result = runner.run_system(target, cloud, options)
@@ -67,8 +76,12 @@ def test_harness_runs_every_scenario_in_process(db: Database, settings: Settings
     assert result["claims"]["over_capacity"] == []
 
     # The report renders both columns, a ratio and the cross-check.
-    document = {"runs": [{**result, "system": system, "backend": "sqlite", "n": 30}
-                         for system in ("allotment", "peer")]}
+    document = {
+        "runs": [
+            {**result, "system": system, "backend": "sqlite", "n": 30}
+            for system in ("allotment", "peer")
+        ]
+    }
     text = report.render(document)
     assert "placement 16.0.0" in text and "1.00x" in text
     assert "candidate counts match on every shape" in text

@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def empty_url(backend_db: Database, worker_id_safe: str, tmp_path: Path) -> str:
     """A brand-new empty database on the same backend as ``backend_db``."""
     return databases.create_database(
-        backend_db.backend, databases.database_name(worker_id_safe) + "_cli", tmp_path)
+        backend_db.backend, databases.database_name(worker_id_safe) + "_cli", tmp_path
+    )
 
 
 def test_db_upgrade_then_current_on_an_empty_database(empty_url: str, capsys) -> None:
@@ -73,9 +74,21 @@ def test_serve_with_an_upstream_placement_conf(tmp_path: Path) -> None:
     )
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "allotment", "serve", "--config-file", str(conf),
-         "--bind", f"127.0.0.1:{port}", "--workers", "2"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "allotment",
+            "serve",
+            "--config-file",
+            str(conf),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:

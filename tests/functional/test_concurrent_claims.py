@@ -62,8 +62,9 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _request(conn: http.client.HTTPConnection, method: str, path: str,
-             body: Any = None) -> tuple[int, Any]:
+def _request(
+    conn: http.client.HTTPConnection, method: str, path: str, body: Any = None
+) -> tuple[int, Any]:
     payload = json.dumps(body).encode() if body is not None else None
     conn.request(method, path, body=payload, headers=HEADERS)
     response = conn.getresponse()
@@ -78,9 +79,13 @@ def _claim(rng: random.Random) -> dict[str, dict[str, int]]:
 
 
 def _consumer_body(claim: dict[str, dict[str, int]]) -> dict[str, Any]:
-    return {"allocations": {rp: {"resources": res} for rp, res in claim.items()},
-            "project_id": "proj", "user_id": "user", "consumer_generation": None,
-            "consumer_type": "INSTANCE"}
+    return {
+        "allocations": {rp: {"resources": res} for rp, res in claim.items()},
+        "project_id": "proj",
+        "user_id": "user",
+        "consumer_generation": None,
+        "consumer_type": "INSTANCE",
+    }
 
 
 def client(port: int, seed: int, barrier: Any, results: Any) -> None:
@@ -93,13 +98,18 @@ def client(port: int, seed: int, barrier: Any, results: Any) -> None:
     for _ in range(CLAIMS_PER_CLIENT):
         if rng.random() < 0.25:  # POST /allocations: two consumers at once
             claims = {str(uuid.UUID(int=rng.getrandbits(128))): _claim(rng) for _ in range(2)}
-            status, body = _request(conn, "POST", "/allocations",
-                                    {c: _consumer_body(claim) for c, claim in claims.items()})
+            status, body = _request(
+                conn,
+                "POST",
+                "/allocations",
+                {c: _consumer_body(claim) for c, claim in claims.items()},
+            )
         else:
             consumer = str(uuid.UUID(int=rng.getrandbits(128)))
             claims = {consumer: _claim(rng)}
-            status, body = _request(conn, "PUT", f"/allocations/{consumer}",
-                                    _consumer_body(claims[consumer]))
+            status, body = _request(
+                conn, "PUT", f"/allocations/{consumer}", _consumer_body(claims[consumer])
+            )
         code = body["errors"][0].get("code") if status >= 400 and body else None
         outcomes.append({"status": status, "code": code, "claims": claims})
     conn.close()
@@ -114,12 +124,30 @@ class Server:
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         # Debug logging makes the server log each internal retry of a lost race.
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "ALLOTMENT_ACCESS_LOG": "false",
-               "ALLOTMENT_DEBUG": "true"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "ALLOTMENT_ACCESS_LOG": "false",
+            "ALLOTMENT_DEBUG": "true",
+        }
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "allotment", "--database", database_url, "serve",
-             "--bind", f"127.0.0.1:{self.port}", "--workers", "2"],
-            cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "allotment",
+                "--database",
+                database_url,
+                "serve",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "2",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -154,9 +182,12 @@ def _set_up_providers(port: int) -> None:
     for rp, total in PROVIDERS.items():
         status, _ = _request(conn, "POST", "/resource_providers", {"name": rp, "uuid": rp})
         assert status == 200
-        status, _ = _request(conn, "PUT", f"/resource_providers/{rp}/inventories",
-                             {"resource_provider_generation": 0,
-                              "inventories": {"VCPU": {"total": total}}})
+        status, _ = _request(
+            conn,
+            "PUT",
+            f"/resource_providers/{rp}/inventories",
+            {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": total}}},
+        )
         assert status == 200
     conn.close()
 
@@ -168,8 +199,10 @@ def _run_clients(port: int) -> tuple[list[dict[str, Any]], float]:
     context = multiprocessing.get_context(method)
     barrier = context.Barrier(CLIENTS)
     results = context.Queue()
-    workers = [context.Process(target=client, args=(port, seed, barrier, results))
-               for seed in range(CLIENTS)]
+    workers = [
+        context.Process(target=client, args=(port, seed, barrier, results))
+        for seed in range(CLIENTS)
+    ]
     for worker in workers:
         worker.start()
     reports = [results.get(timeout=120) for _ in workers]
@@ -186,8 +219,10 @@ def _server_state(port: int) -> dict[str, dict[str, int]]:
     for rp in PROVIDERS:
         status, body = _request(conn, "GET", f"/resource_providers/{rp}/usages")
         assert status == 200
-        state[rp] = {"used": body["usages"]["VCPU"],
-                     "generation": body["resource_provider_generation"]}
+        state[rp] = {
+            "used": body["usages"]["VCPU"],
+            "generation": body["resource_provider_generation"],
+        }
     conn.close()
     return state
 
@@ -196,10 +231,16 @@ def _orphans(db: Database) -> tuple[int, int]:
     """(consumers without allocations, allocations without a consumer)."""
     a, c = tables.allocations, tables.consumers
     with db.read() as conn:
-        lonely = conn.execute(sa.select(sa.func.count()).select_from(c).where(
-            ~sa.exists().where(a.c.consumer_id == c.c.uuid))).scalar_one()
-        orphaned = conn.execute(sa.select(sa.func.count()).select_from(a).where(
-            ~sa.exists().where(c.c.uuid == a.c.consumer_id))).scalar_one()
+        lonely = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(c)
+            .where(~sa.exists().where(a.c.consumer_id == c.c.uuid))
+        ).scalar_one()
+        orphaned = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(a)
+            .where(~sa.exists().where(c.c.uuid == a.c.consumer_id))
+        ).scalar_one()
     return lonely, orphaned
 
 
@@ -230,8 +271,9 @@ def test_concurrent_claims_never_overcommit(
             writes_touching.update(touched)
         else:
             assert outcome["status"] == 409, outcome
-            assert outcome["code"] in ("placement.undefined_code",
-                                       "placement.concurrent_update"), outcome
+            assert outcome["code"] in ("placement.undefined_code", "placement.concurrent_update"), (
+                outcome
+            )
             codes[outcome["code"]] += 1
 
     figures = {

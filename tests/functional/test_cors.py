@@ -79,28 +79,38 @@ def test_actual_request_from_other_origin_gets_no_headers(cors_client):
 
 
 def test_preflight_is_answered_without_a_token(cors_client):
-    response = cors_client.options("/resource_providers", headers={
-        "origin": ORIGIN,
-        "access-control-request-method": "POST",
-        "access-control-request-headers": "X-Auth-Token, OpenStack-API-Version, Content-Type",
-    })
+    response = cors_client.options(
+        "/resource_providers",
+        headers={
+            "origin": ORIGIN,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "X-Auth-Token, OpenStack-API-Version, Content-Type",
+        },
+    )
     assert response.status_code == 200
     assert response.content == b""
     assert response.headers["access-control-allow-origin"] == ORIGIN
     assert response.headers["access-control-allow-methods"] == "POST"
     assert response.headers["access-control-allow-headers"] == (
-        "X-Auth-Token,OpenStack-API-Version,Content-Type")
+        "X-Auth-Token,OpenStack-API-Version,Content-Type"
+    )
     assert response.headers["access-control-max-age"] == "3600"
     assert response.headers["access-control-allow-credentials"] == "true"
 
 
-@pytest.mark.parametrize("headers", [
-    {"origin": "https://evil.example.com", "access-control-request-method": "GET"},
-    {"origin": ORIGIN, "access-control-request-method": "TRACE"},
-    {"origin": ORIGIN, "access-control-request-method": "GET",
-     "access-control-request-headers": "X-Not-Allowed"},
-    {"origin": ORIGIN},
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"origin": "https://evil.example.com", "access-control-request-method": "GET"},
+        {"origin": ORIGIN, "access-control-request-method": "TRACE"},
+        {
+            "origin": ORIGIN,
+            "access-control-request-method": "GET",
+            "access-control-request-headers": "X-Not-Allowed",
+        },
+        {"origin": ORIGIN},
+    ],
+)
 def test_refused_preflight_has_no_allow_headers(cors_client, headers):
     response = cors_client.options("/resource_providers", headers=headers)
     assert response.status_code == 200
@@ -123,14 +133,24 @@ def test_wildcard_origin(db, settings):
 
 def test_configured_lists_are_used(db, settings):
     configured = settings.replace(
-        cors_allowed_origin=("https://a.example", ORIGIN), cors_allow_methods=("GET",),
-        cors_allow_headers=("X-Custom",), cors_expose_headers=("X-One", "X-Two"), cors_max_age=0,
+        cors_allowed_origin=("https://a.example", ORIGIN),
+        cors_allow_methods=("GET",),
+        cors_allow_headers=("X-Custom",),
+        cors_expose_headers=("X-One", "X-Two"),
+        cors_max_age=0,
     )
     with client_for(db, configured) as client:
-        ok = client.options("/", headers={"origin": ORIGIN, "access-control-request-method": "GET",
-                                          "access-control-request-headers": "x-custom"})
-        refused = client.options("/", headers={"origin": ORIGIN,
-                                               "access-control-request-method": "PUT"})
+        ok = client.options(
+            "/",
+            headers={
+                "origin": ORIGIN,
+                "access-control-request-method": "GET",
+                "access-control-request-headers": "x-custom",
+            },
+        )
+        refused = client.options(
+            "/", headers={"origin": ORIGIN, "access-control-request-method": "PUT"}
+        )
         actual = client.get("/", headers={"origin": "https://a.example"})
     assert ok.headers["access-control-allow-headers"] == "x-custom"
     assert "access-control-max-age" not in ok.headers
@@ -140,8 +160,14 @@ def test_configured_lists_are_used(db, settings):
 
 def test_no_middleware_without_allowed_origin(db, settings):
     with client_for(db, settings) as client:
-        preflight = client.options("/resource_providers", headers={
-            "origin": ORIGIN, "access-control-request-method": "GET", "x-auth-token": "admin"})
+        preflight = client.options(
+            "/resource_providers",
+            headers={
+                "origin": ORIGIN,
+                "access-control-request-method": "GET",
+                "x-auth-token": "admin",
+            },
+        )
         actual = client.get("/", headers={"origin": ORIGIN})
     assert preflight.status_code == 405  # the API's own answer
     assert cors_headers(preflight) == {} and cors_headers(actual) == {}
@@ -151,8 +177,10 @@ def test_cors_options_from_a_config_file(tmp_path):
     from allotment import config
 
     conf = tmp_path / "placement.conf"
-    conf.write_text("[cors]\nallowed_origin = https://a.example, https://b.example\n"
-                    "allow_methods = GET,PUT\nmax_age = 60\n")
+    conf.write_text(
+        "[cors]\nallowed_origin = https://a.example, https://b.example\n"
+        "allow_methods = GET,PUT\nmax_age = 60\n"
+    )
     settings = config.load([str(conf)], environ={})
     assert settings.cors_allowed_origin == ("https://a.example", "https://b.example")
     assert settings.cors_allow_methods == ("GET", "PUT")

@@ -30,8 +30,16 @@ def run_gabbit(path: Path, app) -> unittest.TestResult:
     loader = unittest.TestLoader()
     suite_dict = utils.load_yaml(yaml_file=str(path))
     suite = suitemaker.test_suite_from_dict(
-        loader, path.stem, suite_dict, str(GABBITS), str(uuid.uuid4()), None, None,
-        lambda: app, handlers=_handlers(), test_loader_name=__name__,
+        loader,
+        path.stem,
+        suite_dict,
+        str(GABBITS),
+        str(uuid.uuid4()),
+        None,
+        None,
+        lambda: app,
+        handlers=_handlers(),
+        test_loader_name=__name__,
     )
     stream = io.StringIO()
     result = unittest.TextTestRunner(stream=stream, verbosity=0).run(suite)

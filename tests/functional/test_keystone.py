@@ -42,8 +42,13 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 
 def keystone_settings(db: Database, section: dict[str, str], **extra: Any) -> Settings:
-    return Settings(database_url=db.url.render_as_string(), access_log=False,
-                    auth_strategy="keystone", sections={"keystone_authtoken": section}, **extra)
+    return Settings(
+        database_url=db.url.render_as_string(),
+        access_log=False,
+        auth_strategy="keystone",
+        sections={"keystone_authtoken": section},
+        **extra,
+    )
 
 
 def client(app: Any) -> httpx.Client:
@@ -52,10 +57,10 @@ def client(app: Any) -> httpx.Client:
 
 # ------------------------------------------------- keystonemiddleware's fixture
 
+
 def add_token(fixture: ksm_fixture.AuthTokenFixture, user_id: str, roles: list[str]) -> str:
     token_id = uuid.uuid4().hex
-    fixture.add_token_data(token_id=token_id, user_id=user_id, project_id=PROJECT,
-                           role_list=roles)
+    fixture.add_token_data(token_id=token_id, user_id=user_id, project_id=PROJECT, role_list=roles)
     return token_id
 
 
@@ -67,8 +72,13 @@ def token_fixture() -> Iterator[ksm_fixture.AuthTokenFixture]:
 
 @pytest.fixture
 def fixture_client(db, token_fixture) -> Iterator[httpx.Client]:
-    settings = keystone_settings(db, {"www_authenticate_uri": "http://keystone.test/identity",
-                                      "service_token_roles_required": "true"})
+    settings = keystone_settings(
+        db,
+        {
+            "www_authenticate_uri": "http://keystone.test/identity",
+            "service_token_roles_required": "true",
+        },
+    )
     with client(make_app(settings, db=db, prepare=False)) as c:
         yield c
 
@@ -84,8 +94,9 @@ def test_valid_token_without_the_role_is_forbidden(fixture_client, token_fixture
     token = add_token(token_fixture, "u-reader", ["reader"])
     response = fixture_client.get("/resource_providers", headers={"x-auth-token": token, **LATEST})
     assert response.status_code == 403
-    own = fixture_client.get(f"/usages?project_id={PROJECT}",
-                             headers={"x-auth-token": token, **LATEST})
+    own = fixture_client.get(
+        f"/usages?project_id={PROJECT}", headers={"x-auth-token": token, **LATEST}
+    )
     assert own.status_code == 200  # the token's project reaches the policy target
 
 
@@ -107,8 +118,10 @@ def test_root_and_health_need_no_token(fixture_client):
 
 def test_identity_headers_from_the_client_are_not_trusted(fixture_client, token_fixture):
     token = add_token(token_fixture, "u-member", ["member"])
-    response = fixture_client.get("/resource_providers", headers={
-        "x-auth-token": token, "x-roles": "admin", "x-user-id": "admin", **LATEST})
+    response = fixture_client.get(
+        "/resource_providers",
+        headers={"x-auth-token": token, "x-roles": "admin", "x-user-id": "admin", **LATEST},
+    )
     assert response.status_code == 403
 
 
@@ -137,26 +150,40 @@ class StubKeystone:
         self.server.server_close()
         self.thread.join(timeout=5)
 
-    def issue(self, roles: list[str], project_id: str = PROJECT, user_id: str | None = None,
-              service_catalog: bool = False) -> str:
-        token = ksa_fixture.V3Token(user_id=user_id or uuid.uuid4().hex,
-                                    user_domain_id="default", project_id=project_id,
-                                    project_domain_id="default")
+    def issue(
+        self,
+        roles: list[str],
+        project_id: str = PROJECT,
+        user_id: str | None = None,
+        service_catalog: bool = False,
+    ) -> str:
+        token = ksa_fixture.V3Token(
+            user_id=user_id or uuid.uuid4().hex,
+            user_domain_id="default",
+            project_id=project_id,
+            project_domain_id="default",
+        )
         for role in roles:
             token.add_role(name=role)
         if service_catalog:
             service = token.add_service("identity")
-            service.add_standard_endpoints(public=f"{self.url}/v3", internal=f"{self.url}/v3",
-                                           admin=f"{self.url}/v3")
+            service.add_standard_endpoints(
+                public=f"{self.url}/v3", internal=f"{self.url}/v3", admin=f"{self.url}/v3"
+            )
         token_id = uuid.uuid4().hex
         self.tokens[token_id] = dict(token)
         return token_id
 
     def version(self) -> dict[str, Any]:
-        return {"id": "v3.14", "status": "stable", "updated": "2020-04-07T00:00:00Z",
-                "links": [{"rel": "self", "href": f"{self.url}/v3/"}],
-                "media-types": [{"base": "application/json",
-                                 "type": "application/vnd.openstack.identity-v3+json"}]}
+        return {
+            "id": "v3.14",
+            "status": "stable",
+            "updated": "2020-04-07T00:00:00Z",
+            "links": [{"rel": "self", "href": f"{self.url}/v3/"}],
+            "media-types": [
+                {"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}
+            ],
+        }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         stub = self
@@ -189,8 +216,7 @@ class StubKeystone:
             def _validate(self) -> None:
                 stub.validations += 1
                 caller = stub.tokens.get(self.headers.get("X-Auth-Token", ""))
-                if caller is None or "service" not in {
-                        r["name"] for r in caller["token"]["roles"]}:
+                if caller is None or "service" not in {r["name"] for r in caller["token"]["roles"]}:
                     self._send(401, {"error": {"code": 401, "title": "Unauthorized"}})
                     return
                 subject = self.headers.get("X-Subject-Token", "")
@@ -209,8 +235,9 @@ class StubKeystone:
                 if (user.get("name"), user.get("password")) != (SERVICE_USER, SERVICE_PASSWORD):
                     self._send(401, {"error": {"code": 401, "title": "Unauthorized"}})
                     return
-                token_id = stub.issue(["service"], user_id="placement-service",
-                                      service_catalog=True)
+                token_id = stub.issue(
+                    ["service"], user_id="placement-service", service_catalog=True
+                )
                 self._send(201, stub.tokens[token_id], {"X-Subject-Token": token_id})
 
         return Handler
@@ -256,8 +283,10 @@ def test_stub_keystone_validates_tokens(tmp_path, db, stub_keystone):
         ok = c.get("/resource_providers", headers={"x-auth-token": admin, **LATEST})
         assert ok.status_code == 200
         assert ok.headers["openstack-api-version"] == "placement 1.39"
-        assert c.get("/resource_providers",
-                     headers={"x-auth-token": reader, **LATEST}).status_code == 403
+        assert (
+            c.get("/resource_providers", headers={"x-auth-token": reader, **LATEST}).status_code
+            == 403
+        )
         bad = c.get("/resource_providers", headers={"x-auth-token": "not-a-token", **LATEST})
         assert bad.status_code == 401
         assert bad.headers["www-authenticate"] == f'Keystone uri="{stub_keystone.url}"'
@@ -278,13 +307,24 @@ def test_wrong_service_password_means_no_token_validates(tmp_path, db, stub_keys
 
 # ------------------------------------------------- configuration plumbing
 
+
 def test_section_options_reach_keystonemiddleware():
-    conf = keystone.build_conf({
-        "keystone_authtoken": {"www_authenticate_uri": "http://k", "auth_section": "svc",
-                               "service_token_roles": "service,admin", "debug": "true"},
-        "svc": {"auth_type": "password", "auth_url": "http://k/v3", "username": "p",
-                "password": "x"},
-    })
+    conf = keystone.build_conf(
+        {
+            "keystone_authtoken": {
+                "www_authenticate_uri": "http://k",
+                "auth_section": "svc",
+                "service_token_roles": "service,admin",
+                "debug": "true",
+            },
+            "svc": {
+                "auth_type": "password",
+                "auth_url": "http://k/v3",
+                "username": "p",
+                "password": "x",
+            },
+        }
+    )
     assert conf.keystone_authtoken.www_authenticate_uri == "http://k"
     assert conf.keystone_authtoken.service_token_roles == ["service", "admin"]
     assert conf.svc.auth_type == "password"

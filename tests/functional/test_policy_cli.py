@@ -31,7 +31,8 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_list_prints_every_rule_with_default_and_effective(conf, capsys):
     (conf.parent / "policy.yaml").write_text(
-        '# comment\n"placement:traits:list": "role:reader"\nmine: "role:x"\n')
+        '# comment\n"placement:traits:list": "role:reader"\nmine: "role:x"\n'
+    )
     code, out, _ = run(capsys, "--config-file", str(conf), "policy", "list")
     assert code == 0
     assert f"policy file: {conf.parent / 'policy.yaml'}" in out
@@ -44,8 +45,7 @@ def test_list_prints_every_rule_with_default_and_effective(conf, capsys):
     assert "operation:   GET /traits" in block
     legacy = out.split("\nservice_api\n")[1].split("\n\n")[0]
     assert "effective:   (role:service) or (role:admin)" in legacy
-    assert out.rstrip().endswith("source:      policy file "
-                                 f"{conf.parent / 'policy.yaml'}, line 3")
+    assert out.rstrip().endswith(f"source:      policy file {conf.parent / 'policy.yaml'}, line 3")
 
 
 def test_list_json(conf, capsys):
@@ -82,6 +82,7 @@ def test_app_refuses_a_broken_policy_file(conf):
 
 def test_keystone_misconfiguration_is_refused_at_start(conf):
     settings = config.load([str(conf)], environ={}).replace(
-        auth_strategy="keystone", sections={"keystone_authtoken": {"auth_type": "nope"}})
+        auth_strategy="keystone", sections={"keystone_authtoken": {"auth_type": "nope"}}
+    )
     with pytest.raises(ConfigError, match="auth_type"):
         check_settings(settings)

@@ -62,11 +62,18 @@ def call(app: Any, method: str, path: str, token: str, roles: str | None) -> int
     query = f"project_id={PROJECT}" if path == "/usages" else ""
     body = b"{}" if method in ("PUT", "POST") else b""
     environ = {
-        "REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query,
-        "SCRIPT_NAME": "", "SERVER_NAME": "placement", "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body),
-        "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json",
-        "HTTP_X_AUTH_TOKEN": token, "HTTP_OPENSTACK_API_VERSION": "placement latest",
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "placement",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
+        "HTTP_X_AUTH_TOKEN": token,
+        "HTTP_OPENSTACK_API_VERSION": "placement latest",
     }
     if roles is not None:
         environ["HTTP_X_ROLES"] = roles

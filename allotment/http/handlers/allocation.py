@@ -24,26 +24,31 @@ def _newest(allocations: Iterable[Allocation]) -> Any:
     return newest(*(a.last_modified for a in allocations))
 
 
-def _consumer_body(req: Request, consumer: Consumer | None,
-                   allocations: list[Allocation]) -> dict[str, Any]:
+def _consumer_body(
+    req: Request, consumer: Consumer | None, allocations: list[Allocation]
+) -> dict[str, Any]:
     by_provider: dict[str, dict[str, Any]] = {}
     for alloc in allocations:
-        entry = by_provider.setdefault(alloc.resource_provider_uuid, {
-            "generation": alloc.resource_provider_generation, "resources": {}})
+        entry = by_provider.setdefault(
+            alloc.resource_provider_uuid,
+            {"generation": alloc.resource_provider_generation, "resources": {}},
+        )
         entry["resources"][alloc.resource_class] = alloc.used
     body: dict[str, Any] = {"allocations": by_provider}
     # The consumer's own keys appear only when it has allocations.
     if not allocations or not req.version.matches(mv.ALLOCATIONS_DICT_FORM):
         return body
     settings = req.state.settings
-    body["project_id"] = consumer.project_id if consumer else \
-        settings.incomplete_consumer_project_id
+    body["project_id"] = (
+        consumer.project_id if consumer else settings.incomplete_consumer_project_id
+    )
     body["user_id"] = consumer.user_id if consumer else settings.incomplete_consumer_user_id
     if req.version.matches(mv.CONSUMER_GENERATION):
         body["consumer_generation"] = consumer.generation if consumer else None
     if req.version.matches(mv.CONSUMER_TYPES):
-        body["consumer_type"] = (consumer.consumer_type if consumer else None) \
-            or UNKNOWN_CONSUMER_TYPE
+        body["consumer_type"] = (
+            consumer.consumer_type if consumer else None
+        ) or UNKNOWN_CONSUMER_TYPE
     return body
 
 
@@ -52,8 +57,9 @@ def list_allocations(req: Request) -> Response:
     raw = req.path_params["consumer_uuid"]
     with req.state.db.read() as conn:
         consumer, allocations = alloc_store.get_for_consumer(conn, parse_uuid(raw) or raw)
-    return json_response(req, _consumer_body(req, consumer, allocations),
-                         last_modified=_newest(allocations))
+    return json_response(
+        req, _consumer_body(req, consumer, allocations), last_modified=_newest(allocations)
+    )
 
 
 def list_provider_allocations(req: Request) -> Response:
@@ -95,8 +101,9 @@ def _provider_resources(body: dict[str, Any]) -> dict[str, dict[str, int]]:
     return found
 
 
-def consumer_write(req: Request, consumer_uuid: str,
-                   body: dict[str, Any]) -> alloc_store.ConsumerWrite:
+def consumer_write(
+    req: Request, consumer_uuid: str, body: dict[str, Any]
+) -> alloc_store.ConsumerWrite:
     """A validated body (any microversion) as one consumer's allocation write."""
     settings = req.state.settings
     # Below 1.8 the consumer's owner is unknown: use the configured placeholders.
@@ -120,11 +127,16 @@ def set_allocations(req: Request) -> Response:
     body = validate(schemas.put_schema(req.version), req.json_body())
     write = consumer_write(req, consumer_uuid, body)
     try:
-        alloc_store.write(req.state.db, [write],
-                          req.state.settings.allocation_conflict_retry_count, providers_first=True)
+        alloc_store.write(
+            req.state.db,
+            [write],
+            req.state.settings.allocation_conflict_retry_count,
+            providers_first=True,
+        )
     except exc.AllocationClassNotFound as error:
         raise exc.Invalid(
-            f"Unable to allocate inventory for consumer {consumer_uuid}: {error}") from error
+            f"Unable to allocate inventory for consumer {consumer_uuid}: {error}"
+        ) from error
     return empty_response(204)
 
 
@@ -146,8 +158,12 @@ def set_allocations_for_consumers(req: Request) -> Response:
     data = validate(schemas.post_schema(req.version), req.json_body())
     writes = consumer_writes(req, data)
     try:
-        alloc_store.write(req.state.db, writes,
-                          req.state.settings.allocation_conflict_retry_count, providers_first=False)
+        alloc_store.write(
+            req.state.db,
+            writes,
+            req.state.settings.allocation_conflict_retry_count,
+            providers_first=False,
+        )
     except exc.AllocationClassNotFound as error:
         # Upstream's wording for POST has no colon.
         raise exc.Invalid(f"Unable to allocate inventory {error}") from error
@@ -159,7 +175,8 @@ def delete_allocations(req: Request) -> Response:
     raw = req.path_params["consumer_uuid"]
     consumer_uuid = parse_uuid(raw) or raw
     deleted = req.state.db.run_write(
-        lambda conn: alloc_store.delete_for_consumer(conn, consumer_uuid))
+        lambda conn: alloc_store.delete_for_consumer(conn, consumer_uuid)
+    )
     if not deleted:
         raise HTTPError(404, f"No allocations for consumer '{raw}'")
     return empty_response(204)

@@ -84,18 +84,25 @@ def parse_request(query: dict[str, list[str]], version: mv.Version) -> Candidate
     groups = tuple(_parse_group(suffix, params, version) for suffix, params in grouped.items())
     _check_groups(groups, same_subtrees, version)
     if len([g for g in groups if g.same_provider]) > 1 and group_policy is None:
-        raise HTTPError(400, 'The "group_policy" parameter is required when specifying more '
-                             'than one "resources{N}" parameter.')
+        raise HTTPError(
+            400,
+            'The "group_policy" parameter is required when specifying more '
+            'than one "resources{N}" parameter.',
+        )
     return CandidateRequest(
-        groups=groups, limit=limit, group_policy=group_policy,
-        root_required=root_required, root_forbidden=root_forbidden,
+        groups=groups,
+        limit=limit,
+        group_policy=group_policy,
+        root_required=root_required,
+        root_forbidden=root_forbidden,
         same_subtrees=same_subtrees,
         nested_aware=version.matches(mv.NESTED_CANDIDATES),
     )
 
 
-def _split_params(query: dict[str, list[str]], version: mv.Version
-                  ) -> dict[str, dict[str, list[str]]]:
+def _split_params(
+    query: dict[str, list[str]], version: mv.Version
+) -> dict[str, dict[str, list[str]]]:
     """Group parameters by suffix; 400 for any name unknown at this microversion."""
     grouped: dict[str, dict[str, list[str]]] = {}
     unknown = []
@@ -114,8 +121,7 @@ def _split_params(query: dict[str, list[str]], version: mv.Version
         # Same wording as every other strictly validated query string.
         reject_unknown({name: [] for name in unknown}, set())
     if not version.matches(mv.GRANULAR_GROUPS) and "resources" not in query:
-        raise HTTPError(400, "Invalid query string parameters: 'resources' is a required "
-                             "property.")
+        raise HTTPError(400, "Invalid query string parameters: 'resources' is a required property.")
     return grouped
 
 
@@ -137,9 +143,12 @@ def _parse_limit(values: list[str] | None) -> int | None:
     for value in values:
         if not _LIMIT.match(value):
             # Worded like upstream's JSON-schema failure, which clients match.
-            raise HTTPError(400, f"Invalid query string parameters: {value!r} does not match "
-                                 f"'^[1-9][0-9]*$'\n\nFailed validating 'pattern' in "
-                                 f"schema['properties']['limit']")
+            raise HTTPError(
+                400,
+                f"Invalid query string parameters: {value!r} does not match "
+                f"'^[1-9][0-9]*$'\n\nFailed validating 'pattern' in "
+                f"schema['properties']['limit']",
+            )
     return int(values[0])
 
 
@@ -148,8 +157,11 @@ def _parse_group_policy(values: list[str] | None) -> str | None:
         return None
     for value in values:
         if value not in GROUP_POLICIES:
-            raise HTTPError(400, f"Invalid query string parameters: group_policy {value!r} "
-                                 f"is not one of {', '.join(GROUP_POLICIES)}.")
+            raise HTTPError(
+                400,
+                f"Invalid query string parameters: group_policy {value!r} "
+                f"is not one of {', '.join(GROUP_POLICIES)}.",
+            )
     return values[0]
 
 
@@ -157,20 +169,27 @@ def _parse_root_required(values: list[str] | None) -> tuple[frozenset[str], froz
     if not values:
         return frozenset(), frozenset()
     if len(values) > 1:
-        raise HTTPError(400, "Query parameter 'root_required' may be specified only once.",
-                        error_codes.QUERY_DUPLICATE_KEY)
+        raise HTTPError(
+            400,
+            "Query parameter 'root_required' may be specified only once.",
+            error_codes.QUERY_DUPLICATE_KEY,
+        )
     required, forbidden = set(), set()
     for item in values[0].split(","):
         name = item.lstrip("!")
         if not name or not is_valid_name(name):
-            raise HTTPError(400, f"Invalid query string parameters: malformed trait "
-                                 f"{item!r} in root_required.")
+            raise HTTPError(
+                400, f"Invalid query string parameters: malformed trait {item!r} in root_required."
+            )
         (forbidden if item.startswith("!") else required).add(name)
     conflicts = required & forbidden
     if conflicts:
-        raise HTTPError(400, f"Conflicting required and forbidden traits found in "
-                             f"root_required: {', '.join(sorted(conflicts))}",
-                        error_codes.QUERY_BAD_VALUE)
+        raise HTTPError(
+            400,
+            f"Conflicting required and forbidden traits found in "
+            f"root_required: {', '.join(sorted(conflicts))}",
+            error_codes.QUERY_BAD_VALUE,
+        )
     return frozenset(required), frozenset(forbidden)
 
 
@@ -179,22 +198,27 @@ def _parse_same_subtree(values: list[str]) -> tuple[frozenset[str], ...]:
     for value in values:
         suffixes = {item.strip() for item in value.split(",")}
         if "" in suffixes:
-            raise HTTPError(400, "Empty string (unsuffixed group) can not be specified in "
-                                 "`same_subtree` ", error_codes.QUERY_BAD_VALUE)
+            raise HTTPError(
+                400,
+                "Empty string (unsuffixed group) can not be specified in `same_subtree` ",
+                error_codes.QUERY_BAD_VALUE,
+            )
         out.append(frozenset(suffixes))
     return tuple(out)
 
 
-def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version
-                 ) -> RequestGroup:
+def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version) -> RequestGroup:
     resources: dict[str, int] = {}
     if "resources" in params:
         # A repeated resources key: the last one counts (as upstream).
         raw = params["resources"][-1]
         if not raw:
-            raise HTTPError(400, f"Badly formed resources{suffix} parameter. Expected resources "
-                                 f"query string parameter in form: "
-                                 f"?resources=VCPU:2,MEMORY_MB:1024. Got: empty string.")
+            raise HTTPError(
+                400,
+                f"Badly formed resources{suffix} parameter. Expected resources "
+                f"query string parameter in form: "
+                f"?resources=VCPU:2,MEMORY_MB:1024. Got: empty string.",
+            )
         resources = parse_resources(raw, f"resources{suffix}")
     _check_required_form(params.get("required", []), version, f"required{suffix}")
     traits = parse_required(params.get("required", []), version, f"required{suffix}")
@@ -203,13 +227,20 @@ def _parse_group(suffix: str, params: dict[str, list[str]], version: mv.Version
     if "in_tree" in params:
         in_tree = parse_uuid(params["in_tree"][-1])
         if in_tree is None:
-            raise HTTPError(400, f"Invalid query string parameters: Expected 'in_tree{suffix}' "
-                                 f"parameter to be a format of uuid. Got: "
-                                 f"{params['in_tree'][-1]}")
+            raise HTTPError(
+                400,
+                f"Invalid query string parameters: Expected 'in_tree{suffix}' "
+                f"parameter to be a format of uuid. Got: "
+                f"{params['in_tree'][-1]}",
+            )
     return RequestGroup(
-        suffix=suffix, resources=resources, required=traits.any_of,
-        forbidden=traits.forbidden, member_of=aggregates.any_of,
-        forbidden_aggs=aggregates.none_of, in_tree=in_tree,
+        suffix=suffix,
+        resources=resources,
+        required=traits.any_of,
+        forbidden=traits.forbidden,
+        member_of=aggregates.any_of,
+        forbidden_aggs=aggregates.none_of,
+        in_tree=in_tree,
     )
 
 
@@ -222,14 +253,19 @@ def _check_required_form(values: list[str], version: mv.Version, param: str) -> 
         names = value[3:] if value.startswith("in:") else value
         items = names.split(",")
         if any(not item.lstrip("!") for item in items) or (
-                not forbidden_ok and any(item.startswith("!") for item in items)):
+            not forbidden_ok and any(item.startswith("!") for item in items)
+        ):
             form = "HW_CPU_X86_VMX,!CUSTOM_MAGIC" if forbidden_ok else "HW_CPU_X86_VMX,CUSTOM_MAGIC"
-            raise HTTPError(400, f"Invalid query string parameters: Expected '{param}' "
-                                 f"parameter value of the form: {form}. Got: {value}")
+            raise HTTPError(
+                400,
+                f"Invalid query string parameters: Expected '{param}' "
+                f"parameter value of the form: {form}. Got: {value}",
+            )
 
 
-def _check_groups(groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozenset[str], ...],
-                  version: mv.Version) -> None:
+def _check_groups(
+    groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozenset[str], ...], version: mv.Version
+) -> None:
     if version.matches(mv.SAME_SUBTREE):
         _check_resourceless(groups, same_subtrees)
         return
@@ -237,46 +273,65 @@ def _check_groups(groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozens
     # only forbidden traits is not a traits orphan; it fails the next check).
     orphans = [f"required{g.suffix}" for g in groups if not g.resources and g.required]
     if orphans:
-        raise HTTPError(400, "All traits parameters must be associated with resources.  "
-                             f"Found the following orphaned traits keys: {', '.join(orphans)}")
-    orphans = [f"member_of{g.suffix}" for g in groups
-               if not g.resources and (g.member_of or g.forbidden_aggs)]
+        raise HTTPError(
+            400,
+            "All traits parameters must be associated with resources.  "
+            f"Found the following orphaned traits keys: {', '.join(orphans)}",
+        )
+    orphans = [
+        f"member_of{g.suffix}"
+        for g in groups
+        if not g.resources and (g.member_of or g.forbidden_aggs)
+    ]
     if orphans:
-        raise HTTPError(400, "All member_of parameters must be associated with resources. "
-                             f"Found the following orphaned member_of keys: {', '.join(orphans)}")
+        raise HTTPError(
+            400,
+            "All member_of parameters must be associated with resources. "
+            f"Found the following orphaned member_of keys: {', '.join(orphans)}",
+        )
     if any(not group.resources for group in groups):
         raise HTTPError(400, "All request groups must specify resources.")
     if not groups:
-        raise HTTPError(400, "At least one request group (`resources` or `resources{$S}`) "
-                             "is required.")
+        raise HTTPError(
+            400, "At least one request group (`resources` or `resources{$S}`) is required."
+        )
 
 
-def _check_resourceless(groups: tuple[RequestGroup, ...],
-                        same_subtrees: tuple[frozenset[str], ...]) -> None:
+def _check_resourceless(
+    groups: tuple[RequestGroup, ...], same_subtrees: tuple[frozenset[str], ...]
+) -> None:
     """From 1.36: resourceless groups are only legal when named in ``same_subtree``."""
     if all(not group.resources for group in groups):
-        raise HTTPError(400, "There must be at least one resources or resources[$S] "
-                             "parameter.", error_codes.QUERY_MISSING_VALUE)
+        raise HTTPError(
+            400,
+            "There must be at least one resources or resources[$S] parameter.",
+            error_codes.QUERY_MISSING_VALUE,
+        )
     named = frozenset().union(*same_subtrees)
     bad = sorted(g.suffix for g in groups if not g.resources and g.suffix not in named)
     if bad:
-        raise HTTPError(400, f"Resourceless suffixed group request should be specified in "
-                             f"`same_subtree` query param: bad group(s) - {bad}.",
-                        error_codes.QUERY_BAD_VALUE)
+        raise HTTPError(
+            400,
+            f"Resourceless suffixed group request should be specified in "
+            f"`same_subtree` query param: bad group(s) - {bad}.",
+            error_codes.QUERY_BAD_VALUE,
+        )
     suffixes = {group.suffix for group in groups}
     missing = sorted(named - suffixes)
     if missing:
-        raise HTTPError(400, f"Real suffixes should be specified in `same_subtree`: "
-                             f"{missing} not found in {sorted(suffixes)}.",
-                        error_codes.QUERY_BAD_VALUE)
+        raise HTTPError(
+            400,
+            f"Real suffixes should be specified in `same_subtree`: "
+            f"{missing} not found in {sorted(suffixes)}.",
+            error_codes.QUERY_BAD_VALUE,
+        )
 
 
 # ---------------------------------------------------------------------------
 # Rendering (spec J6)
 
 
-def render(result: SearchResult, request: CandidateRequest, version: mv.Version
-           ) -> dict[str, Any]:
+def render(result: SearchResult, request: CandidateRequest, version: mv.Version) -> dict[str, Any]:
     uuid = {pid: provider.uuid for pid, provider in result.universe.providers.items()}
     dict_form = version.matches(mv.ALLOCATIONS_DICT_FORM)
     mappings = version.matches(mv.CANDIDATE_MAPPINGS)
@@ -284,33 +339,48 @@ def render(result: SearchResult, request: CandidateRequest, version: mv.Version
     for candidate in result.candidates:
         # Candidates are fresh objects: their dicts are rendered without copies.
         if dict_form:
-            entry: dict[str, Any] = {"allocations": {
-                uuid[pid]: {"resources": res} for pid, res in candidate.allocations.items()}}
+            entry: dict[str, Any] = {
+                "allocations": {
+                    uuid[pid]: {"resources": res} for pid, res in candidate.allocations.items()
+                }
+            }
             if mappings:
-                entry["mappings"] = {suffix: [uuid[pid] for pid in pids]
-                                     for suffix, pids in candidate.mappings.items()}
+                entry["mappings"] = {
+                    suffix: [uuid[pid] for pid in pids]
+                    for suffix, pids in candidate.mappings.items()
+                }
         else:
-            entry = {"allocations": [
-                {"resource_provider": {"uuid": uuid[pid]}, "resources": res}
-                for pid, res in candidate.allocations.items()]}
+            entry = {
+                "allocations": [
+                    {"resource_provider": {"uuid": uuid[pid]}, "resources": res}
+                    for pid, res in candidate.allocations.items()
+                ]
+            }
         requests.append(entry)
-    summaries = {uuid[pid]: _summary(result, pid, request, version)
-                 for pid in result.summarised}
+    summaries = {uuid[pid]: _summary(result, pid, request, version) for pid in result.summarised}
     return {"allocation_requests": requests, "provider_summaries": summaries}
 
 
-def _summary(result: SearchResult, pid: int, request: CandidateRequest, version: mv.Version
-             ) -> dict[str, Any]:
+def _summary(
+    result: SearchResult, pid: int, request: CandidateRequest, version: mv.Version
+) -> dict[str, Any]:
     provider = result.universe.providers[pid]
     wanted = None if version.matches(mv.SUMMARIES_ALL_CLASSES) else request.resource_classes()
-    summary: dict[str, Any] = {"resources": {
-        rc: {"capacity": inventory.summary_capacity, "used": inventory.used}
-        for rc, inventory in provider.inventories.items() if wanted is None or rc in wanted}}
+    summary: dict[str, Any] = {
+        "resources": {
+            rc: {"capacity": inventory.summary_capacity, "used": inventory.used}
+            for rc, inventory in provider.inventories.items()
+            if wanted is None or rc in wanted
+        }
+    }
     if version.matches(mv.CANDIDATES_REQUIRED):
         summary["traits"] = list(provider.trait_order) or sorted(provider.traits)
     if version.matches(mv.NESTED_CANDIDATES):
-        parent = result.universe.providers.get(provider.parent_id) \
-            if provider.parent_id is not None else None
+        parent = (
+            result.universe.providers.get(provider.parent_id)
+            if provider.parent_id is not None
+            else None
+        )
         summary["parent_provider_uuid"] = parent.uuid if parent else None
         summary["root_provider_uuid"] = result.universe.providers[provider.root_id].uuid
     return summary

@@ -26,8 +26,9 @@ def inventory_body(inv: Inventory) -> dict[str, Any]:
 
 def to_inventory(resource_class: str, data: dict[str, Any]) -> Inventory:
     """A record from a validated body; omitted fields take their defaults."""
-    return Inventory(resource_class=resource_class,
-                     **{name: data[name] for name in _FIELDS if name in data})
+    return Inventory(
+        resource_class=resource_class, **{name: data[name] for name in _FIELDS if name in data}
+    )
 
 
 @contextmanager
@@ -50,7 +51,9 @@ def _provider(conn: Any, req: Request) -> ResourceProvider:
 
 
 def _collection_response(
-    req: Request, generation: int, inventories: dict[str, Inventory],
+    req: Request,
+    generation: int,
+    inventories: dict[str, Inventory],
     last_modified: datetime.datetime | None,
 ) -> Response:
     body = {
@@ -61,8 +64,12 @@ def _collection_response(
 
 
 def _single_response(
-    req: Request, generation: int, inv: Inventory, last_modified: datetime.datetime | None,
-    status: int = 200, headers: list[tuple[str, str]] | None = None,
+    req: Request,
+    generation: int,
+    inv: Inventory,
+    last_modified: datetime.datetime | None,
+    status: int = 200,
+    headers: list[tuple[str, str]] | None = None,
 ) -> Response:
     body = inventory_body(inv)
     body["resource_provider_generation"] = generation
@@ -83,7 +90,10 @@ def set_inventories(req: Request) -> Response:
         new = {name: to_inventory(name, record) for name, record in data["inventories"].items()}
         with _capacity_context("update", provider):
             generation = inv_store.replace_all(
-                conn, provider, new, data["resource_provider_generation"],
+                conn,
+                provider,
+                new,
+                data["resource_provider_generation"],
                 _reserved_may_equal_total(req),
             )
         inventories, stamp = inv_store.read(conn, provider.id)
@@ -106,8 +116,9 @@ def create_inventory(req: Request) -> Response:
             generation = inv_store.add(conn, provider, inv, _reserved_may_equal_total(req))
         stored, stamp = inv_store.read_one(conn, provider.id, inv.resource_class)
     path = f"/resource_providers/{provider.uuid}/inventories/{inv.resource_class}"
-    return _single_response(req, generation, stored, stamp, 201,
-                            headers=[("location", req.absolute_url(path))])
+    return _single_response(
+        req, generation, stored, stamp, 201, headers=[("location", req.absolute_url(path))]
+    )
 
 
 def get_inventory(req: Request) -> Response:
@@ -119,7 +130,8 @@ def get_inventory(req: Request) -> Response:
         except exc.NotFound as error:
             # An unknown class is just one more class the provider lacks.
             raise exc.InventoryNotFound(
-                f"No inventory of class {class_name} for {provider.uuid}") from error
+                f"No inventory of class {class_name} for {provider.uuid}"
+            ) from error
     return _single_response(req, provider.generation, inv, stamp)
 
 
@@ -130,8 +142,11 @@ def update_inventory(req: Request) -> Response:
         data = validate(schemas.UPDATE_ONE, req.json_body())
         with _capacity_context("update", provider):
             generation = inv_store.update_one(
-                conn, provider, to_inventory(class_name, data),
-                data["resource_provider_generation"], _reserved_may_equal_total(req),
+                conn,
+                provider,
+                to_inventory(class_name, data),
+                data["resource_provider_generation"],
+                _reserved_may_equal_total(req),
             )
         inv, stamp = inv_store.read_one(conn, provider.id, class_name)
     return _single_response(req, generation, inv, stamp)

@@ -29,8 +29,10 @@ def _inventory(provider: str, name: str, record: dict[str, Any]) -> Inventory:
     # reserved may equal total, the (truncated) capacity must not be negative.
     if int(inventory.capacity) < 0:
         raise HTTPError(
-            400, f"Unable to update inventory for resource provider {provider}: invalid "
-                 f"inventory for '{name}': the reserved value is greater than total.")
+            400,
+            f"Unable to update inventory for resource provider {provider}: invalid "
+            f"inventory for '{name}': the reserved value is greater than total.",
+        )
     return inventory
 
 
@@ -40,8 +42,10 @@ def _inventories(data: dict[str, Any]) -> dict[str, reshaper_store.ProviderInven
         provider = parse_uuid(raw) or raw
         found[provider] = reshaper_store.ProviderInventories(
             generation=item["resource_provider_generation"],
-            inventories={name: _inventory(provider, name, record)
-                         for name, record in item["inventories"].items()},
+            inventories={
+                name: _inventory(provider, name, record)
+                for name, record in item["inventories"].items()
+            },
         )
     return found
 
@@ -52,9 +56,11 @@ def reshape(req: Request) -> Response:
     inventories = _inventories(body["inventories"])
     writes = consumer_writes(req, body["allocations"])
     try:
-        alloc_store.run(req.state.db,
-                        lambda conn: reshaper_store.reshape(conn, inventories, writes),
-                        req.state.settings.allocation_conflict_retry_count)
+        alloc_store.run(
+            req.state.db,
+            lambda conn: reshaper_store.reshape(conn, inventories, writes),
+            req.state.settings.allocation_conflict_retry_count,
+        )
     except exc.AllocationClassNotFound as error:
         raise exc.Invalid(f"malformed reshaper data: {error}") from error
     return empty_response(204)

@@ -15,8 +15,10 @@ from allotment.store import resource_class as store
 
 
 def _render(req: Request, rc: ResourceClass) -> dict[str, Any]:
-    return {"name": rc.name,
-            "links": [{"rel": "self", "href": req.link(f"/resource_classes/{rc.name}")}]}
+    return {
+        "name": rc.name,
+        "links": [{"rel": "self", "href": req.link(f"/resource_classes/{rc.name}")}],
+    }
 
 
 def _location(req: Request, name: str) -> list[tuple[str, str]]:
@@ -75,6 +77,8 @@ def delete_resource_class(req: Request) -> Response:
         try:
             store.delete(conn, req.path_params["name"])
         except (exc.Invalid, exc.Conflict) as error:
-            raise HTTPError(400 if isinstance(error, exc.Invalid) else 409,
-                            f"Error in delete resource class: {error}") from None
+            raise HTTPError(
+                400 if isinstance(error, exc.Invalid) else 409,
+                f"Error in delete resource class: {error}",
+            ) from None
     return empty_response(204)

@@ -38,7 +38,8 @@ def provider_renderer(req: Request) -> Callable[[ResourceProvider], dict[str, An
     """
     prefix = req.link("/resource_providers/")
     rels = ("inventories", "usages") + tuple(
-        rel for rel, first in _EXTRA_LINKS if req.version.matches(first))
+        rel for rel, first in _EXTRA_LINKS if req.version.matches(first)
+    )
     nested = req.version.matches(mv.NESTED_PROVIDERS)
 
     def render(provider: ResourceProvider) -> dict[str, Any]:
@@ -72,8 +73,11 @@ def _uuid_value(value: Any, what: str, in_query: bool = False) -> str:
     canonical = parse_uuid(value)
     if canonical is None:
         prefix = "Invalid query string parameters" if in_query else "JSON does not validate"
-        raise HTTPError(400, f"{prefix}: {value!r} is not a 'uuid'\n\nFailed validating "
-                             f"'format' in schema['properties']['{what}']")
+        raise HTTPError(
+            400,
+            f"{prefix}: {value!r} is not a 'uuid'\n\nFailed validating "
+            f"'format' in schema['properties']['{what}']",
+        )
     return canonical
 
 
@@ -99,8 +103,13 @@ def create_resource_provider(req: Request) -> Response:
             ) from error
     location = [("location", req.absolute_url(f"/resource_providers/{provider.uuid}"))]
     if req.version.matches(mv.CREATE_RETURNS_PROVIDER):
-        return json_response(req, provider_body(req, provider), 200,
-                             last_modified=provider.last_modified, headers=location)
+        return json_response(
+            req,
+            provider_body(req, provider),
+            200,
+            last_modified=provider.last_modified,
+            headers=location,
+        )
     return empty_response(201, headers=location)
 
 
@@ -124,8 +133,7 @@ def update_resource_provider(req: Request) -> Response:
                 allow_reparent=req.version.matches(mv.REPARENT_PROVIDERS),
             )
         except exc.Invalid as error:
-            raise _tree_error(error, f"Unable to save resource provider {provider.uuid}"
-                              ) from error
+            raise _tree_error(error, f"Unable to save resource provider {provider.uuid}") from error
     return json_response(req, provider_body(req, provider), last_modified=provider.last_modified)
 
 
@@ -136,7 +144,8 @@ def delete_resource_provider(req: Request) -> Response:
             provider = rp_store.get(conn, uuid)
         except exc.ResourceProviderNotFound as error:
             raise exc.ResourceProviderNotFound(
-                f"No resource provider with uuid {uuid} found for delete") from error
+                f"No resource provider with uuid {uuid} found for delete"
+            ) from error
         rp_store.delete(conn, provider)
     return empty_response(204)
 

@@ -24,7 +24,7 @@ from allotment.store import trait as store
 
 LIST_PARAMS = {"name", "associated"}
 INVALID_TRAIT = (
-    'The trait is invalid. A valid trait must be no longer than 255 characters, start with '
+    "The trait is invalid. A valid trait must be no longer than 255 characters, start with "
     'the prefix "CUSTOM_" and use following characters: "A"-"Z", "0"-"9" and "_"'
 )
 GENERATION_CONFLICT = (
@@ -58,8 +58,11 @@ def _name_filter(value: str) -> dict:
         return {"names": operand.split(",")}
     if sep and operator == "startswith":
         return {"prefix": operand}
-    raise HTTPError(400, "Badly formatted name parameter. Expected name query string parameter "
-                         f'in form: ?name=[in|startswith]:[name1,name2|prefix]. Got: "{value}"')
+    raise HTTPError(
+        400,
+        "Badly formatted name parameter. Expected name query string parameter "
+        f'in form: ?name=[in|startswith]:[name1,name2|prefix]. Got: "{value}"',
+    )
 
 
 def list_traits(req: Request) -> Response:
@@ -145,4 +148,3 @@ def delete_provider_traits(req: Request) -> Response:
         provider = _provider(conn, req.path_params["uuid"])
         store.delete_provider_traits(conn, provider)
     return empty_response(204)
-

@@ -32,7 +32,8 @@ def get_total_usages(req: Request) -> Response:
     with req.state.db.read() as conn:
         if req.version.matches(mv.CONSUMER_TYPES):
             groups = usage_store.project_usages_by_type(
-                conn, project_id, user_id, query.single(params, "consumer_type"))
+                conn, project_id, user_id, query.single(params, "consumer_type")
+            )
             usages = {
                 name: {**group.usages, "consumer_count": group.consumer_count}
                 for name, group in groups.items()

@@ -26,8 +26,12 @@ STRICT_UUID = {
     "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
 }
 EXTERNAL_ID = {"type": "string", "minLength": 1, "maxLength": 255}
-CONSUMER_TYPE = {"type": "string", "pattern": RESOURCE_CLASS_PATTERN,
-                 "minLength": 1, "maxLength": 255}
+CONSUMER_TYPE = {
+    "type": "string",
+    "pattern": RESOURCE_CLASS_PATTERN,
+    "minLength": 1,
+    "maxLength": 255,
+}
 
 RESOURCES = {
     "type": "object",
@@ -77,30 +81,32 @@ LIST_FORM_1_8 = _with_owner(LIST_FORM)
 
 
 def _dict_form(min_providers: int) -> dict[str, Any]:
-    return _with_owner({
-        "type": "object",
-        "properties": {
-            "allocations": {
-                "type": "object",
-                "minProperties": min_providers,
-                "patternProperties": {
-                    UUID_KEY_PATTERN: {
-                        "type": "object",
-                        "properties": {
-                            # Accepted for symmetry with GET, and ignored.
-                            "generation": {"type": "integer"},
-                            "resources": RESOURCES,
+    return _with_owner(
+        {
+            "type": "object",
+            "properties": {
+                "allocations": {
+                    "type": "object",
+                    "minProperties": min_providers,
+                    "patternProperties": {
+                        UUID_KEY_PATTERN: {
+                            "type": "object",
+                            "properties": {
+                                # Accepted for symmetry with GET, and ignored.
+                                "generation": {"type": "integer"},
+                                "resources": RESOURCES,
+                            },
+                            "required": ["resources"],
+                            "additionalProperties": False,
                         },
-                        "required": ["resources"],
-                        "additionalProperties": False,
                     },
+                    "additionalProperties": False,
                 },
-                "additionalProperties": False,
             },
-        },
-        "required": ["allocations"],
-        "additionalProperties": False,
-    })
+            "required": ["allocations"],
+            "additionalProperties": False,
+        }
+    )
 
 
 MAPPINGS = {

@@ -16,8 +16,7 @@ from allotment.http import microversion as mv
 _STRING = {"type": "string"}
 _NUMERIC_SUFFIX = "[1-9][0-9]*"
 _STRING_SUFFIX = "[a-zA-Z0-9_-]{1,64}"
-_LIMIT = {"type": ["integer", "string"], "pattern": "^[1-9][0-9]*$", "minimum": 1,
-          "minLength": 1}
+_LIMIT = {"type": ["integer", "string"], "pattern": "^[1-9][0-9]*$", "minimum": 1, "minLength": 1}
 GROUP_POLICY = {"type": "string", "enum": ["none", "isolate"]}
 
 
@@ -30,8 +29,12 @@ def _ungrouped(version: mv.Version) -> dict[str, Any]:
         properties["required"] = _STRING
     if version.matches(mv.CANDIDATES_MEMBER_OF):
         properties["member_of"] = _STRING
-    return {"type": "object", "properties": properties, "required": ["resources"],
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": ["resources"],
+        "additionalProperties": False,
+    }
 
 
 def _grouped(version: mv.Version) -> dict[str, Any]:
@@ -45,9 +48,12 @@ def _grouped(version: mv.Version) -> dict[str, Any]:
         properties["root_required"] = _STRING
     if version.matches(mv.SAME_SUBTREE):
         properties["same_subtree"] = _STRING
-    return {"type": "object", "properties": properties,
-            "patternProperties": {f"^{prefix}({suffix})?$": _STRING for prefix in prefixes},
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "patternProperties": {f"^{prefix}({suffix})?$": _STRING for prefix in prefixes},
+        "additionalProperties": False,
+    }
 
 
 def query_schema(version: mv.Version) -> dict[str, Any]:

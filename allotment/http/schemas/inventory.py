@@ -31,7 +31,9 @@ UPDATE_ONE: dict[str, Any] = {
 # POST /resource_providers/{uuid}/inventories: a generation may be sent but is ignored.
 CREATE: dict[str, Any] = copy.deepcopy(UPDATE_ONE)
 CREATE["properties"]["resource_class"] = {
-    "type": "string", "pattern": RESOURCE_CLASS_PATTERN, "maxLength": 255,
+    "type": "string",
+    "pattern": RESOURCE_CLASS_PATTERN,
+    "maxLength": 255,
 }
 CREATE["required"] = ["total", "resource_class"]
 

@@ -19,5 +19,9 @@ def query_schema(version: mv.Version) -> dict[str, Any]:
     properties: dict[str, Any] = {"project_id": _ID, "user_id": _ID}
     if version.matches(mv.CONSUMER_TYPES):
         properties["consumer_type"] = {**_ID, "pattern": CONSUMER_TYPE_RE.pattern}
-    return {"type": "object", "properties": properties, "required": ["project_id"],
-            "additionalProperties": False}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": ["project_id"],
+        "additionalProperties": False,
+    }

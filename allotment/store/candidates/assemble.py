@@ -44,8 +44,9 @@ class Candidate:
 
     def key(self) -> tuple:
         """Identity of a candidate: allocations and mappings (not the anchor)."""
-        allocs = tuple(sorted((p, rc, n) for p, res in self.allocations.items()
-                              for rc, n in res.items()))
+        allocs = tuple(
+            sorted((p, rc, n) for p, res in self.allocations.items() for rc, n in res.items())
+        )
         maps = tuple(sorted((s, tuple(sorted(ps))) for s, ps in self.mappings.items()))
         return allocs, maps
 
@@ -86,8 +87,9 @@ def _fits_all(provider: Provider, resources: dict[str, int]) -> bool:
     return True
 
 
-def suffixed_choices(universe: Universe, anchor: int, group: RequestGroup,
-                     in_tree_root: int | None) -> list[int]:
+def suffixed_choices(
+    universe: Universe, anchor: int, group: RequestGroup, in_tree_root: int | None
+) -> list[int]:
     """Providers that can serve a suffixed group on their own (J3: everything on itself)."""
     out = []
     for pid in universe.eligible(anchor):
@@ -105,8 +107,9 @@ def suffixed_choices(universe: Universe, anchor: int, group: RequestGroup,
     return out
 
 
-def unnumbered_choices(universe: Universe, anchor: int, group: RequestGroup,
-                       in_tree_root: int | None) -> dict[str, list[int]] | None:
+def unnumbered_choices(
+    universe: Universe, anchor: int, group: RequestGroup, in_tree_root: int | None
+) -> dict[str, list[int]] | None:
     """Per class, the providers that may supply it for the unnumbered group; None if hopeless."""
     root = universe.providers[anchor]
     if root.aggregates & group.forbidden_aggs:
@@ -128,8 +131,7 @@ def unnumbered_choices(universe: Universe, anchor: int, group: RequestGroup,
     out = {}
     for rc in sorted(group.resources):
         amount = group.resources[rc]
-        choices = [p.id for p in allowed
-                   if rc in p.inventories and p.inventories[rc].fits(amount)]
+        choices = [p.id for p in allowed if rc in p.inventories and p.inventories[rc].fits(amount)]
         if not choices:
             return None
         out[rc] = choices
@@ -145,16 +147,16 @@ def root_ok(universe: Universe, anchor: int, request: CandidateRequest) -> bool:
 # Planning one anchor
 
 
-def plan_anchor(universe: Universe, anchor: int, request: CandidateRequest,
-                in_tree_roots: dict[str, int | None]) -> list[_Slot] | None:
+def plan_anchor(
+    universe: Universe, anchor: int, request: CandidateRequest, in_tree_roots: dict[str, int | None]
+) -> list[_Slot] | None:
     """The ordered slots of one anchor, or None if some group cannot be served there."""
     if anchor not in universe.providers or not root_ok(universe, anchor, request):
         return None
     slots: list[_Slot] = []
     unnumbered = request.unnumbered
     if unnumbered is not None and unnumbered.resources:
-        per_rc = unnumbered_choices(universe, anchor, unnumbered,
-                                    in_tree_roots.get(UNNUMBERED))
+        per_rc = unnumbered_choices(universe, anchor, unnumbered, in_tree_roots.get(UNNUMBERED))
         if per_rc is None:
             return None
         for rc, choices in per_rc.items():
@@ -220,8 +222,9 @@ class _Search:
     list; classes are numbered too. This keeps the inner loop to list indexing.
     """
 
-    def __init__(self, universe: Universe, anchor: int, request: CandidateRequest,
-                 slots: list[_Slot]) -> None:
+    def __init__(
+        self, universe: Universe, anchor: int, request: CandidateRequest, slots: list[_Slot]
+    ) -> None:
         self.universe = universe
         self.anchor = anchor
         self.slots = slots
@@ -236,8 +239,8 @@ class _Search:
         self.choices = [self._choices(slot) for slot in slots]
         self.sums = [0] * len(self.cell_used)
         self.chosen: list[_Choice | None] = [None] * len(slots)
-        self.taken: dict[int, int] = {}                 # provider -> suffixed slots (isolate)
-        self.per_root: dict[int, dict[int, int]] = {}   # root -> provider -> uses (<1.29)
+        self.taken: dict[int, int] = {}  # provider -> suffixed slots (isolate)
+        self.per_root: dict[int, dict[int, int]] = {}  # root -> provider -> uses (<1.29)
         self._init_bounds()
 
     def _choices(self, slot: _Slot) -> list[_Choice]:
@@ -283,8 +286,9 @@ class _Search:
                 for cell, rc_i, _amount, _rc in choice.cells:
                     if cell not in seen:
                         seen.add(cell)
-                        free = min(self.cell_cap[cell] - self.cell_used[cell],
-                                   float(self.cell_max[cell]))
+                        free = min(
+                            self.cell_cap[cell] - self.cell_used[cell], float(self.cell_max[cell])
+                        )
                         supply[rc_i] += max(0.0, free)
         return any(d > s for d, s in zip(demand, supply, strict=True))
 
@@ -387,8 +391,10 @@ class _Search:
 
     def _same_subtree(self, positions: tuple[int, ...]) -> bool:
         providers = {self._pid(i) for i in positions}
-        return any(all(self.universe.is_ancestor_or_self(top, other) for other in providers)
-                   for top in providers)
+        return any(
+            all(self.universe.is_ancestor_or_self(top, other) for other in providers)
+            for top in providers
+        )
 
     def _unnumbered_traits_ok(self, depth: int) -> bool:
         traits: set[str] = set()
@@ -410,16 +416,16 @@ class _Search:
             used = mappings.setdefault(slot.suffix, [])
             if pid not in used:
                 used.append(pid)
-        return Candidate(self.anchor, allocations,
-                         {s: tuple(ps) for s, ps in mappings.items()})
+        return Candidate(self.anchor, allocations, {s: tuple(ps) for s, ps in mappings.items()})
 
 
 # ---------------------------------------------------------------------------
 # Driving every anchor
 
 
-def anchor_candidates(universe: Universe, anchor: int, request: CandidateRequest,
-                      in_tree_roots: dict[str, int | None]) -> Iterator[Candidate]:
+def anchor_candidates(
+    universe: Universe, anchor: int, request: CandidateRequest, in_tree_roots: dict[str, int | None]
+) -> Iterator[Candidate]:
     """Candidates of one anchor, planned lazily (a capped search may never get here)."""
     slots = plan_anchor(universe, anchor, request, in_tree_roots)
     if slots is None:
@@ -430,8 +436,9 @@ def anchor_candidates(universe: Universe, anchor: int, request: CandidateRequest
         yield from _Search(universe, anchor, request, slots).run()
 
 
-def _products(universe: Universe, anchor: int, slots: list[_Slot],
-              request: CandidateRequest) -> Iterator[Candidate]:
+def _products(
+    universe: Universe, anchor: int, slots: list[_Slot], request: CandidateRequest
+) -> Iterator[Candidate]:
     """The unnumbered group alone, from 1.29: every combination of its per-class choices.
 
     Each class is its own slot and no two slots share a (provider, class), so
@@ -476,17 +483,24 @@ def _round_robin(generators: Iterator[Iterator[Candidate]]) -> Iterator[Candidat
         active = still
 
 
-def generate(universe: Universe, request: CandidateRequest,
-             in_tree_roots: dict[str, int | None] | None = None,
-             strategy: str = DEPTH_FIRST, stop_after: int | None = None) -> list[Candidate]:
+def generate(
+    universe: Universe,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None] | None = None,
+    strategy: str = DEPTH_FIRST,
+    stop_after: int | None = None,
+) -> list[Candidate]:
     """Distinct candidates over every anchor of ``universe``, at most ``stop_after``."""
     return generate_over(iter([universe]), request, in_tree_roots, strategy, stop_after)
 
 
-def generate_over(universes: Iterator[Universe], request: CandidateRequest,
-                  in_tree_roots: dict[str, int | None] | None = None,
-                  strategy: str = DEPTH_FIRST, stop_after: int | None = None
-                  ) -> list[Candidate]:
+def generate_over(
+    universes: Iterator[Universe],
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None] | None = None,
+    strategy: str = DEPTH_FIRST,
+    stop_after: int | None = None,
+) -> list[Candidate]:
     """Distinct candidates over the anchors of each universe in turn, at most ``stop_after``.
 
     ``depth-first`` exhausts one anchor before the next; ``breadth-first`` takes

@@ -64,7 +64,7 @@ class _Facts:
     """Per-provider facts of the request's classes, traits and aggregates (ids only)."""
 
     fits: dict[tuple[int, int], Found] = field(default_factory=dict)  # (class, amount)
-    traits: dict[str, Found] = field(default_factory=dict)   # trait name -> providers
+    traits: dict[str, Found] = field(default_factory=dict)  # trait name -> providers
     aggregates: dict[str, Found] = field(default_factory=dict)  # aggregate uuid -> members
     links: dict[int, frozenset[int]] = field(default_factory=dict)  # sharing -> linked roots
     in_tree_roots: dict[str, int | None] = field(default_factory=dict)
@@ -83,8 +83,11 @@ class _Facts:
 
     def absorb(self, other: _Facts) -> _Facts:
         """Add ``other``'s facts (about other providers) and take its links; returns self."""
-        for mine, theirs in ((self.fits, other.fits), (self.traits, other.traits),
-                             (self.aggregates, other.aggregates)):
+        for mine, theirs in (
+            (self.fits, other.fits),
+            (self.traits, other.traits),
+            (self.aggregates, other.aggregates),
+        ):
             for key, found in theirs.items():
                 mine.setdefault(key, {}).update(found)
         self.links = other.links
@@ -115,8 +118,9 @@ Window = tuple[int, int] | None  # root ids lo <= id < hi; None: every root
 
 def _ids(values: Iterable[int]) -> sa.BindParameter:
     """An IN list rendered inline: integers only, so no bind-parameter limits apply."""
-    return sa.bindparam("ids", sorted(set(values)), unique=True, expanding=True,
-                        literal_execute=True)
+    return sa.bindparam(
+        "ids", sorted(set(values)), unique=True, expanding=True, literal_execute=True
+    )
 
 
 def research(conn: Connection, request: CandidateRequest) -> Research:
@@ -190,8 +194,9 @@ def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:
         return []
     where = None
     if window is not None:
-        where = sa.and_(rp.c.root_provider_id >= _int(window[0]),
-                        rp.c.root_provider_id < _int(window[1]))
+        where = sa.and_(
+            rp.c.root_provider_id >= _int(window[0]), rp.c.root_provider_id < _int(window[1])
+        )
     facts = _facts(conn, found, where, by_root=window is not None)
     roots = _anchor_roots(found.request, found.rc_ids, facts.absorb(found.sharing))
     if window is not None:
@@ -199,27 +204,34 @@ def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:
     return sorted(roots)
 
 
-def _facts(conn: Connection, found: Plan, where: sa.ColumnElement | None,
-           by_root: bool = False) -> _Facts:
+def _facts(
+    conn: Connection, found: Plan, where: sa.ColumnElement | None, by_root: bool = False
+) -> _Facts:
     """Fits, traits and aggregates of the providers matching ``where`` (on providers)."""
-    fits = {(rc_id, amount): _fitting(conn, rc_id, amount, where, by_root)
-            for rc_id, amount in sorted(_amounts(found.request, found.rc_ids))}
-    return _Facts(fits=fits, traits=_providers_with_traits(conn, found.trait_ids, where, by_root),
-                  aggregates=_providers_in_aggregates(conn, found.request.aggregate_uuids(),
-                                                      where))
+    fits = {
+        (rc_id, amount): _fitting(conn, rc_id, amount, where, by_root)
+        for rc_id, amount in sorted(_amounts(found.request, found.rc_ids))
+    }
+    return _Facts(
+        fits=fits,
+        traits=_providers_with_traits(conn, found.trait_ids, where, by_root),
+        aggregates=_providers_in_aggregates(conn, found.request.aggregate_uuids(), where),
+    )
 
 
 def _amounts(request: CandidateRequest, rc_ids: dict[str, int]) -> set[tuple[int, int]]:
-    return {(rc_ids[rc], amount) for group in request.groups
-            for rc, amount in group.resources.items()}
+    return {
+        (rc_ids[rc], amount) for group in request.groups for rc, amount in group.resources.items()
+    }
 
 
 def _in_tree_roots(conn: Connection, groups: Iterable[RequestGroup]) -> dict[str, int | None]:
     wanted = {g.suffix: g.in_tree for g in groups if g.in_tree is not None}
     if not wanted:
         return {}
-    rows = conn.execute(sa.select(rp.c.uuid, rp.c.root_provider_id)
-                        .where(rp.c.uuid.in_(set(wanted.values())))).all()
+    rows = conn.execute(
+        sa.select(rp.c.uuid, rp.c.root_provider_id).where(rp.c.uuid.in_(set(wanted.values())))
+    ).all()
     found = {uuid: root for uuid, root in rows}
     return {suffix: found.get(uuid) for suffix, uuid in wanted.items()}
 
@@ -240,40 +252,55 @@ def _used() -> sa.ColumnElement:
     """
     return sa.func.coalesce(
         sa.select(sa.func.sum(alloc.c.used))
-        .where(alloc.c.resource_provider_id == inv.c.resource_provider_id,
-               alloc.c.resource_class_id == inv.c.resource_class_id)
-        .scalar_subquery(), 0)
+        .where(
+            alloc.c.resource_provider_id == inv.c.resource_provider_id,
+            alloc.c.resource_class_id == inv.c.resource_class_id,
+        )
+        .scalar_subquery(),
+        0,
+    )
 
 
-def _fitting(conn: Connection, rc_id: int, amount: int, where: sa.ColumnElement | None,
-             by_root: bool = False) -> Found:
+def _fitting(
+    conn: Connection, rc_id: int, amount: int, where: sa.ColumnElement | None, by_root: bool = False
+) -> Found:
     """Providers (matching ``where``) whose inventory of the class can take ``amount``."""
     capacity = (inv.c.total - inv.c.reserved) * inv.c.allocation_ratio
     # With a root id window, ``+ 0`` keeps SQLite from scanning every inventory
     # of the class through its index: it then walks the providers of the window.
     rc_column = inv.c.resource_class_id + _int(0) if by_root else inv.c.resource_class_id
-    query = (sa.select(inv.c.resource_provider_id, rp.c.root_provider_id)
-             .select_from(inv.join(rp, rp.c.id == inv.c.resource_provider_id))
-             .where(rc_column == _int(rc_id),
-                    inv.c.min_unit <= _int(amount), inv.c.max_unit >= _int(amount),
-                    _int(amount) % inv.c.step_size == 0,
-                    _used() + _int(amount) <= capacity))
+    query = (
+        sa.select(inv.c.resource_provider_id, rp.c.root_provider_id)
+        .select_from(inv.join(rp, rp.c.id == inv.c.resource_provider_id))
+        .where(
+            rc_column == _int(rc_id),
+            inv.c.min_unit <= _int(amount),
+            inv.c.max_unit >= _int(amount),
+            _int(amount) % inv.c.step_size == 0,
+            _used() + _int(amount) <= capacity,
+        )
+    )
     if where is not None:
         query = query.where(where)
     return dict(conn.execute(query).all())
 
 
-def _providers_with_traits(conn: Connection, trait_ids: dict[str, int],
-                           where: sa.ColumnElement | None, by_root: bool = False
-                           ) -> dict[str, Found]:
+def _providers_with_traits(
+    conn: Connection,
+    trait_ids: dict[str, int],
+    where: sa.ColumnElement | None,
+    by_root: bool = False,
+) -> dict[str, Found]:
     if not trait_ids:
         return {}
     names = {tid: name for name, tid in trait_ids.items()}
     # As in _fitting: with a window, walk its providers rather than every holder.
     trait_column = rpt.c.trait_id + _int(0) if by_root else rpt.c.trait_id
-    query = (sa.select(rpt.c.trait_id, rpt.c.resource_provider_id, rp.c.root_provider_id)
-             .select_from(rpt.join(rp, rp.c.id == rpt.c.resource_provider_id))
-             .where(trait_column.in_(_ids(names))))
+    query = (
+        sa.select(rpt.c.trait_id, rpt.c.resource_provider_id, rp.c.root_provider_id)
+        .select_from(rpt.join(rp, rp.c.id == rpt.c.resource_provider_id))
+        .where(trait_column.in_(_ids(names)))
+    )
     if where is not None:
         query = query.where(where)
     out: dict[str, Found] = {}
@@ -282,14 +309,20 @@ def _providers_with_traits(conn: Connection, trait_ids: dict[str, int],
     return out
 
 
-def _providers_in_aggregates(conn: Connection, uuids: set[str],
-                             where: sa.ColumnElement | None) -> dict[str, Found]:
+def _providers_in_aggregates(
+    conn: Connection, uuids: set[str], where: sa.ColumnElement | None
+) -> dict[str, Found]:
     if not uuids:
         return {}
-    query = (sa.select(aggs.c.uuid, rpa.c.resource_provider_id, rp.c.root_provider_id)
-             .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
-                          .join(rp, rp.c.id == rpa.c.resource_provider_id))
-             .where(aggs.c.uuid.in_(sorted(uuids))))
+    query = (
+        sa.select(aggs.c.uuid, rpa.c.resource_provider_id, rp.c.root_provider_id)
+        .select_from(
+            rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id).join(
+                rp, rp.c.id == rpa.c.resource_provider_id
+            )
+        )
+        .where(aggs.c.uuid.in_(sorted(uuids)))
+    )
     if where is not None:
         query = query.where(where)
     out: dict[str, Found] = {}
@@ -299,9 +332,11 @@ def _providers_in_aggregates(conn: Connection, uuids: set[str],
 
 
 def _sharing_provider_ids(conn: Connection) -> set[int]:
-    query = (sa.select(rpt.c.resource_provider_id)
-             .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id))
-             .where(traits_t.c.name == SHARING_TRAIT))
+    query = (
+        sa.select(rpt.c.resource_provider_id)
+        .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id))
+        .where(traits_t.c.name == SHARING_TRAIT)
+    )
     return set(conn.execute(query).scalars())
 
 
@@ -311,10 +346,16 @@ def _sharing_links(conn: Connection, sharing: set[int]) -> dict[int, frozenset[i
         return {}
     mine = rpa.alias("mine")
     other = rpa.alias("other")
-    query = (sa.select(mine.c.resource_provider_id, rp.c.root_provider_id).distinct()
-             .select_from(mine.join(other, other.c.aggregate_id == mine.c.aggregate_id)
-                          .join(rp, rp.c.id == other.c.resource_provider_id))
-             .where(mine.c.resource_provider_id.in_(_ids(sharing))))
+    query = (
+        sa.select(mine.c.resource_provider_id, rp.c.root_provider_id)
+        .distinct()
+        .select_from(
+            mine.join(other, other.c.aggregate_id == mine.c.aggregate_id).join(
+                rp, rp.c.id == other.c.resource_provider_id
+            )
+        )
+        .where(mine.c.resource_provider_id.in_(_ids(sharing)))
+    )
     out: dict[int, set[int]] = {}
     for sharing_id, root in conn.execute(query).all():
         out.setdefault(sharing_id, set()).add(root)
@@ -352,8 +393,9 @@ def _anchor_roots(request: CandidateRequest, rc_ids: dict[str, int], facts: _Fac
 
 
 def _root_traits_ok(root: int, request: CandidateRequest, facts: _Facts) -> bool:
-    return (all(root in facts.traits.get(name, {}) for name in request.root_required)
-            and not any(root in facts.traits.get(name, {}) for name in request.root_forbidden))
+    return all(root in facts.traits.get(name, {}) for name in request.root_required) and not any(
+        root in facts.traits.get(name, {}) for name in request.root_forbidden
+    )
 
 
 def _reach(tree: Found, sharing: Found, links: dict[int, frozenset[int]]) -> set[int]:
@@ -379,11 +421,15 @@ def _suffixed_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts) 
     for any_of in group.member_of:
         members = facts.in_aggregate(any_of)
         found = {p: r for p, r in found.items() if p in members}
-    excluded = facts.with_trait(group.forbidden).keys() | \
-        facts.in_aggregate(group.forbidden_aggs).keys()
+    excluded = (
+        facts.with_trait(group.forbidden).keys() | facts.in_aggregate(group.forbidden_aggs).keys()
+    )
     in_tree = facts.in_tree_roots.get(group.suffix)
-    found = {p: r for p, r in found.items()
-             if p not in excluded and (group.in_tree is None or r == in_tree)}
+    found = {
+        p: r
+        for p, r in found.items()
+        if p not in excluded and (group.in_tree is None or r == in_tree)
+    }
     return _reach(found, found, facts.links)
 
 
@@ -394,8 +440,9 @@ def _unnumbered_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts
     a provider in its own aggregates, or (in its own tree only) in the root's;
     each required any-of set needs some provider of the anchor having one.
     """
-    excluded = facts.with_trait(group.forbidden).keys() | \
-        facts.in_aggregate(group.forbidden_aggs).keys()
+    excluded = (
+        facts.with_trait(group.forbidden).keys() | facts.in_aggregate(group.forbidden_aggs).keys()
+    )
     members = _all_terms(group.member_of, facts)
     result: set[int] | None = None
     for rc, amount in group.resources.items():
@@ -435,60 +482,96 @@ def chunks(anchors: list[int], size: int) -> Iterator[list[int]]:
     """``anchors`` in consecutive slices of at most ``size``."""
     size = max(1, size)
     for start in range(0, len(anchors), size):
-        yield anchors[start:start + size]
+        yield anchors[start : start + size]
 
 
 def load(conn: Connection, found: Plan, anchors: list[int]) -> Universe:
     """The trees of ``anchors`` and of the sharing providers linked to them, whole."""
     wanted = set(anchors)
-    roots = wanted | {found.sharing_roots[s] for s, linked in found.sharing.links.items()
-                      if s in found.sharing_roots and not linked.isdisjoint(wanted)}
+    roots = wanted | {
+        found.sharing_roots[s]
+        for s, linked in found.sharing.links.items()
+        if s in found.sharing_roots and not linked.isdisjoint(wanted)
+    }
     return Universe(_load_trees(conn, roots), anchors=anchors)
 
 
 def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
     """Every provider of the given trees with traits, aggregates, inventories and usage."""
     in_trees = rp.c.root_provider_id.in_(_ids(roots))
-    base = conn.execute(sa.select(rp.c.id, rp.c.uuid, rp.c.parent_provider_id,
-                                  rp.c.root_provider_id).where(in_trees)).all()
+    base = conn.execute(
+        sa.select(rp.c.id, rp.c.uuid, rp.c.parent_provider_id, rp.c.root_provider_id).where(
+            in_trees
+        )
+    ).all()
     trait_rows = conn.execute(
         sa.select(rpt.c.resource_provider_id, traits_t.c.name)
-        .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id)
-                     .join(rp, rp.c.id == rpt.c.resource_provider_id))
+        .select_from(
+            rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id).join(
+                rp, rp.c.id == rpt.c.resource_provider_id
+            )
+        )
         .where(in_trees)
-        .order_by(rpt.c.trait_id)).all()
+        .order_by(rpt.c.trait_id)
+    ).all()
     traits_of: dict[int, list[str]] = {}
     for pid, name in trait_rows:
         traits_of.setdefault(pid, []).append(name)
     agg_rows = conn.execute(
         sa.select(rpa.c.resource_provider_id, aggs.c.uuid)
-        .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
-                     .join(rp, rp.c.id == rpa.c.resource_provider_id))
-        .where(in_trees)).all()
+        .select_from(
+            rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id).join(
+                rp, rp.c.id == rpa.c.resource_provider_id
+            )
+        )
+        .where(in_trees)
+    ).all()
     aggs_of: dict[int, set[str]] = {}
     for pid, uuid in agg_rows:
         aggs_of.setdefault(pid, set()).add(uuid)
     inventories_of = _tree_inventories(conn, roots)
     none: frozenset[str] = frozenset()
-    return [Provider(id=pid, uuid=uuid, root_id=root, parent_id=parent,
-                     traits=frozenset(traits_of[pid]) if pid in traits_of else none,
-                     trait_order=tuple(traits_of.get(pid, ())),
-                     aggregates=frozenset(aggs_of[pid]) if pid in aggs_of else none,
-                     inventories=inventories_of.get(pid, {}))
-            for pid, uuid, parent, root in base]
+    return [
+        Provider(
+            id=pid,
+            uuid=uuid,
+            root_id=root,
+            parent_id=parent,
+            traits=frozenset(traits_of[pid]) if pid in traits_of else none,
+            trait_order=tuple(traits_of.get(pid, ())),
+            aggregates=frozenset(aggs_of[pid]) if pid in aggs_of else none,
+            inventories=inventories_of.get(pid, {}),
+        )
+        for pid, uuid, parent, root in base
+    ]
 
 
 def _tree_inventories(conn: Connection, roots: set[int]) -> dict[int, dict[str, Inventory]]:
-    query = (sa.select(inv.c.resource_provider_id, rc_t.c.name, inv.c.total, inv.c.reserved,
-                       inv.c.min_unit, inv.c.max_unit, inv.c.step_size,
-                       inv.c.allocation_ratio, _used())
-             .select_from(inv.join(rp, rp.c.id == inv.c.resource_provider_id)
-                          .join(rc_t, rc_t.c.id == inv.c.resource_class_id))
-             .where(rp.c.root_provider_id.in_(_ids(roots))))
+    query = (
+        sa.select(
+            inv.c.resource_provider_id,
+            rc_t.c.name,
+            inv.c.total,
+            inv.c.reserved,
+            inv.c.min_unit,
+            inv.c.max_unit,
+            inv.c.step_size,
+            inv.c.allocation_ratio,
+            _used(),
+        )
+        .select_from(
+            inv.join(rp, rp.c.id == inv.c.resource_provider_id).join(
+                rc_t, rc_t.c.id == inv.c.resource_class_id
+            )
+        )
+        .where(rp.c.root_provider_id.in_(_ids(roots)))
+    )
     out: dict[int, dict[str, Inventory]] = {}
-    for pid, name, total, reserved, min_unit, max_unit, step, ratio, used \
-            in conn.execute(query).all():
-        out.setdefault(pid, {})[name] = Inventory(total, reserved, min_unit, max_unit, step,
-                                                  float(ratio), int(used))
+    for pid, name, total, reserved, min_unit, max_unit, step, ratio, used in conn.execute(
+        query
+    ).all():
+        out.setdefault(pid, {})[name] = Inventory(
+            total, reserved, min_unit, max_unit, step, float(ratio), int(used)
+        )
     # Deterministic class order inside each provider.
     return {pid: dict(sorted(invs.items())) for pid, invs in out.items()}

@@ -61,8 +61,9 @@ class SearchResult:
     summarised: list[int]
 
 
-def find_candidates(conn: Connection, request: CandidateRequest,
-                    options: SearchOptions | None = None) -> SearchResult:
+def find_candidates(
+    conn: Connection, request: CandidateRequest, options: SearchOptions | None = None
+) -> SearchResult:
     options = options or SearchOptions()
     # Windows pay off for a deterministic prefix only; a random pool needs every root.
     in_order = _stop(request, options) is not None and not options.randomize
@@ -101,8 +102,12 @@ def _stop(request: CandidateRequest, options: SearchOptions) -> int | None:
     return wanted if cap is None else min(cap, wanted)
 
 
-def _select(universes: Iterator[Universe], in_tree_roots: dict[str, int | None],
-            request: CandidateRequest, options: SearchOptions) -> SearchResult:
+def _select(
+    universes: Iterator[Universe],
+    in_tree_roots: dict[str, int | None],
+    request: CandidateRequest,
+    options: SearchOptions,
+) -> SearchResult:
     loaded: list[Universe] = []
 
     def remember() -> Iterator[Universe]:
@@ -110,18 +115,24 @@ def _select(universes: Iterator[Universe], in_tree_roots: dict[str, int | None],
             loaded.append(universe)
             yield universe
 
-    candidates = generate_over(remember(), request, in_tree_roots,
-                               strategy=options.strategy, stop_after=_stop(request, options))
+    candidates = generate_over(
+        remember(),
+        request,
+        in_tree_roots,
+        strategy=options.strategy,
+        stop_after=_stop(request, options),
+    )
     if options.randomize:
         if request.limit is not None and request.limit < len(candidates):
             candidates = options.rng.sample(candidates, request.limit)
         else:
             options.rng.shuffle(candidates)
     elif request.limit is not None:
-        candidates = candidates[:request.limit]
+        candidates = candidates[: request.limit]
     universe = _merged(loaded, candidates)
-    return SearchResult(candidates, universe,
-                        summarised_providers(universe, candidates, request.nested_aware))
+    return SearchResult(
+        candidates, universe, summarised_providers(universe, candidates, request.nested_aware)
+    )
 
 
 def _merged(loaded: list[Universe], candidates: list[Candidate]) -> Universe:
@@ -138,8 +149,9 @@ def _merged(loaded: list[Universe], candidates: list[Candidate]) -> Universe:
     return Universe([p for p in providers.values() if p.root_id in roots])
 
 
-def summarised_providers(universe: Universe, candidates: list[Candidate],
-                         nested_aware: bool) -> list[int]:
+def summarised_providers(
+    universe: Universe, candidates: list[Candidate], nested_aware: bool
+) -> list[int]:
     """From 1.29 every provider of every tree a candidate uses; before, the used ones."""
     used: set[int] = set()
     for candidate in candidates:

@@ -38,18 +38,24 @@ INST2 = "66666666-6666-4666-8666-666666666666"
 PROJECT, USER = "project-1", "user-1"
 
 
-def _compute(client: PlacementClient, uuid_: str = CN1, name: str = "cn1",
-             vcpu: int = 8) -> None:
+def _compute(client: PlacementClient, uuid_: str = CN1, name: str = "cn1", vcpu: int = 8) -> None:
     client.create_provider(name, uuid=uuid_)
     client.set_inventories(uuid_, {"VCPU": vcpu, "MEMORY_MB": Inventory(total=2048)}, 0)
 
 
 def _claim(client: PlacementClient, consumer: str = INST, rp: str = CN1, vcpu: int = 2) -> None:
-    client.set_allocations(consumer, {rp: {"VCPU": vcpu}}, project_id=PROJECT, user_id=USER,
-                           consumer_generation=None, consumer_type="INSTANCE")
+    client.set_allocations(
+        consumer,
+        {rp: {"VCPU": vcpu}},
+        project_id=PROJECT,
+        user_id=USER,
+        consumer_generation=None,
+        consumer_type="INSTANCE",
+    )
 
 
 # -- root ---------------------------------------------------------------------------
+
 
 def test_versions(client: PlacementClient) -> None:
     assert client.get_versions()["versions"][0]["min_version"] == "1.0"
@@ -57,6 +63,7 @@ def test_versions(client: PlacementClient) -> None:
 
 
 # -- providers ----------------------------------------------------------------------
+
 
 def test_provider_crud(client: PlacementClient) -> None:
     root = client.create_provider("cn1", uuid=CN1)
@@ -122,6 +129,7 @@ def test_delete_provider_conflicts(client: PlacementClient) -> None:
 
 # -- inventories --------------------------------------------------------------------
 
+
 def test_inventories(client: PlacementClient) -> None:
     client.create_provider("cn1", uuid=CN1)
     vcpu = Inventory(total=16, reserved=2, max_unit=8, allocation_ratio=4.0)
@@ -172,6 +180,7 @@ def test_delete_inventories_below_1_5_is_405(client: PlacementClient) -> None:
 
 # -- aggregates ---------------------------------------------------------------------
 
+
 def test_aggregates(client: PlacementClient) -> None:
     client.create_provider("cn1", uuid=CN1)
     empty = client.get_aggregates(CN1)
@@ -195,13 +204,16 @@ def test_aggregates_before_1_19(client: PlacementClient) -> None:
 
 # -- traits -------------------------------------------------------------------------
 
+
 def test_traits(client: PlacementClient) -> None:
     assert client.create_trait("CUSTOM_GOLD") is True
     assert client.create_trait("CUSTOM_GOLD") is False
     assert client.trait_exists("CUSTOM_GOLD") and not client.trait_exists("CUSTOM_NOPE")
     assert client.list_traits(startswith="CUSTOM_") == ["CUSTOM_GOLD"]
     assert set(client.list_traits(names=["CUSTOM_GOLD", "HW_CPU_X86_AVX2"])) == {
-        "CUSTOM_GOLD", "HW_CPU_X86_AVX2"}
+        "CUSTOM_GOLD",
+        "HW_CPU_X86_AVX2",
+    }
     assert "HW_CPU_X86_AVX2" in client.list_traits()
     client.create_provider("cn1", uuid=CN1)
     written = client.set_provider_traits(CN1, ["CUSTOM_GOLD", "HW_CPU_X86_AVX2"], 0)
@@ -225,6 +237,7 @@ def test_traits(client: PlacementClient) -> None:
 
 
 # -- resource classes ---------------------------------------------------------------
+
 
 def test_resource_classes(client: PlacementClient) -> None:
     names = client.list_resource_classes()
@@ -254,11 +267,18 @@ def test_resource_classes(client: PlacementClient) -> None:
 
 # -- allocations --------------------------------------------------------------------
 
+
 def test_allocations(client: PlacementClient) -> None:
     _compute(client)
     assert not client.get_allocations(INST).exists
-    client.set_allocations(INST, {CN1: {"VCPU": 2, "MEMORY_MB": 512}}, project_id=PROJECT,
-                           user_id=USER, consumer_generation=None, consumer_type="INSTANCE")
+    client.set_allocations(
+        INST,
+        {CN1: {"VCPU": 2, "MEMORY_MB": 512}},
+        project_id=PROJECT,
+        user_id=USER,
+        consumer_generation=None,
+        consumer_type="INSTANCE",
+    )
     held = client.get_allocations(INST)
     assert held.allocations == {CN1: {"VCPU": 2, "MEMORY_MB": 512}}
     assert (held.project_id, held.user_id, held.consumer_type) == (PROJECT, USER, "INSTANCE")
@@ -268,11 +288,23 @@ def test_allocations(client: PlacementClient) -> None:
     assert on_provider.allocations == {INST: {"VCPU": 2, "MEMORY_MB": 512}}
     assert on_provider.consumer_generations == {INST: 1}
     with pytest.raises(ConcurrentUpdate):
-        client.set_allocations(INST, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER,
-                               consumer_generation=None, consumer_type="INSTANCE")
+        client.set_allocations(
+            INST,
+            {CN1: {"VCPU": 1}},
+            project_id=PROJECT,
+            user_id=USER,
+            consumer_generation=None,
+            consumer_type="INSTANCE",
+        )
     with pytest.raises(Conflict) as info:  # more than the capacity
-        client.set_allocations(INST, {CN1: {"VCPU": 99}}, project_id=PROJECT, user_id=USER,
-                               consumer_generation=1, consumer_type="INSTANCE")
+        client.set_allocations(
+            INST,
+            {CN1: {"VCPU": 99}},
+            project_id=PROJECT,
+            user_id=USER,
+            consumer_generation=1,
+            consumer_type="INSTANCE",
+        )
     assert type(info.value) is Conflict
     client.delete_allocations(INST)
     assert not client.get_allocations(INST).exists
@@ -284,55 +316,74 @@ def test_allocations_at_old_microversions(client: PlacementClient) -> None:
     _compute(client)
     client.set_allocations(INST, {CN1: {"VCPU": 1}}, microversion="1.0")
     assert client.get_allocations(INST).allocations == {CN1: {"VCPU": 1}}
-    client.set_allocations(INST, {CN1: {"VCPU": 2}}, project_id=PROJECT, user_id=USER,
-                           microversion="1.8")
-    client.set_allocations(INST2, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER,
-                           microversion="1.12")
+    client.set_allocations(
+        INST, {CN1: {"VCPU": 2}}, project_id=PROJECT, user_id=USER, microversion="1.8"
+    )
+    client.set_allocations(
+        INST2, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER, microversion="1.12"
+    )
     assert client.get_usages(PROJECT, microversion="1.9") == {"VCPU": 3}
     with pytest.raises(ValueError):
         client.set_allocations(INST, {CN1: {"VCPU": 1}}, microversion="1.8")
     with pytest.raises(ValueError):
-        client.set_allocations(INST, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER,
-                               consumer_generation=2)
+        client.set_allocations(
+            INST, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER, consumer_generation=2
+        )
 
 
 def test_post_allocations(client: PlacementClient) -> None:
     _compute(client)
     _claim(client)
     migration = str(uuid.uuid4())
-    client.post_allocations({
-        INST: AllocationWrite({}, PROJECT, USER, 1, "INSTANCE"),
-        migration: AllocationWrite({CN1: {"VCPU": 2}}, PROJECT, USER, None, "MIGRATION"),
-    })
+    client.post_allocations(
+        {
+            INST: AllocationWrite({}, PROJECT, USER, 1, "INSTANCE"),
+            migration: AllocationWrite({CN1: {"VCPU": 2}}, PROJECT, USER, None, "MIGRATION"),
+        }
+    )
     assert not client.get_allocations(INST).exists
     moved = client.get_allocations(migration)
     assert moved.allocations == {CN1: {"VCPU": 2}} and moved.consumer_type == "MIGRATION"
     with pytest.raises(NotFound):  # the route starts at 1.13
-        client.post_allocations({INST: AllocationWrite({CN1: {"VCPU": 1}}, PROJECT, USER)},
-                                microversion="1.12")
+        client.post_allocations(
+            {INST: AllocationWrite({CN1: {"VCPU": 1}}, PROJECT, USER)}, microversion="1.12"
+        )
 
 
 # -- usages -------------------------------------------------------------------------
 
+
 def test_usages(client: PlacementClient) -> None:
     _compute(client)
     _claim(client, INST, vcpu=2)
-    client.set_allocations(INST2, {CN1: {"VCPU": 1, "MEMORY_MB": 256}}, project_id=PROJECT,
-                           user_id="user-2", consumer_generation=None, consumer_type="MIGRATION")
+    client.set_allocations(
+        INST2,
+        {CN1: {"VCPU": 1, "MEMORY_MB": 256}},
+        project_id=PROJECT,
+        user_id="user-2",
+        consumer_generation=None,
+        consumer_type="MIGRATION",
+    )
     usage = client.get_provider_usages(CN1)
     assert usage.usages == {"VCPU": 3, "MEMORY_MB": 256} and usage.generation == 3
     assert client.get_usages(PROJECT, microversion="1.37") == {"VCPU": 3, "MEMORY_MB": 256}
     assert client.get_usages(PROJECT, user_id="user-2", microversion="1.9") == {
-        "VCPU": 1, "MEMORY_MB": 256}
+        "VCPU": 1,
+        "MEMORY_MB": 256,
+    }
     grouped = client.get_usages(PROJECT)
-    assert grouped == {"INSTANCE": {"VCPU": 2, "consumer_count": 1},
-                       "MIGRATION": {"VCPU": 1, "MEMORY_MB": 256, "consumer_count": 1}}
+    assert grouped == {
+        "INSTANCE": {"VCPU": 2, "consumer_count": 1},
+        "MIGRATION": {"VCPU": 1, "MEMORY_MB": 256, "consumer_count": 1},
+    }
     assert client.get_usages(PROJECT, consumer_type="all") == {
-        "all": {"VCPU": 3, "MEMORY_MB": 256, "consumer_count": 2}}
+        "all": {"VCPU": 3, "MEMORY_MB": 256, "consumer_count": 2}
+    }
     assert client.get_usages("nobody") == {}
 
 
 # -- allocation candidates ----------------------------------------------------------
+
 
 def _tree_with_sharing(client: PlacementClient) -> None:
     _compute(client)
@@ -349,33 +400,49 @@ def _tree_with_sharing(client: PlacementClient) -> None:
 def test_allocation_candidates(client: PlacementClient) -> None:
     _tree_with_sharing(client)
     found = client.get_allocation_candidates(
-        resources={"VCPU": 1, "DISK_GB": 10}, required=["HW_CPU_X86_AVX2"])
+        resources={"VCPU": 1, "DISK_GB": 10}, required=["HW_CPU_X86_AVX2"]
+    )
     assert [r.allocations for r in found.allocation_requests] == [
-        {CN1: {"VCPU": 1}, SS: {"DISK_GB": 10}}]
+        {CN1: {"VCPU": 1}, SS: {"DISK_GB": 10}}
+    ]
     assert sorted(found.allocation_requests[0].mappings[""]) == sorted([CN1, SS])
     summary = found.provider_summaries[CN1]
     assert summary.resources["VCPU"].capacity == 8 and summary.resources["VCPU"].used == 0
     assert "HW_CPU_X86_AVX2" in (summary.traits or set())
     assert found.provider_summaries[PF1].parent_provider_uuid == CN1
     groups = client.get_allocation_candidates(
-        [RequestGroup(resources={"VCPU": 1}),
-         RequestGroup(resources={"SRIOV_NET_VF": 1}, suffix="_NIC", in_tree=CN1)],
-        group_policy="isolate", limit=5)
+        [
+            RequestGroup(resources={"VCPU": 1}),
+            RequestGroup(resources={"SRIOV_NET_VF": 1}, suffix="_NIC", in_tree=CN1),
+        ],
+        group_policy="isolate",
+        limit=5,
+    )
     assert [r.allocations for r in groups.allocation_requests] == [
-        {CN1: {"VCPU": 1}, PF1: {"SRIOV_NET_VF": 1}}]
+        {CN1: {"VCPU": 1}, PF1: {"SRIOV_NET_VF": 1}}
+    ]
     assert groups.allocation_requests[0].mappings == {"": [CN1], "_NIC": [PF1]}
+    assert (
+        client.get_allocation_candidates(
+            resources={"VCPU": 1}, root_required=["!HW_CPU_X86_AVX2"]
+        ).allocation_requests
+        == []
+    )
     assert client.get_allocation_candidates(
-        resources={"VCPU": 1}, root_required=["!HW_CPU_X86_AVX2"]).allocation_requests == []
-    assert client.get_allocation_candidates(
-        resources={"VCPU": 1}, member_of=[AGG1]).allocation_requests[0].allocations == {
-        CN1: {"VCPU": 1}}
+        resources={"VCPU": 1}, member_of=[AGG1]
+    ).allocation_requests[0].allocations == {CN1: {"VCPU": 1}}
     subtree = client.get_allocation_candidates(
-        [RequestGroup(resources={"SRIOV_NET_VF": 1}, suffix="1"),
-         RequestGroup(required=["HW_CPU_X86_AVX2"], suffix="2")],
-        group_policy="none", same_subtree=[["1", "2"]])
+        [
+            RequestGroup(resources={"SRIOV_NET_VF": 1}, suffix="1"),
+            RequestGroup(required=["HW_CPU_X86_AVX2"], suffix="2"),
+        ],
+        group_policy="none",
+        same_subtree=[["1", "2"]],
+    )
     assert [r.mappings for r in subtree.allocation_requests] == [{"1": [PF1], "2": [CN1]}]
     any_of = client.get_allocation_candidates(
-        [RequestGroup(resources={"VCPU": 1}, required_any=[["HW_CPU_X86_SSE", "HW_CPU_X86_AVX2"]])])
+        [RequestGroup(resources={"VCPU": 1}, required_any=[["HW_CPU_X86_SSE", "HW_CPU_X86_AVX2"]])]
+    )
     assert len(any_of.allocation_requests) == 1
 
 
@@ -392,31 +459,50 @@ def test_allocation_candidates_query_errors(client: PlacementClient) -> None:
     with pytest.raises(MissingQueryValue):
         client.get_allocation_candidates(limit=1)
     with pytest.raises(DuplicateQueryKey):
-        client.request("GET", "/allocation_candidates", params=[
-            ("resources", "VCPU:1"), ("root_required", "HW_CPU_X86_AVX2"),
-            ("root_required", "HW_CPU_X86_AVX2")])
+        client.request(
+            "GET",
+            "/allocation_candidates",
+            params=[
+                ("resources", "VCPU:1"),
+                ("root_required", "HW_CPU_X86_AVX2"),
+                ("root_required", "HW_CPU_X86_AVX2"),
+            ],
+        )
     with pytest.raises(BadQueryValue):
-        client.get_allocation_candidates([RequestGroup(resources={"VCPU": 1}, suffix="1"),
-                                          RequestGroup(required=["HW_CPU_X86_AVX2"],
-                                                       suffix="2")],
-                                         group_policy="none")
+        client.get_allocation_candidates(
+            [
+                RequestGroup(resources={"VCPU": 1}, suffix="1"),
+                RequestGroup(required=["HW_CPU_X86_AVX2"], suffix="2"),
+            ],
+            group_policy="none",
+        )
 
 
 # -- reshaper -----------------------------------------------------------------------
 
+
 def test_reshape(client: PlacementClient) -> None:
     client.create_provider("cn1", uuid=CN1)
     client.set_inventories(CN1, {"VCPU": 8, "VGPU": 4}, 0)
-    client.set_allocations(INST, {CN1: {"VCPU": 1, "VGPU": 1}}, project_id=PROJECT,
-                           user_id=USER, consumer_generation=None, consumer_type="INSTANCE")
+    client.set_allocations(
+        INST,
+        {CN1: {"VCPU": 1, "VGPU": 1}},
+        project_id=PROJECT,
+        user_id=USER,
+        consumer_generation=None,
+        consumer_type="INSTANCE",
+    )
     client.create_provider("gpu0", uuid=PF1, parent_provider_uuid=CN1)
     client.reshape(
         inventories={
             CN1: ProviderInventories(2, {"VCPU": Inventory(8)}),
             PF1: ProviderInventories(0, {"VGPU": Inventory(4)}),
         },
-        allocations={INST: AllocationWrite({CN1: {"VCPU": 1}, PF1: {"VGPU": 1}}, PROJECT,
-                                           USER, 1, "INSTANCE")},
+        allocations={
+            INST: AllocationWrite(
+                {CN1: {"VCPU": 1}, PF1: {"VGPU": 1}}, PROJECT, USER, 1, "INSTANCE"
+            )
+        },
     )
     assert set(client.get_inventories(CN1).inventories) == {"VCPU"}
     assert client.get_allocations(INST).allocations == {CN1: {"VCPU": 1}, PF1: {"VGPU": 1}}
@@ -428,6 +514,7 @@ def test_reshape(client: PlacementClient) -> None:
 
 
 # -- protocol -----------------------------------------------------------------------
+
 
 def test_errors_carry_status_code_detail_and_request_id(client: PlacementClient) -> None:
     with pytest.raises(NotFound) as info:

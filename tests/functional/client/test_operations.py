@@ -28,8 +28,13 @@ MIGR = "77777777-7777-4777-8777-777777777777"
 PROJECT, USER = "project-1", "user-1"
 
 
-def race(monkeypatch: pytest.MonkeyPatch, client: PlacementClient, method: str,
-         concurrent_write: Callable[[], Any], times: int = 1) -> list[int]:
+def race(
+    monkeypatch: pytest.MonkeyPatch,
+    client: PlacementClient,
+    method: str,
+    concurrent_write: Callable[[], Any],
+    times: int = 1,
+) -> list[int]:
     """Run ``concurrent_write`` just before the first ``times`` calls of ``method``.
 
     That is what another service writing between our read and our write looks like.
@@ -50,21 +55,27 @@ def race(monkeypatch: pytest.MonkeyPatch, client: PlacementClient, method: str,
 
 def tree() -> ProviderSpec:
     return ProviderSpec(
-        "cn1", uuid=CN1, inventories={"VCPU": 8, "MEMORY_MB": Inventory(total=4096)},
-        traits=["HW_CPU_X86_AVX2"], aggregates=[AGG1],
+        "cn1",
+        uuid=CN1,
+        inventories={"VCPU": 8, "MEMORY_MB": Inventory(total=4096)},
+        traits=["HW_CPU_X86_AVX2"],
+        aggregates=[AGG1],
         children=[ProviderSpec("cn1-gpu0", uuid=PF1, inventories={"VGPU": 2})],
     )
 
 
 def _bump(client: PlacementClient, rp: str) -> Callable[[], Any]:
     """A concurrent writer that bumps the provider's generation (aggregate PUT)."""
+
     def write() -> None:
         current = client.get_aggregates(rp)
         client.set_aggregates(rp, sorted(current.aggregates), current.generation)
+
     return write
 
 
 # -- ensure_provider_tree --------------------------------------------------------------
+
 
 def test_ensure_provider_tree_creates_then_is_idempotent(client: PlacementClient) -> None:
     made = client.ensure_provider_tree(tree())
@@ -84,16 +95,21 @@ def test_ensure_provider_tree_by_name_renames_and_reparents(client: PlacementCli
     assert made["cn2"].uuid == CN2 and made["nic"].parent_provider_uuid == CN2
     client.ensure_provider_tree(ProviderSpec("cn1", uuid=CN1))
     moved = client.ensure_provider_tree(
-        ProviderSpec("cn1", uuid=CN1, children=[ProviderSpec("nic-renamed",
-                                                             uuid=made["nic"].uuid)]))
+        ProviderSpec("cn1", uuid=CN1, children=[ProviderSpec("nic-renamed", uuid=made["nic"].uuid)])
+    )
     assert moved["nic-renamed"].parent_provider_uuid == CN1
     assert moved["nic-renamed"].root_provider_uuid == CN1
 
 
 def test_ensure_provider_tree_survives_a_concurrent_creator(
-        client: PlacementClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls = race(monkeypatch, client, "create_provider",
-                 lambda: PlacementClient.create_provider(client, "cn1", uuid=CN1))
+    client: PlacementClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = race(
+        monkeypatch,
+        client,
+        "create_provider",
+        lambda: PlacementClient.create_provider(client, "cn1", uuid=CN1),
+    )
     made = client.ensure_provider_tree(ProviderSpec("cn1", uuid=CN1))
     assert made["cn1"].uuid == CN1 and len(calls) == 1
 
@@ -106,6 +122,7 @@ def test_ensure_provider_tree_name_taken_by_another_uuid(client: PlacementClient
 
 # -- set_inventory / set_traits / replace_aggregates -------------------------------------
 
+
 def test_set_inventory_writes_only_changes(client: PlacementClient) -> None:
     client.create_provider("cn1", uuid=CN1)
     first = client.set_inventory(CN1, {"VCPU": 8})
@@ -115,7 +132,8 @@ def test_set_inventory_writes_only_changes(client: PlacementClient) -> None:
 
 
 def test_set_inventory_retries_after_a_concurrent_write(
-        client: PlacementClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: PlacementClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.create_provider("cn1", uuid=CN1)
     calls = race(monkeypatch, client, "set_inventories", _bump(client, CN1))
     result = client.set_inventory(CN1, {"VCPU": 8})
@@ -125,7 +143,8 @@ def test_set_inventory_retries_after_a_concurrent_write(
 
 
 def test_set_inventory_gives_up_after_retries(
-        client: PlacementClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: PlacementClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.create_provider("cn1", uuid=CN1)
     client.retries = 2
     calls = race(monkeypatch, client, "set_inventories", _bump(client, CN1), times=10)
@@ -135,7 +154,8 @@ def test_set_inventory_gives_up_after_retries(
 
 
 def test_set_inventory_does_not_retry_inventory_in_use(
-        client: PlacementClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: PlacementClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.ensure_provider_tree(ProviderSpec("cn1", uuid=CN1, inventories={"VCPU": 8}))
     client.claim(INST, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER)
     calls = race(monkeypatch, client, "set_inventories", lambda: None)
@@ -144,8 +164,9 @@ def test_set_inventory_does_not_retry_inventory_in_use(
     assert len(calls) == 1
 
 
-def test_set_traits_and_aggregates_retry(client: PlacementClient,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_set_traits_and_aggregates_retry(
+    client: PlacementClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.create_provider("cn1", uuid=CN1)
     trait_calls = race(monkeypatch, client, "set_provider_traits", _bump(client, CN1))
     assert client.set_traits(CN1, ["HW_CPU_X86_AVX2"]).traits == {"HW_CPU_X86_AVX2"}
@@ -156,8 +177,9 @@ def test_set_traits_and_aggregates_retry(client: PlacementClient,
     def bump_traits() -> None:
         current = client.get_provider_traits(CN1)
         PlacementClient.set_provider_traits(client, CN1, [], current.generation)
-        PlacementClient.set_provider_traits(client, CN1, ["HW_CPU_X86_AVX2"],
-                                            current.generation + 1)
+        PlacementClient.set_provider_traits(
+            client, CN1, ["HW_CPU_X86_AVX2"], current.generation + 1
+        )
 
     agg_calls = race(monkeypatch, client, "set_aggregates", bump_traits)
     assert client.replace_aggregates(CN1, [AGG1]).aggregates == {AGG1}
@@ -167,6 +189,7 @@ def test_set_traits_and_aggregates_retry(client: PlacementClient,
 
 
 # -- claim ------------------------------------------------------------------------------
+
 
 def test_claim_a_candidate(client: PlacementClient) -> None:
     client.ensure_provider_tree(tree())
@@ -181,14 +204,25 @@ def test_claim_a_candidate(client: PlacementClient) -> None:
 
 
 def test_claim_conflict_when_resources_are_gone(
-        client: PlacementClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: PlacementClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.ensure_provider_tree(ProviderSpec("cn1", uuid=CN1, inventories={"VCPU": 2}))
     chosen = client.get_allocation_candidates(resources={"VCPU": 2}).allocation_requests[0]
     other = str(uuid.uuid4())
-    calls = race(monkeypatch, client, "set_allocations",
-                 lambda: PlacementClient.set_allocations(
-                     client, other, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER,
-                     consumer_generation=None, consumer_type="INSTANCE"))
+    calls = race(
+        monkeypatch,
+        client,
+        "set_allocations",
+        lambda: PlacementClient.set_allocations(
+            client,
+            other,
+            {CN1: {"VCPU": 1}},
+            project_id=PROJECT,
+            user_id=USER,
+            consumer_generation=None,
+            consumer_type="INSTANCE",
+        ),
+    )
     with pytest.raises(Conflict) as info:
         client.claim(INST, chosen, project_id=PROJECT, user_id=USER)
     assert not isinstance(info.value, ConcurrentUpdate)
@@ -198,11 +232,17 @@ def test_claim_conflict_when_resources_are_gone(
 
 def test_claim_needs_consumer_generations(client: PlacementClient) -> None:
     with pytest.raises(ValueError):
-        client.claim(INST, AllocationRequest({CN1: {"VCPU": 1}}), project_id=PROJECT,
-                     user_id=USER, microversion="1.27")
+        client.claim(
+            INST,
+            AllocationRequest({CN1: {"VCPU": 1}}),
+            project_id=PROJECT,
+            user_id=USER,
+            microversion="1.27",
+        )
 
 
 # -- move_allocations ---------------------------------------------------------------------
+
 
 def test_move_allocations_to_a_migration(client: PlacementClient) -> None:
     client.ensure_provider_tree(tree())
@@ -219,17 +259,25 @@ def test_move_allocations_to_a_migration(client: PlacementClient) -> None:
 
 
 def test_move_allocations_replaces_target_and_retries(
-        client: PlacementClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: PlacementClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client.ensure_provider_tree(ProviderSpec("cn1", uuid=CN1, inventories={"VCPU": 8}))
     client.claim(INST, {CN1: {"VCPU": 2}}, project_id=PROJECT, user_id=USER)
-    client.claim(MIGR, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER,
-                 consumer_type="MIGRATION")
+    client.claim(
+        MIGR, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER, consumer_type="MIGRATION"
+    )
 
     def grow_source() -> None:
         current = client.get_allocations(INST)
         PlacementClient.set_allocations(
-            client, INST, {CN1: {"VCPU": 3}}, project_id=PROJECT, user_id=USER,
-            consumer_generation=current.consumer_generation, consumer_type="INSTANCE")
+            client,
+            INST,
+            {CN1: {"VCPU": 3}},
+            project_id=PROJECT,
+            user_id=USER,
+            consumer_generation=current.consumer_generation,
+            consumer_type="INSTANCE",
+        )
 
     calls = race(monkeypatch, client, "post_allocations", grow_source)
     assert client.move_allocations(INST, MIGR) is True
@@ -240,8 +288,14 @@ def test_move_allocations_replaces_target_and_retries(
 
 def test_move_untyped_consumer_needs_a_type(client: PlacementClient) -> None:
     client.ensure_provider_tree(ProviderSpec("cn1", uuid=CN1, inventories={"VCPU": 8}))
-    client.set_allocations(INST, {CN1: {"VCPU": 1}}, project_id=PROJECT, user_id=USER,
-                           consumer_generation=None, microversion="1.37")
+    client.set_allocations(
+        INST,
+        {CN1: {"VCPU": 1}},
+        project_id=PROJECT,
+        user_id=USER,
+        consumer_generation=None,
+        microversion="1.37",
+    )
     assert client.get_allocations(INST).consumer_type == "unknown"
     with pytest.raises(ValueError):
         client.move_allocations(INST, MIGR)
@@ -250,6 +304,7 @@ def test_move_untyped_consumer_needs_a_type(client: PlacementClient) -> None:
 
 
 # -- heal_allocations / remove_allocations ------------------------------------------------
+
 
 def test_heal_allocations(client: PlacementClient, monkeypatch: pytest.MonkeyPatch) -> None:
     client.ensure_provider_tree(ProviderSpec("cn1", uuid=CN1, inventories={"VCPU": 8}))
@@ -260,15 +315,24 @@ def test_heal_allocations(client: PlacementClient, monkeypatch: pytest.MonkeyPat
     assert client.heal_allocations(INST, None, project_id="project-2", user_id=USER) is True
     healed = client.get_allocations(INST)
     assert healed.allocations == want and healed.project_id == "project-2"
+
     def shrink() -> None:
         current = client.get_allocations(INST)
         PlacementClient.set_allocations(
-            client, INST, {CN1: {"VCPU": 1}}, project_id="project-2", user_id=USER,
-            consumer_generation=current.consumer_generation, consumer_type="INSTANCE")
+            client,
+            INST,
+            {CN1: {"VCPU": 1}},
+            project_id="project-2",
+            user_id=USER,
+            consumer_generation=current.consumer_generation,
+            consumer_type="INSTANCE",
+        )
 
     calls = race(monkeypatch, client, "set_allocations", shrink)
-    assert client.heal_allocations(INST, {CN1: {"VCPU": 4}}, project_id="project-2",
-                                   user_id=USER) is True
+    assert (
+        client.heal_allocations(INST, {CN1: {"VCPU": 4}}, project_id="project-2", user_id=USER)
+        is True
+    )
     assert len(calls) == 2
     assert client.get_allocations(INST).allocations == {CN1: {"VCPU": 4}}
     with pytest.raises(ValueError):

@@ -44,9 +44,11 @@ def test_endpoint_over_a_real_socket(service: PlacementService) -> None:
 
 def test_own_httpx_client_with_extra_headers(service: PlacementService) -> None:
     with service.httpx_client(microversion=None) as http:
-        client = PlacementClient(http_client=http, token="admin",
-                                 headers={"X-Openstack-Request-Id":
-                                          "req-11111111-2222-3333-4444-555555555555"})
+        client = PlacementClient(
+            http_client=http,
+            token="admin",
+            headers={"X-Openstack-Request-Id": "req-11111111-2222-3333-4444-555555555555"},
+        )
         assert client.list_providers() == []
         client.close()
         assert not http.is_closed  # the caller owns a client it passed in

@@ -52,14 +52,23 @@ def _read(conn: sa.Connection, tables: set[str]) -> Logical:
     rps = {r["id"]: r for r in _rows(conn, "resource_providers", tables)}
     uuid_of = {i: r["uuid"] for i, r in rps.items()}
     providers = {
-        r["uuid"]: (r["name"], r["generation"], uuid_of.get(r["parent_provider_id"]),
-                    uuid_of[r["root_provider_id"] or r["id"]])
+        r["uuid"]: (
+            r["name"],
+            r["generation"],
+            uuid_of.get(r["parent_provider_id"]),
+            uuid_of[r["root_provider_id"] or r["id"]],
+        )
         for r in rps.values()
     }
     inventories = {
-        (uuid_of[r["resource_provider_id"]], classes[r["resource_class_id"]]):
-            (r["total"], r["reserved"], r["min_unit"], r["max_unit"], r["step_size"],
-             round(r["allocation_ratio"], 4))
+        (uuid_of[r["resource_provider_id"]], classes[r["resource_class_id"]]): (
+            r["total"],
+            r["reserved"],
+            r["min_unit"],
+            r["max_unit"],
+            r["step_size"],
+            round(r["allocation_ratio"], 4),
+        )
         for r in _rows(conn, "inventories", tables)
     }
     allocations: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -77,8 +86,11 @@ def _read(conn: sa.Connection, tables: set[str]) -> Logical:
     for r in _rows(conn, "resource_provider_aggregates", tables):
         aggregates[uuid_of[r["resource_provider_id"]]].add(agg_uuids[r["aggregate_id"]])
     return Logical(
-        providers=providers, inventories=inventories, allocations=dict(allocations),
-        usages=dict(usages), traits={k: frozenset(v) for k, v in traits.items()},
+        providers=providers,
+        inventories=inventories,
+        allocations=dict(allocations),
+        usages=dict(usages),
+        traits={k: frozenset(v) for k, v in traits.items()},
         aggregates={k: frozenset(v) for k, v in aggregates.items()},
         consumers=_consumers(conn, tables, {c for c, _, _ in allocations}),
         custom_classes=frozenset(n for n in classes.values() if n.startswith("CUSTOM_")),
@@ -90,8 +102,12 @@ def _consumers(conn: sa.Connection, tables: set[str], allocated: set[str]) -> di
     users = {r["id"]: r["external_id"] for r in _rows(conn, "users", tables)}
     types = {r["id"]: r["name"] for r in _rows(conn, "consumer_types", tables)}
     consumers = {
-        r["uuid"]: (projects[r["project_id"]], users[r["user_id"]], r.get("generation", 0),
-                    types.get(r.get("consumer_type_id")))
+        r["uuid"]: (
+            projects[r["project_id"]],
+            users[r["user_id"]],
+            r.get("generation", 0),
+            types.get(r.get("consumer_type_id")),
+        )
         for r in _rows(conn, "consumers", tables)
     }
     for uuid in allocated - consumers.keys():

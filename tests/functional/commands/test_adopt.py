@@ -30,18 +30,32 @@ def upstream(
         # As an upstream deployment with older os-traits/os-resource-classes would be.
         conn.execute(sa.delete(t.traits).where(t.traits.c.name.in_(DROPPED_TRAITS)))
         conn.execute(sa.delete(t.resource_classes).where(t.resource_classes.c.name == "PGPU"))
-        conn.execute(t.resource_providers.insert().values(
-            id=7, uuid=uid("rp", 7), name="cn7", generation=2))
+        conn.execute(
+            t.resource_providers.insert().values(id=7, uuid=uid("rp", 7), name="cn7", generation=2)
+        )
         conn.execute(t.resource_providers.update().values(root_provider_id=7))
-        conn.execute(t.inventories.insert().values(
-            resource_provider_id=7, resource_class_id=0, total=8, reserved=0, min_unit=1,
-            max_unit=8, step_size=1, allocation_ratio=16.0))
+        conn.execute(
+            t.inventories.insert().values(
+                resource_provider_id=7,
+                resource_class_id=0,
+                total=8,
+                reserved=0,
+                min_unit=1,
+                max_unit=8,
+                step_size=1,
+                allocation_ratio=16.0,
+            )
+        )
         conn.execute(t.projects.insert().values(id=1, external_id="p"))
         conn.execute(t.users.insert().values(id=1, external_id="u"))
-        conn.execute(t.consumers.insert().values(
-            uuid=uid("c", 1), project_id=1, user_id=1, generation=1))
-        conn.execute(t.allocations.insert().values(
-            resource_provider_id=7, consumer_id=uid("c", 1), resource_class_id=0, used=2))
+        conn.execute(
+            t.consumers.insert().values(uuid=uid("c", 1), project_id=1, user_id=1, generation=1)
+        )
+        conn.execute(
+            t.allocations.insert().values(
+                resource_provider_id=7, consumer_id=uid("c", 1), resource_class_id=0, used=2
+            )
+        )
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'a082b8bb98d0'"))
     yield db
     db.dispose()
@@ -53,9 +67,10 @@ def _url(db: Database) -> str:
 
 def _data(db: Database) -> dict[str, list]:
     with db.read() as conn:
-        return {name: sorted(map(tuple, conn.execute(sa.select(t.metadata.tables[name]))),
-                             key=repr)
-                for name in ("resource_providers", "inventories", "allocations", "consumers")}
+        return {
+            name: sorted(map(tuple, conn.execute(sa.select(t.metadata.tables[name]))), key=repr)
+            for name in ("resource_providers", "inventories", "allocations", "consumers")
+        }
 
 
 def test_adopt_stamps_and_syncs_and_says_what_changed(
@@ -70,8 +85,12 @@ def test_adopt_stamps_and_syncs_and_says_what_changed(
     assert schema.is_at_head(upstream)
     assert _data(upstream) == before
     with upstream.read() as conn:
-        assert conn.execute(sa.select(t.resource_classes.c.id).where(
-            t.resource_classes.c.name == "PGPU")).scalar() == 17
+        assert (
+            conn.execute(
+                sa.select(t.resource_classes.c.id).where(t.resource_classes.c.name == "PGPU")
+            ).scalar()
+            == 17
+        )
     # Adopting twice is harmless.
     assert cli.main(["--database", _url(upstream), "db", "adopt"]) == 0
     assert "nothing to do" in capsys.readouterr().out
@@ -85,15 +104,19 @@ def test_dry_run_changes_nothing(upstream: Database, capsys: pytest.CaptureFixtu
     assert "would change" in out and "dry run" in out
     assert schema.current_revision(upstream) == adopt.UPSTREAM_HEAD
     with upstream.read() as conn:
-        assert not conn.execute(sa.select(t.traits.c.id).where(
-            t.traits.c.name.in_(DROPPED_TRAITS))).all()
+        assert not conn.execute(
+            sa.select(t.traits.c.id).where(t.traits.c.name.in_(DROPPED_TRAITS))
+        ).all()
 
 
-@pytest.mark.parametrize("revision, hint", [
-    ("422ece571366", "placement-manage db sync"),
-    ("b4ed3a175331", "placement-manage db sync"),
-    ("deadbeef0001", "unknown alembic revision"),
-])
+@pytest.mark.parametrize(
+    "revision, hint",
+    [
+        ("422ece571366", "placement-manage db sync"),
+        ("b4ed3a175331", "placement-manage db sync"),
+        ("deadbeef0001", "unknown alembic revision"),
+    ],
+)
 def test_other_revisions_are_refused(
     upstream: Database, capsys: pytest.CaptureFixture[str], revision: str, hint: str
 ) -> None:
@@ -124,8 +147,9 @@ def test_extra_column_with_a_default_is_left_alone(
     upstream: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with upstream.write() as conn:
-        conn.execute(sa.text(
-            "ALTER TABLE resource_providers ADD COLUMN can_host INTEGER DEFAULT 0 NOT NULL"))
+        conn.execute(
+            sa.text("ALTER TABLE resource_providers ADD COLUMN can_host INTEGER DEFAULT 0 NOT NULL")
+        )
     assert cli.main(["--database", _url(upstream), "db", "adopt"]) == 0
     assert "extra column resource_providers.can_host left alone" in capsys.readouterr().out
 

@@ -62,16 +62,27 @@ def test_ids_are_kept_and_standard_ids_remapped(
     _import(source_url, db)
     src = sa.create_engine(source_url)
     with src.connect() as s, db.read() as d:
-        assert (s.execute(sa.text("SELECT id, uuid FROM resource_providers ORDER BY id")).all()
-                == d.execute(sa.text("SELECT id, uuid FROM resource_providers ORDER BY id")).all())
-        assert (s.execute(sa.text("SELECT id FROM allocations ORDER BY id")).all()
-                == d.execute(sa.text("SELECT id FROM allocations ORDER BY id")).all())
+        assert (
+            s.execute(sa.text("SELECT id, uuid FROM resource_providers ORDER BY id")).all()
+            == d.execute(sa.text("SELECT id, uuid FROM resource_providers ORDER BY id")).all()
+        )
+        assert (
+            s.execute(sa.text("SELECT id FROM allocations ORDER BY id")).all()
+            == d.execute(sa.text("SELECT id FROM allocations ORDER BY id")).all()
+        )
         custom = "SELECT id, name FROM resource_classes WHERE name LIKE 'CUSTOM%' ORDER BY id"
         assert s.execute(sa.text(custom)).all() == d.execute(sa.text(custom)).all()
         # VCPU is 0 in the target whatever id the source gave it.
-        vcpu = d.execute(sa.text(
-            "SELECT DISTINCT i.resource_class_id FROM inventories i JOIN resource_classes c "
-            "ON c.id = i.resource_class_id WHERE c.name = 'VCPU'")).scalars().all()
+        vcpu = (
+            d.execute(
+                sa.text(
+                    "SELECT DISTINCT i.resource_class_id FROM inventories i JOIN resource_classes c"
+                    " ON c.id = i.resource_class_id WHERE c.name = 'VCPU'"
+                )
+            )
+            .scalars()
+            .all()
+        )
         assert vcpu == [0]
     src.dispose()
 
@@ -81,34 +92,58 @@ def test_sequences_continue_after_the_imported_ids(db: Database, source_db: Sour
     _import(source_url, db)
     with db.write() as conn:
         top = conn.execute(sa.select(sa.func.max(t.resource_providers.c.id))).scalar()
-        new_id = conn.execute(t.resource_providers.insert().values(
-            uuid=uid("rp", "new"), name="new", generation=0)).inserted_primary_key[0]
+        new_id = conn.execute(
+            t.resource_providers.insert().values(uuid=uid("rp", "new"), name="new", generation=0)
+        ).inserted_primary_key[0]
         assert new_id > top
         top_alloc = conn.execute(sa.select(sa.func.max(t.allocations.c.id))).scalar()
-        alloc_id = conn.execute(t.allocations.insert().values(
-            resource_provider_id=new_id, consumer_id=uid("c", "new"), resource_class_id=0,
-            used=1)).inserted_primary_key[0]
+        alloc_id = conn.execute(
+            t.allocations.insert().values(
+                resource_provider_id=new_id,
+                consumer_id=uid("c", "new"),
+                resource_class_id=0,
+                used=1,
+            )
+        ).inserted_primary_key[0]
         assert alloc_id > top_alloc
         trait_id = conn.execute(t.traits.insert().values(name="CUSTOM_NEW")).inserted_primary_key[0]
-        assert trait_id > conn.execute(sa.select(sa.func.max(t.traits.c.id)).where(
-            t.traits.c.name != "CUSTOM_NEW")).scalar()
+        assert (
+            trait_id
+            > conn.execute(
+                sa.select(sa.func.max(t.traits.c.id)).where(t.traits.c.name != "CUSTOM_NEW")
+            ).scalar()
+        )
 
 
 def _state(db: Database) -> dict[str, list]:
     with db.read() as conn:
-        return {table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
-                for table in t.metadata.sorted_tables}
+        return {
+            table.name: sorted(map(tuple, conn.execute(sa.select(table)).all()), key=repr)
+            for table in t.metadata.sorted_tables
+        }
 
 
 def _seed(db: Database) -> None:
     with db.write() as conn:
-        conn.execute(t.resource_providers.insert().values(
-            id=1, uuid=uid("rp", "pre"), name="pre-existing", generation=0))
+        conn.execute(
+            t.resource_providers.insert().values(
+                id=1, uuid=uid("rp", "pre"), name="pre-existing", generation=0
+            )
+        )
         conn.execute(t.resource_providers.update().values(root_provider_id=1))
         conn.execute(t.resource_classes.insert().values(id=10000, name="CUSTOM_PRE"))
-        conn.execute(t.inventories.insert().values(
-            resource_provider_id=1, resource_class_id=10000, total=5, reserved=0, min_unit=1,
-            max_unit=5, step_size=1, allocation_ratio=1.0))
+        conn.execute(
+            t.inventories.insert().values(
+                resource_provider_id=1,
+                resource_class_id=10000,
+                total=5,
+                reserved=0,
+                min_unit=1,
+                max_unit=5,
+                step_size=1,
+                allocation_ratio=1.0,
+            )
+        )
 
 
 def test_non_empty_target_is_refused_without_force(db: Database, source_db: SourceFactory) -> None:
@@ -129,8 +164,7 @@ def test_force_replaces_the_target(db: Database, source_db: SourceFactory) -> No
     assert "CUSTOM_PRE" not in got.custom_classes
 
 
-@pytest.mark.parametrize("failing_table", ["resource_providers", "allocations",
-                                           "consumers"])
+@pytest.mark.parametrize("failing_table", ["resource_providers", "allocations", "consumers"])
 def test_interrupted_import_leaves_the_target_unchanged(
     db: Database, source_db: SourceFactory, failing_table: str
 ) -> None:
@@ -144,8 +178,7 @@ def test_interrupted_import_leaves_the_target_unchanged(
             raise RuntimeError("injected failure")
 
     with pytest.raises(RuntimeError, match="injected failure"):
-        _import(source_db("sqlite", "upstream"), db, force=True, batch_size=5,
-                on_batch=fail_midway)
+        _import(source_db("sqlite", "upstream"), db, force=True, batch_size=5, on_batch=fail_midway)
     assert batches.count("resource_providers") >= 3  # it really was midway
     assert _state(db) == before
 
@@ -175,8 +208,9 @@ def test_cli_import_prints_the_comparison(
     db: Database, source_db: SourceFactory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source_url = source_db("sqlite", "nova_api")
-    code = cli.main(["--database", _url(db), "db", "import", "--from", source_url,
-                     "--batch-size", "50"])
+    code = cli.main(
+        ["--database", _url(db), "db", "import", "--from", source_url, "--batch-size", "50"]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "source: nova_api" in out
@@ -202,8 +236,12 @@ def test_cli_rejects_a_source_without_placement_tables(
 def test_incomplete_consumers_use_the_configured_project(
     db: Database, source_db: SourceFactory
 ) -> None:
-    _import(source_db("sqlite", "nova_api"), db, incomplete_project_id="proj-x",
-            incomplete_user_id="user-y")
+    _import(
+        source_db("sqlite", "nova_api"),
+        db,
+        incomplete_project_id="proj-x",
+        incomplete_user_id="user-y",
+    )
     got = logical.read(_url(db))
     incomplete = [c for c in got.consumers.values() if c[0] == "proj-x"]
     assert incomplete and all(c[1] == "user-y" for c in incomplete)
@@ -225,8 +263,10 @@ def test_source_is_read_in_a_read_only_transaction(
 
 
 def test_ctrl_c_during_the_cli_import_leaves_the_target_empty(
-    db: Database, source_db: SourceFactory, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str]
+    db: Database,
+    source_db: SourceFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from allotment.commands.output import Progress
 
@@ -235,8 +275,18 @@ def test_ctrl_c_during_the_cli_import_leaves_the_target_empty(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(Progress, "__call__", interrupt)
-    code = cli.main(["--database", _url(db), "db", "import", "--from",
-                     source_db("sqlite", "upstream"), "--batch-size", "10"])
+    code = cli.main(
+        [
+            "--database",
+            _url(db),
+            "db",
+            "import",
+            "--from",
+            source_db("sqlite", "upstream"),
+            "--batch-size",
+            "10",
+        ]
+    )
     assert code == 130
     assert "interrupted, nothing was imported" in capsys.readouterr().err
     with db.read() as conn:

@@ -20,8 +20,9 @@ HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
 @pytest.fixture
 def api(db: Database, settings: Settings) -> httpx.Client:
     app = make_app(settings, db=db, prepare=False)
-    return httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://placement",
-                        headers=HEADERS)
+    return httpx.Client(
+        transport=httpx.WSGITransport(app=app), base_url="http://placement", headers=HEADERS
+    )
 
 
 def _get(api: httpx.Client, path: str) -> dict:
@@ -39,15 +40,22 @@ def test_api_shows_the_imported_data(
     expected = logical.read(source_url)
 
     listed = _get(api, "/resource_providers")["resource_providers"]
-    assert {p["uuid"]: (p["name"], p["generation"], p["parent_provider_uuid"],
-                        p["root_provider_uuid"]) for p in listed} == expected.providers
+    assert {
+        p["uuid"]: (p["name"], p["generation"], p["parent_provider_uuid"], p["root_provider_uuid"])
+        for p in listed
+    } == expected.providers
 
     inventories, usages, traits, aggregates = {}, {}, {}, {}
     for uuid in expected.providers:
         for rc, inv in _get(api, f"/resource_providers/{uuid}/inventories")["inventories"].items():
-            inventories[(uuid, rc)] = (inv["total"], inv["reserved"], inv["min_unit"],
-                                       inv["max_unit"], inv["step_size"],
-                                       round(inv["allocation_ratio"], 4))
+            inventories[(uuid, rc)] = (
+                inv["total"],
+                inv["reserved"],
+                inv["min_unit"],
+                inv["max_unit"],
+                inv["step_size"],
+                round(inv["allocation_ratio"], 4),
+            )
         for rc, used in _get(api, f"/resource_providers/{uuid}/usages")["usages"].items():
             if used:
                 usages[(uuid, rc)] = used
@@ -63,8 +71,12 @@ def test_api_shows_the_imported_data(
     allocations: dict[tuple[str, str, str], int] = defaultdict(int)
     for consumer, (project, user, generation, ctype) in expected.consumers.items():
         body = _get(api, f"/allocations/{consumer}")
-        assert (body["project_id"], body["user_id"], body["consumer_generation"],
-                body["consumer_type"]) == (project, user, generation, ctype or "unknown")
+        assert (
+            body["project_id"],
+            body["user_id"],
+            body["consumer_generation"],
+            body["consumer_type"],
+        ) == (project, user, generation, ctype or "unknown")
         for rp, alloc in body["allocations"].items():
             for rc, used in alloc["resources"].items():
                 allocations[(consumer, rp, rc)] += used

@@ -19,17 +19,33 @@ def _url(db: Database) -> str:
 
 
 def _provider(conn: sa.Connection, pid: int, root: int | None = -1) -> None:
-    conn.execute(t.resource_providers.insert().values(
-        id=pid, uuid=uid("rp", pid), name=f"rp{pid}", generation=0))
-    conn.execute(t.resource_providers.update().where(t.resource_providers.c.id == pid).values(
-        root_provider_id=pid if root == -1 else root))
+    conn.execute(
+        t.resource_providers.insert().values(
+            id=pid, uuid=uid("rp", pid), name=f"rp{pid}", generation=0
+        )
+    )
+    conn.execute(
+        t.resource_providers.update()
+        .where(t.resource_providers.c.id == pid)
+        .values(root_provider_id=pid if root == -1 else root)
+    )
 
 
-def _inventory(conn: sa.Connection, pid: int, rc: int, total: int, reserved: int = 0,
-               ratio: float = 1.0) -> None:
-    conn.execute(t.inventories.insert().values(
-        resource_provider_id=pid, resource_class_id=rc, total=total, reserved=reserved,
-        min_unit=1, max_unit=total, step_size=1, allocation_ratio=ratio))
+def _inventory(
+    conn: sa.Connection, pid: int, rc: int, total: int, reserved: int = 0, ratio: float = 1.0
+) -> None:
+    conn.execute(
+        t.inventories.insert().values(
+            resource_provider_id=pid,
+            resource_class_id=rc,
+            total=total,
+            reserved=reserved,
+            min_unit=1,
+            max_unit=total,
+            step_size=1,
+            allocation_ratio=ratio,
+        )
+    )
 
 
 def _consumer(conn: sa.Connection, name: str) -> None:
@@ -37,13 +53,17 @@ def _consumer(conn: sa.Connection, name: str) -> None:
     if project is None:
         conn.execute(t.projects.insert().values(id=1, external_id="proj"))
         conn.execute(t.users.insert().values(id=1, external_id="user"))
-    conn.execute(t.consumers.insert().values(uuid=uid("c", name), project_id=1, user_id=1,
-                                             generation=1))
+    conn.execute(
+        t.consumers.insert().values(uuid=uid("c", name), project_id=1, user_id=1, generation=1)
+    )
 
 
 def _allocate(conn: sa.Connection, name: str, pid: int, rc: int, used: int) -> None:
-    conn.execute(t.allocations.insert().values(
-        resource_provider_id=pid, consumer_id=uid("c", name), resource_class_id=rc, used=used))
+    conn.execute(
+        t.allocations.insert().values(
+            resource_provider_id=pid, consumer_id=uid("c", name), resource_class_id=rc, used=used
+        )
+    )
 
 
 def _status(db: Database, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
@@ -67,8 +87,12 @@ def test_status_succeeds_on_a_healthy_database(
     code, out = _status(db, capsys)
     assert code == 0
     assert out.startswith(" Upgrade Check Results")
-    for check in ("Database Reachable And At Head", "Missing Root Provider IDs",
-                  "Incomplete Consumers", "Standard Resource Classes And Traits"):
+    for check in (
+        "Database Reachable And At Head",
+        "Missing Root Provider IDs",
+        "Incomplete Consumers",
+        "Standard Resource Classes And Traits",
+    ):
         assert f"Check: {check}" in out
     assert "Result: Warning" not in out and "Result: Failure" not in out
 
@@ -137,14 +161,14 @@ def _troubled(db: Database) -> None:
     """One of each problem audit reports, next to healthy data."""
     with db.write() as conn:
         _provider(conn, 1)
-        _inventory(conn, 1, 0, 4)                 # VCPU capacity 4...
-        _inventory(conn, 1, 1, 1000, 100, 1.5)   # MEMORY_MB capacity 1350
+        _inventory(conn, 1, 0, 4)  # VCPU capacity 4...
+        _inventory(conn, 1, 1, 1000, 100, 1.5)  # MEMORY_MB capacity 1350
         _consumer(conn, "big")
-        _allocate(conn, "big", 1, 0, 6)           # ...6 used: over capacity
-        _allocate(conn, "big", 1, 1, 1349)        # with ghost: exactly at capacity, fine
-        _allocate(conn, "big", 1, 2, 10)          # DISK_GB: no inventory
-        _allocate(conn, "ghost", 1, 1, 1)         # consumer row missing
-        _consumer(conn, "idle")                   # consumer without allocations
+        _allocate(conn, "big", 1, 0, 6)  # ...6 used: over capacity
+        _allocate(conn, "big", 1, 1, 1349)  # with ghost: exactly at capacity, fine
+        _allocate(conn, "big", 1, 2, 10)  # DISK_GB: no inventory
+        _allocate(conn, "ghost", 1, 1, 1)  # consumer row missing
+        _consumer(conn, "idle")  # consumer without allocations
 
 
 def test_audit_lists_every_kind_of_problem_as_json(
@@ -155,15 +179,28 @@ def test_audit_lists_every_kind_of_problem_as_json(
     found = json.loads(capsys.readouterr().out)
     assert code == 1
     assert found["allocations_without_consumer"] == [
-        {"consumer_uuid": uid("c", "ghost"), "allocations": 1}]
+        {"consumer_uuid": uid("c", "ghost"), "allocations": 1}
+    ]
     assert found["consumers_without_allocations"] == [
-        {"consumer_uuid": uid("c", "idle"), "project_id": "proj", "user_id": "user"}]
+        {"consumer_uuid": uid("c", "idle"), "project_id": "proj", "user_id": "user"}
+    ]
     assert found["providers_over_capacity"] == [
-        {"provider_uuid": uid("rp", 1), "provider_name": "rp1", "resource_class": "VCPU",
-         "used": 6, "capacity": 4}]
+        {
+            "provider_uuid": uid("rp", 1),
+            "provider_name": "rp1",
+            "resource_class": "VCPU",
+            "used": 6,
+            "capacity": 4,
+        }
+    ]
     assert found["allocations_without_inventory"] == [
-        {"provider_uuid": uid("rp", 1), "resource_class": "DISK_GB",
-         "consumer_uuid": uid("c", "big"), "used": 10}]
+        {
+            "provider_uuid": uid("rp", 1),
+            "resource_class": "DISK_GB",
+            "consumer_uuid": uid("c", "big"),
+            "used": 10,
+        }
+    ]
 
 
 def test_audit_prints_tables_and_exits_0_when_clean(

@@ -40,7 +40,9 @@ def test_aggregates_are_shared_between_providers(db: Database) -> None:
         store.set_provider_aggregates(conn, first.id, [AGG_1, AGG_2])
         store.set_provider_aggregates(conn, second.id, [AGG_2])
         assert store.uuids_by_provider(conn, [first.id, second.id]) == {
-            first.id: {AGG_1, AGG_2}, second.id: {AGG_2}}
+            first.id: {AGG_1, AGG_2},
+            second.id: {AGG_2},
+        }
         assert store.uuids_by_provider(conn, []) == {}
     assert _aggregate_count(db) == 2
 
@@ -50,8 +52,9 @@ def test_ensure_aggregates_tolerates_rows_created_meanwhile(db: Database) -> Non
         ids = store.ensure_aggregates(conn, [AGG_1])
         # A concurrent writer's rows look exactly like this to the bulk insert:
         # one uuid already present, so the row-by-row fallback must skip it.
-        store._insert_ignoring_duplicates(conn, placement_aggregates, [
-            {"uuid": AGG_1}, {"uuid": AGG_2}])
+        store._insert_ignoring_duplicates(
+            conn, placement_aggregates, [{"uuid": AGG_1}, {"uuid": AGG_2}]
+        )
         both = store.ensure_aggregates(conn, [AGG_1, AGG_2, AGG_1])
     assert both[AGG_1] == ids[AGG_1]
     assert set(both) == {AGG_1, AGG_2}

@@ -25,27 +25,42 @@ def make_provider(db: Database, uuid: str, **inventories: dict[str, Any]) -> int
     """A root provider with inventory, written with SQL (no inventory API needed)."""
     with db.write() as conn:
         provider_id = conn.execute(
-            sa.insert(tables.resource_providers).values(uuid=uuid, name=f"rp-{uuid}",
-                                                         generation=0)
+            sa.insert(tables.resource_providers).values(uuid=uuid, name=f"rp-{uuid}", generation=0)
         ).inserted_primary_key[0]
-        conn.execute(sa.update(tables.resource_providers)
-                     .where(tables.resource_providers.c.id == provider_id)
-                     .values(root_provider_id=provider_id))
+        conn.execute(
+            sa.update(tables.resource_providers)
+            .where(tables.resource_providers.c.id == provider_id)
+            .values(root_provider_id=provider_id)
+        )
         set_inventory(conn, provider_id, inventories)
     return provider_id
 
 
-def set_inventory(conn: sa.Connection, provider_id: int,
-                  inventories: dict[str, dict[str, Any]]) -> None:
-    ids = dict(conn.execute(sa.select(tables.resource_classes.c.name,
-                                      tables.resource_classes.c.id)).all())
-    conn.execute(sa.delete(tables.inventories)
-                 .where(tables.inventories.c.resource_provider_id == provider_id))
+def set_inventory(
+    conn: sa.Connection, provider_id: int, inventories: dict[str, dict[str, Any]]
+) -> None:
+    ids = dict(
+        conn.execute(sa.select(tables.resource_classes.c.name, tables.resource_classes.c.id)).all()
+    )
+    conn.execute(
+        sa.delete(tables.inventories).where(
+            tables.inventories.c.resource_provider_id == provider_id
+        )
+    )
     for name, fields in inventories.items():
-        record = {"reserved": 0, "min_unit": 1, "max_unit": 2147483647, "step_size": 1,
-                  "allocation_ratio": 1.0, **fields}
-        conn.execute(sa.insert(tables.inventories).values(
-            resource_provider_id=provider_id, resource_class_id=ids[name], **record))
+        record = {
+            "reserved": 0,
+            "min_unit": 1,
+            "max_unit": 2147483647,
+            "step_size": 1,
+            "allocation_ratio": 1.0,
+            **fields,
+        }
+        conn.execute(
+            sa.insert(tables.inventories).values(
+                resource_provider_id=provider_id, resource_class_id=ids[name], **record
+            )
+        )
 
 
 def generation(db: Database, uuid: str) -> int:
@@ -56,14 +71,22 @@ def generation(db: Database, uuid: str) -> int:
 def usage(db: Database) -> dict[tuple[str, str], int]:
     with db.read() as conn:
         rows = conn.execute(
-            sa.select(tables.resource_providers.c.uuid, tables.resource_classes.c.name,
-                      sa.func.sum(tables.allocations.c.used))
-            .select_from(tables.allocations
-                         .join(tables.resource_providers, tables.resource_providers.c.id
-                               == tables.allocations.c.resource_provider_id)
-                         .join(tables.resource_classes, tables.resource_classes.c.id
-                               == tables.allocations.c.resource_class_id))
-            .group_by(tables.resource_providers.c.uuid, tables.resource_classes.c.name))
+            sa.select(
+                tables.resource_providers.c.uuid,
+                tables.resource_classes.c.name,
+                sa.func.sum(tables.allocations.c.used),
+            )
+            .select_from(
+                tables.allocations.join(
+                    tables.resource_providers,
+                    tables.resource_providers.c.id == tables.allocations.c.resource_provider_id,
+                ).join(
+                    tables.resource_classes,
+                    tables.resource_classes.c.id == tables.allocations.c.resource_class_id,
+                )
+            )
+            .group_by(tables.resource_providers.c.uuid, tables.resource_classes.c.name)
+        )
         return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
@@ -94,15 +117,21 @@ def test_first_write_creates_consumer_at_generation_1(two_providers: Database) -
     put(db, cw(C1, {RP_A: {"VCPU": 2, "MEMORY_MB": 512}}, consumer_type="INSTANCE"))
     consumer = consumer_row(db, C1)
     assert consumer is not None
-    assert (consumer.generation, consumer.project_id, consumer.user_id,
-            consumer.consumer_type) == (1, "proj", "user", "INSTANCE")
+    assert (consumer.generation, consumer.project_id, consumer.user_id, consumer.consumer_type) == (
+        1,
+        "proj",
+        "user",
+        "INSTANCE",
+    )
     assert generation(db, RP_A) == 1
     assert generation(db, RP_B) == 0
     with db.read() as conn:
         found, allocs = alloc_store.get_for_consumer(conn, C1)
     assert found == consumer
     assert {(a.resource_provider_uuid, a.resource_class, a.used) for a in allocs} == {
-        (RP_A, "VCPU", 2), (RP_A, "MEMORY_MB", 512)}
+        (RP_A, "VCPU", 2),
+        (RP_A, "MEMORY_MB", 512),
+    }
     assert all(a.resource_provider_generation == 1 for a in allocs)
 
 
@@ -142,35 +171,44 @@ def test_failed_write_leaves_no_trace(two_providers: Database) -> None:
     assert consumer_row(db, C1) is None
     with db.read() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(tables.projects)).scalar() == 0
-        assert conn.execute(
-            sa.select(sa.func.count()).select_from(tables.consumer_types)).scalar() == 0
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(tables.consumer_types)).scalar()
+            == 0
+        )
     assert generation(db, RP_A) == 0
 
 
-@pytest.mark.parametrize(("inventory", "amount", "error"), [
-    ({"total": 8}, 9, exc.CapacityExceeded),
-    ({"total": 8, "reserved": 2}, 7, exc.CapacityExceeded),
-    ({"total": 8, "min_unit": 2}, 1, exc.CapacityExceeded),
-    ({"total": 8, "max_unit": 4}, 5, exc.CapacityExceeded),
-    ({"total": 8, "step_size": 3}, 4, exc.CapacityExceeded),
-    # (total - reserved) * ratio is not truncated: 3 * 1.5 = 4.5 admits 4, not 5.
-    ({"total": 3, "allocation_ratio": 1.5}, 5, exc.CapacityExceeded),
-])
-def test_capacity_violations(db: Database, inventory: dict, amount: int,
-                             error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("inventory", "amount", "error"),
+    [
+        ({"total": 8}, 9, exc.CapacityExceeded),
+        ({"total": 8, "reserved": 2}, 7, exc.CapacityExceeded),
+        ({"total": 8, "min_unit": 2}, 1, exc.CapacityExceeded),
+        ({"total": 8, "max_unit": 4}, 5, exc.CapacityExceeded),
+        ({"total": 8, "step_size": 3}, 4, exc.CapacityExceeded),
+        # (total - reserved) * ratio is not truncated: 3 * 1.5 = 4.5 admits 4, not 5.
+        ({"total": 3, "allocation_ratio": 1.5}, 5, exc.CapacityExceeded),
+    ],
+)
+def test_capacity_violations(
+    db: Database, inventory: dict, amount: int, error: type[Exception]
+) -> None:
     make_provider(db, RP_A, VCPU=inventory)
     with pytest.raises(error, match="Unable to allocate inventory"):
         put(db, cw(C1, {RP_A: {"VCPU": amount}}))
     assert usage(db) == {}
 
 
-@pytest.mark.parametrize(("inventory", "amount"), [
-    ({"total": 8}, 8),
-    ({"total": 8, "reserved": 2}, 6),
-    ({"total": 8, "step_size": 3, "min_unit": 3, "max_unit": 6}, 6),
-    ({"total": 3, "allocation_ratio": 1.5}, 4),
-    ({"total": 1, "allocation_ratio": 16.0}, 16),
-])
+@pytest.mark.parametrize(
+    ("inventory", "amount"),
+    [
+        ({"total": 8}, 8),
+        ({"total": 8, "reserved": 2}, 6),
+        ({"total": 8, "step_size": 3, "min_unit": 3, "max_unit": 6}, 6),
+        ({"total": 3, "allocation_ratio": 1.5}, 4),
+        ({"total": 1, "allocation_ratio": 16.0}, 16),
+    ],
+)
 def test_capacity_fits(db: Database, inventory: dict, amount: int) -> None:
     make_provider(db, RP_A, VCPU=inventory)
     put(db, cw(C1, {RP_A: {"VCPU": amount}}))
@@ -208,7 +246,8 @@ def test_rewrite_of_own_allocation_does_not_count_twice(two_providers: Database)
 
 
 def test_overcommitted_provider_accepts_rewrites_that_do_not_raise_usage(
-        two_providers: Database) -> None:
+    two_providers: Database,
+) -> None:
     db = two_providers
     put(db, cw(C1, {RP_A: {"VCPU": 6}}), cw(C2, {RP_A: {"VCPU": 2}}))
     with db.write() as conn:  # shrink the inventory under the usage
@@ -225,9 +264,17 @@ def test_moving_between_consumers_in_one_write(two_providers: Database) -> None:
     db = two_providers
     put(db, cw(C1, {RP_A: {"VCPU": 8}}, consumer_type="INSTANCE"))
     # A full provider: the move only fits because C1's allocation goes away.
-    put(db, cw(C1, {}, check_generation=True, generation=1),
-        cw(C2, {RP_A: {"VCPU": 8}}, check_generation=True, generation=None,
-           consumer_type="MIGRATION"))
+    put(
+        db,
+        cw(C1, {}, check_generation=True, generation=1),
+        cw(
+            C2,
+            {RP_A: {"VCPU": 8}},
+            check_generation=True,
+            generation=None,
+            consumer_type="MIGRATION",
+        ),
+    )
     assert consumer_row(db, C1) is None
     assert consumer_row(db, C2).consumer_type == "MIGRATION"
     assert usage(db) == {(RP_A, "VCPU"): 8}
@@ -238,8 +285,12 @@ def test_owner_and_type_updates(two_providers: Database) -> None:
     put(db, cw(C1, {RP_A: {"VCPU": 1}}, consumer_type="INSTANCE"))
     put(db, cw(C1, {RP_A: {"VCPU": 1}}, project_id="p2", user_id="u2"))  # type kept
     consumer = consumer_row(db, C1)
-    assert (consumer.project_id, consumer.user_id, consumer.consumer_type,
-            consumer.generation) == ("p2", "u2", "INSTANCE", 2)
+    assert (consumer.project_id, consumer.user_id, consumer.consumer_type, consumer.generation) == (
+        "p2",
+        "u2",
+        "INSTANCE",
+        2,
+    )
     put(db, cw(C1, {RP_A: {"VCPU": 1}}, consumer_type="MIGRATION"))
     assert consumer_row(db, C1).consumer_type == "MIGRATION"
 
@@ -270,8 +321,11 @@ def test_provider_allocations_carry_consumer_generations(two_providers: Database
     put(db, cw(C2, {RP_A: {"VCPU": 3}}))
     with db.read() as conn:
         found = alloc_store.get_for_provider(conn, rp_store.get(conn, RP_A).id)
-    assert {(a.consumer_uuid, a.resource_class, a.used, a.consumer_generation)
-            for a in found} == {(C1, "VCPU", 1, 1), (C1, "MEMORY_MB", 64, 1), (C2, "VCPU", 3, 2)}
+    assert {(a.consumer_uuid, a.resource_class, a.used, a.consumer_generation) for a in found} == {
+        (C1, "VCPU", 1, 1),
+        (C1, "MEMORY_MB", 64, 1),
+        (C2, "VCPU", 3, 2),
+    }
 
 
 def test_lost_provider_races_are_retried_then_reported(db: Database) -> None:

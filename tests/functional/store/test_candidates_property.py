@@ -18,8 +18,11 @@ from tests.candidate_data import TreeBuilder
 from tests.unit.store.candidates.reference import TRAITS, reference, requests, worlds
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_database_search_matches_brute_force(db: Database, data: st.DataObject) -> None:
     providers = data.draw(worlds())
@@ -35,8 +38,7 @@ def test_database_search_matches_brute_force(db: Database, data: st.DataObject) 
     keys = [c.key() for c in result.candidates]
     assert len(keys) == len(set(keys))
     assert set(keys) == reference(builder.providers.values(), request)
-    used_roots = {builder.providers[p].root_id for c in result.candidates
-                  for p in c.provider_ids()}
+    used_roots = {builder.providers[p].root_id for c in result.candidates for p in c.provider_ids()}
     expected = sorted(p.id for p in builder.providers.values() if p.root_id in used_roots)
     if request.nested_aware:
         assert result.summarised == expected
@@ -50,13 +52,19 @@ def _limited_search_is_a_prefix(db: Database, request, data: st.DataObject) -> N
     with db.read() as conn:
         every = find_candidates(conn, request, SearchOptions(strategy=strategy))
         limit = data.draw(st.integers(1, len(every.candidates) + 1))
-        limited = find_candidates(conn, replace(request, limit=limit), SearchOptions(
-            strategy=strategy, first_window=data.draw(st.integers(1, 3)),
-            max_chunk=data.draw(st.integers(1, 2))))
-    assert [c.key() for c in limited.candidates] == \
-        [c.key() for c in every.candidates[:limit]]
-    assert limited.summarised == summarised_providers(every.universe, limited.candidates,
-                                                      request.nested_aware)
+        limited = find_candidates(
+            conn,
+            replace(request, limit=limit),
+            SearchOptions(
+                strategy=strategy,
+                first_window=data.draw(st.integers(1, 3)),
+                max_chunk=data.draw(st.integers(1, 2)),
+            ),
+        )
+    assert [c.key() for c in limited.candidates] == [c.key() for c in every.candidates[:limit]]
+    assert limited.summarised == summarised_providers(
+        every.universe, limited.candidates, request.nested_aware
+    )
     used = set().union(*(c.provider_ids() for c in limited.candidates))
     for pid in used | set(limited.summarised):
         assert limited.universe.providers[pid] == every.universe.providers[pid]

@@ -27,16 +27,26 @@ def build_wide_tree(db: Database, children: int = 8) -> None:
         b = TreeBuilder(conn)
         b.provider("wide-root", inventory={"VCPU": 64, "MEMORY_MB": 65536})
         for i in range(children):
-            b.provider(f"wide-pf{i}", parent="wide-root", inventory={"SRIOV_NET_VF": 8},
-                       traits=["CUSTOM_PHYSNET_A"])
+            b.provider(
+                f"wide-pf{i}",
+                parent="wide-root",
+                inventory={"SRIOV_NET_VF": 8},
+                traits=["CUSTOM_PHYSNET_A"],
+            )
 
 
 def get(app: Any, query: str, version: str = "1.39") -> tuple[int, dict]:
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": "/allocation_candidates",
-        "QUERY_STRING": query, "SERVER_NAME": "localhost", "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(b""), "wsgi.errors": sys.stderr,
-        "HTTP_X_AUTH_TOKEN": "admin", "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/allocation_candidates",
+        "QUERY_STRING": query,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": sys.stderr,
+        "HTTP_X_AUTH_TOKEN": "admin",
+        "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
     }
     status: list[str] = []
     body = b"".join(app(environ, lambda s, h, exc_info=None: status.append(s)))
@@ -44,8 +54,9 @@ def get(app: Any, query: str, version: str = "1.39") -> tuple[int, dict]:
 
 
 def _app(db: Database, **overrides: Any) -> Any:
-    settings = Settings(database_url=db.url.render_as_string(hide_password=False),
-                        access_log=False, **overrides)
+    settings = Settings(
+        database_url=db.url.render_as_string(hide_password=False), access_log=False, **overrides
+    )
     return make_app(settings, db=db, prepare=False)
 
 
@@ -56,8 +67,7 @@ def _ok(app: Any, query: str) -> dict:
 
 
 def _distinct(body: dict) -> int:
-    return len({orjson.dumps(r, option=orjson.OPT_SORT_KEYS)
-                for r in body["allocation_requests"]})
+    return len({orjson.dumps(r, option=orjson.OPT_SORT_KEYS) for r in body["allocation_requests"]})
 
 
 def test_wide_tree_with_limit(db: Database) -> None:
@@ -72,8 +82,11 @@ def test_wide_tree_with_cap(db: Database) -> None:
     build_wide_tree(db)
     body = _ok(_app(db, max_allocation_candidates=1000), QUERY)
     assert len(body["allocation_requests"]) == 1000
-    app = _app(db, max_allocation_candidates=1000,
-               allocation_candidates_generation_strategy="breadth-first")
+    app = _app(
+        db,
+        max_allocation_candidates=1000,
+        allocation_candidates_generation_strategy="breadth-first",
+    )
     assert len(_ok(app, QUERY + "&limit=10")["allocation_requests"]) == 10
 
 

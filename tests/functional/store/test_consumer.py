@@ -27,24 +27,31 @@ def test_create_find_and_duplicate(db: Database) -> None:
     with db.write() as conn:
         project = consumer_store.ensure_projects(conn, ["p"])["p"]
         user = consumer_store.ensure_users(conn, ["u"])["u"]
-        ids = consumer_store.create_many(conn, [
-            {"uuid": C1, "project_id": project, "user_id": user, "consumer_type_id": None}])
+        ids = consumer_store.create_many(
+            conn, [{"uuid": C1, "project_id": project, "user_id": user, "consumer_type_id": None}]
+        )
     with db.read() as conn:
         found = consumer_store.find(conn, C1)
     assert found is not None and found.id == ids[C1]
     assert (found.project_id, found.user_id, found.generation, found.consumer_type) == (
-        "p", "u", 0, None)
+        "p",
+        "u",
+        0,
+        None,
+    )
     with pytest.raises(consumer_store.RowCreatedConcurrently), db.write() as conn:
-        consumer_store.create_many(conn, [
-            {"uuid": C1, "project_id": project, "user_id": user, "consumer_type_id": None}])
+        consumer_store.create_many(
+            conn, [{"uuid": C1, "project_id": project, "user_id": user, "consumer_type_id": None}]
+        )
 
 
 def test_generation_compare_and_swap(db: Database) -> None:
     with db.write() as conn:
         project = consumer_store.ensure_projects(conn, ["p"])["p"]
         user = consumer_store.ensure_users(conn, ["u"])["u"]
-        ids = consumer_store.create_many(conn, [
-            {"uuid": C1, "project_id": project, "user_id": user, "consumer_type_id": None}])
+        ids = consumer_store.create_many(
+            conn, [{"uuid": C1, "project_id": project, "user_id": user, "consumer_type_id": None}]
+        )
         assert consumer_store.increment_generation(conn, ids[C1], 0, project, user) == 1
         with pytest.raises(exc.ConsumerGenerationConflict):
             consumer_store.increment_generation(conn, ids[C1], 0, project, user)
@@ -55,8 +62,10 @@ def test_delete_if_no_allocations_keeps_consumers_with_allocations(db: Database)
     put(db, cw(C1, {RP_A: {"VCPU": 1}}))
     with db.write() as conn:
         project = consumer_store.ensure_projects(conn, ["p"])["p"]
-        consumer_store.create_many(conn, [
-            {"uuid": C2, "project_id": project, "user_id": project, "consumer_type_id": None}])
+        consumer_store.create_many(
+            conn,
+            [{"uuid": C2, "project_id": project, "user_id": project, "consumer_type_id": None}],
+        )
         consumer_store.delete_if_no_allocations(conn, [C1, C2])
     with db.read() as conn:
         left = {row.uuid for row in conn.execute(sa.select(tables.consumers.c.uuid))}

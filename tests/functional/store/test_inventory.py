@@ -35,8 +35,12 @@ def _read(db: Database) -> dict[str, Inventory]:
         return inv.read(conn, _fresh(db).id)[0]
 
 
-def _replace(db: Database, new: dict[str, Inventory], generation: int | None = None,
-             reserved_may_equal_total: bool = True) -> int:
+def _replace(
+    db: Database,
+    new: dict[str, Inventory],
+    generation: int | None = None,
+    reserved_may_equal_total: bool = True,
+) -> int:
     with db.write() as conn:
         current = rps.get(conn, RP)
         expected = current.generation if generation is None else generation
@@ -45,16 +49,36 @@ def _replace(db: Database, new: dict[str, Inventory], generation: int | None = N
 
 def _allocate(db: Database, class_id: int, used: int) -> None:
     with db.write() as conn:
-        conn.execute(tables.allocations.insert().values(
-            resource_provider_id=_fresh(db).id, consumer_id="c0000000-0000-0000-0000-000000000001",
-            resource_class_id=class_id, used=used))
+        conn.execute(
+            tables.allocations.insert().values(
+                resource_provider_id=_fresh(db).id,
+                consumer_id="c0000000-0000-0000-0000-000000000001",
+                resource_class_id=class_id,
+                used=used,
+            )
+        )
 
 
 def test_replace_all_adds_updates_removes_and_bumps(db: Database, provider) -> None:
     assert _replace(db, {"VCPU": Inventory("VCPU", 8), "DISK_GB": Inventory("DISK_GB", 10)}) == 1
-    assert _replace(db, {"VCPU": Inventory("VCPU", 16, reserved=1, min_unit=2, max_unit=8,
-                                           step_size=2, allocation_ratio=1.5),
-                         "MEMORY_MB": Inventory("MEMORY_MB", 1024)}) == 2
+    assert (
+        _replace(
+            db,
+            {
+                "VCPU": Inventory(
+                    "VCPU",
+                    16,
+                    reserved=1,
+                    min_unit=2,
+                    max_unit=8,
+                    step_size=2,
+                    allocation_ratio=1.5,
+                ),
+                "MEMORY_MB": Inventory("MEMORY_MB", 1024),
+            },
+        )
+        == 2
+    )
     assert _read(db) == {
         "VCPU": Inventory("VCPU", 16, 1, 2, 8, 2, 1.5),
         "MEMORY_MB": Inventory("MEMORY_MB", 1024),
@@ -97,16 +121,20 @@ def test_unknown_class_is_invalid(db: Database, provider) -> None:
         _replace(db, {"vcpu": Inventory("vcpu", 8)})
 
 
-@pytest.mark.parametrize("record, allowed_126, allowed_125", [
-    (Inventory("VCPU", 8, reserved=8), True, False),
-    (Inventory("VCPU", 8, reserved=9), False, False),
-    (Inventory("VCPU", 8, reserved=7), True, True),
-    (Inventory("VCPU", 8, allocation_ratio=0.0), True, False),
-    (Inventory("VCPU", 8, allocation_ratio=-1.0), False, False),
-    (Inventory("VCPU", 8, reserved=7, allocation_ratio=0.5), True, False),  # int(0.5) == 0
-])
-def test_capacity_rule_by_microversion(db: Database, provider, record: Inventory,
-                                       allowed_126: bool, allowed_125: bool) -> None:
+@pytest.mark.parametrize(
+    "record, allowed_126, allowed_125",
+    [
+        (Inventory("VCPU", 8, reserved=8), True, False),
+        (Inventory("VCPU", 8, reserved=9), False, False),
+        (Inventory("VCPU", 8, reserved=7), True, True),
+        (Inventory("VCPU", 8, allocation_ratio=0.0), True, False),
+        (Inventory("VCPU", 8, allocation_ratio=-1.0), False, False),
+        (Inventory("VCPU", 8, reserved=7, allocation_ratio=0.5), True, False),  # int(0.5) == 0
+    ],
+)
+def test_capacity_rule_by_microversion(
+    db: Database, provider, record: Inventory, allowed_126: bool, allowed_125: bool
+) -> None:
     for allowed, flag in ((allowed_125, False), (allowed_126, True)):
         if allowed:
             _replace(db, {"VCPU": record}, reserved_may_equal_total=flag)
@@ -201,8 +229,13 @@ def test_read_many_and_used_classes(db: Database, provider) -> None:
 
 
 def test_allocation_ratio_round_trips(db: Database, provider) -> None:
-    _replace(db, {"VCPU": Inventory("VCPU", 8, allocation_ratio=16.0),
-                  "DISK_GB": Inventory("DISK_GB", 8, allocation_ratio=1.5)})
+    _replace(
+        db,
+        {
+            "VCPU": Inventory("VCPU", 8, allocation_ratio=16.0),
+            "DISK_GB": Inventory("DISK_GB", 8, allocation_ratio=1.5),
+        },
+    )
     records = _read(db)
     assert records["VCPU"].allocation_ratio == 16.0
     assert records["DISK_GB"].allocation_ratio == 1.5

@@ -29,18 +29,24 @@ def inventory_of(db: Database, uuid: str) -> dict[str, int]:
     with db.read() as conn:
         rows = conn.execute(
             sa.select(tables.resource_classes.c.name, tables.inventories.c.total)
-            .select_from(tables.inventories
-                         .join(tables.resource_providers, tables.resource_providers.c.id
-                               == tables.inventories.c.resource_provider_id)
-                         .join(tables.resource_classes, tables.resource_classes.c.id
-                               == tables.inventories.c.resource_class_id))
-            .where(tables.resource_providers.c.uuid == uuid))
+            .select_from(
+                tables.inventories.join(
+                    tables.resource_providers,
+                    tables.resource_providers.c.id == tables.inventories.c.resource_provider_id,
+                ).join(
+                    tables.resource_classes,
+                    tables.resource_classes.c.id == tables.inventories.c.resource_class_id,
+                )
+            )
+            .where(tables.resource_providers.c.uuid == uuid)
+        )
         return dict(rows.all())
 
 
 def inv(generation: int, **totals: int) -> reshaper_store.ProviderInventories:
     return reshaper_store.ProviderInventories(
-        generation, {name: Inventory(name, total) for name, total in totals.items()})
+        generation, {name: Inventory(name, total) for name, total in totals.items()}
+    )
 
 
 def reshape(db: Database, inventories: dict, writes: list) -> None:
@@ -58,9 +64,11 @@ def root_with_vgpu(db: Database) -> Database:
 
 def test_move_inventory_and_allocations(root_with_vgpu: Database) -> None:
     db = root_with_vgpu
-    reshape(db, {RP_A: inv(1, VCPU=8), RP_B: inv(0, VGPU=4)},
-            [cw(C1, {RP_A: {"VCPU": 2}, RP_B: {"VGPU": 1}}, check_generation=True,
-                generation=1)])
+    reshape(
+        db,
+        {RP_A: inv(1, VCPU=8), RP_B: inv(0, VGPU=4)},
+        [cw(C1, {RP_A: {"VCPU": 2}, RP_B: {"VGPU": 1}}, check_generation=True, generation=1)],
+    )
     assert inventory_of(db, RP_A) == {"VCPU": 8}
     assert inventory_of(db, RP_B) == {"VGPU": 4}
     assert usage(db) == {(RP_A, "VCPU"): 2, (RP_B, "VGPU"): 1}
@@ -95,13 +103,24 @@ def test_unknown_provider_and_class(root_with_vgpu: Database) -> None:
 def test_allocation_failures_roll_everything_back(root_with_vgpu: Database) -> None:
     db = root_with_vgpu
     with pytest.raises(exc.CapacityExceeded):
-        reshape(db, {RP_A: inv(1, VCPU=8), RP_B: inv(0, VGPU=4)},
-                [cw(C1, {RP_A: {"VCPU": 2}, RP_B: {"VGPU": 5}}, check_generation=True,
-                    generation=1)])
+        reshape(
+            db,
+            {RP_A: inv(1, VCPU=8), RP_B: inv(0, VGPU=4)},
+            [cw(C1, {RP_A: {"VCPU": 2}, RP_B: {"VGPU": 5}}, check_generation=True, generation=1)],
+        )
     with pytest.raises(exc.ConsumerGenerationConflict):
-        reshape(db, {RP_A: inv(1, VCPU=8), RP_B: inv(0, VGPU=4)},
-                [cw(C1, {RP_A: {"VCPU": 2}, RP_B: {"VGPU": 1}}, check_generation=True,
-                    generation=None)])
+        reshape(
+            db,
+            {RP_A: inv(1, VCPU=8), RP_B: inv(0, VGPU=4)},
+            [
+                cw(
+                    C1,
+                    {RP_A: {"VCPU": 2}, RP_B: {"VGPU": 1}},
+                    check_generation=True,
+                    generation=None,
+                )
+            ],
+        )
     assert inventory_of(db, RP_A) == {"VCPU": 8, "VGPU": 4}
     assert inventory_of(db, RP_B) == {}
     assert (generation(db, RP_A), generation(db, RP_B)) == (1, 0)
@@ -110,9 +129,14 @@ def test_allocation_failures_roll_everything_back(root_with_vgpu: Database) -> N
 
 def test_inventory_changes_in_place_and_new_consumers(root_with_vgpu: Database) -> None:
     db = root_with_vgpu
-    reshape(db, {RP_A: inv(1, VCPU=16, VGPU=4)},
-            [cw(C1, {}, check_generation=True, generation=1),
-             cw(C2, {RP_A: {"VCPU": 12, "VGPU": 1}}, check_generation=True, generation=None)])
+    reshape(
+        db,
+        {RP_A: inv(1, VCPU=16, VGPU=4)},
+        [
+            cw(C1, {}, check_generation=True, generation=1),
+            cw(C2, {RP_A: {"VCPU": 12, "VGPU": 1}}, check_generation=True, generation=None),
+        ],
+    )
     assert inventory_of(db, RP_A) == {"VCPU": 16, "VGPU": 4}
     assert consumer_row(db, C1) is None
     assert consumer_row(db, C2).generation == 1
@@ -121,9 +145,9 @@ def test_inventory_changes_in_place_and_new_consumers(root_with_vgpu: Database) 
 
 
 def test_emptied_consumer_providers_in_inventories_bumped_twice_only(
-        root_with_vgpu: Database) -> None:
+    root_with_vgpu: Database,
+) -> None:
     db = root_with_vgpu
     # C1 is emptied; RP_A is listed in inventories, so only union + final bumps.
-    reshape(db, {RP_A: inv(1, VCPU=8, VGPU=4)}, [cw(C1, {}, check_generation=True,
-                                                     generation=1)])
+    reshape(db, {RP_A: inv(1, VCPU=8, VGPU=4)}, [cw(C1, {}, check_generation=True, generation=1)])
     assert generation(db, RP_A) == 3

@@ -92,9 +92,19 @@ def test_last_modified_of_standard_and_custom(db: Database) -> None:
 
 def _add_inventory(conn, class_id: int) -> None:  # noqa: ANN001 - a Connection
     provider = make_provider(conn, f"rp-{class_id}")
-    conn.execute(inventories.insert().values(
-        resource_provider_id=provider.id, resource_class_id=class_id, total=1, reserved=0,
-        min_unit=1, max_unit=1, step_size=1, allocation_ratio=1.0, created_at=utcnow()))
+    conn.execute(
+        inventories.insert().values(
+            resource_provider_id=provider.id,
+            resource_class_id=class_id,
+            total=1,
+            reserved=0,
+            min_unit=1,
+            max_unit=1,
+            step_size=1,
+            allocation_ratio=1.0,
+            created_at=utcnow(),
+        )
+    )
 
 
 def test_rename_rules(db: Database) -> None:

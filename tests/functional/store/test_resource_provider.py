@@ -24,28 +24,49 @@ def agg(n: int) -> str:
 
 def link_aggregates(conn: Connection, provider_id: int, *aggregates: str) -> None:
     for aggregate in aggregates:
-        agg_id = conn.execute(sa.select(tables.placement_aggregates.c.id).where(
-            tables.placement_aggregates.c.uuid == aggregate)).scalar()
+        agg_id = conn.execute(
+            sa.select(tables.placement_aggregates.c.id).where(
+                tables.placement_aggregates.c.uuid == aggregate
+            )
+        ).scalar()
         if agg_id is None:
-            agg_id = conn.execute(tables.placement_aggregates.insert().values(
-                uuid=aggregate, created_at=utcnow())).inserted_primary_key[0]
-        conn.execute(tables.resource_provider_aggregates.insert().values(
-            resource_provider_id=provider_id, aggregate_id=agg_id))
+            agg_id = conn.execute(
+                tables.placement_aggregates.insert().values(uuid=aggregate, created_at=utcnow())
+            ).inserted_primary_key[0]
+        conn.execute(
+            tables.resource_provider_aggregates.insert().values(
+                resource_provider_id=provider_id, aggregate_id=agg_id
+            )
+        )
 
 
 def link_traits(conn: Connection, provider_id: int, *names: str) -> None:
     for name in names:
-        trait_id = conn.execute(sa.select(tables.traits.c.id).where(
-            tables.traits.c.name == name)).scalar_one()
-        conn.execute(tables.resource_provider_traits.insert().values(
-            resource_provider_id=provider_id, trait_id=trait_id))
+        trait_id = conn.execute(
+            sa.select(tables.traits.c.id).where(tables.traits.c.name == name)
+        ).scalar_one()
+        conn.execute(
+            tables.resource_provider_traits.insert().values(
+                resource_provider_id=provider_id, trait_id=trait_id
+            )
+        )
 
 
-def allocate(conn: Connection, provider_id: int, class_id: int, used: int,
-             consumer: str = "c0000000-0000-0000-0000-000000000001") -> None:
-    conn.execute(tables.allocations.insert().values(
-        resource_provider_id=provider_id, consumer_id=consumer,
-        resource_class_id=class_id, used=used))
+def allocate(
+    conn: Connection,
+    provider_id: int,
+    class_id: int,
+    used: int,
+    consumer: str = "c0000000-0000-0000-0000-000000000001",
+) -> None:
+    conn.execute(
+        tables.allocations.insert().values(
+            resource_provider_id=provider_id,
+            consumer_id=consumer,
+            resource_class_id=class_id,
+            used=used,
+        )
+    )
 
 
 def names(providers) -> list[str]:
@@ -135,21 +156,31 @@ def test_root_adopts_parent_without_reparent_permission(db: Database) -> None:
     with db.read() as conn:
         assert rps.get(conn, uuid(5)).root_provider_uuid == uuid(1)
         assert names(rps.find_filtered(conn, ProviderFilter(in_tree=uuid(5)))) == [
-            "r1", "c2", "g3", "r4", "c5"]
+            "r1",
+            "c2",
+            "g3",
+            "r4",
+            "c5",
+        ]
 
 
 def test_same_parent_is_no_change(db: Database) -> None:
     _tree(db)
-    assert _update(db, 2, "c2", set_parent=True, parent_uuid=uuid(1)).parent_provider_uuid \
-        == uuid(1)
+    assert _update(db, 2, "c2", set_parent=True, parent_uuid=uuid(1)).parent_provider_uuid == uuid(
+        1
+    )
 
 
-@pytest.mark.parametrize(("new_parent", "refusal"), [
-    (uuid(4), "update failed because: re-parenting"),
-    (None, "update failed because: un-parenting"),
-])
-def test_reparent_and_unparent_need_permission(db: Database, new_parent: str | None,
-                                               refusal: str) -> None:
+@pytest.mark.parametrize(
+    ("new_parent", "refusal"),
+    [
+        (uuid(4), "update failed because: re-parenting"),
+        (None, "update failed because: un-parenting"),
+    ],
+)
+def test_reparent_and_unparent_need_permission(
+    db: Database, new_parent: str | None, refusal: str
+) -> None:
     _tree(db)
     with pytest.raises(exc.Invalid, match=refusal):
         _update(db, 2, "c2", set_parent=True, parent_uuid=new_parent)
@@ -200,8 +231,11 @@ def test_delete_removes_links_but_not_aggregates(db: Database) -> None:
         rps.delete(conn, rps.get(conn, uuid(1)))
     with db.read() as conn:
         assert rps.find(conn, uuid(1)) is None
-        for table in (tables.inventories, tables.resource_provider_traits,
-                      tables.resource_provider_aggregates):
+        for table in (
+            tables.inventories,
+            tables.resource_provider_traits,
+            tables.resource_provider_aggregates,
+        ):
             assert conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() == 0
         assert conn.execute(sa.select(tables.placement_aggregates.c.uuid)).scalar() == agg(1)
 
@@ -255,10 +289,15 @@ def populated(db: Database) -> Database:
         r1 = rps.create(conn, uuid(1), "r1")
         c2 = rps.create(conn, uuid(2), "c2", uuid(1))
         r4 = rps.create(conn, uuid(4), "r4")
-        inventory.replace_all(conn, r1, {"VCPU": Inventory(
-            "VCPU", 8, reserved=2, max_unit=6, allocation_ratio=2.0)}, 0)
-        inventory.replace_all(conn, c2, {"DISK_GB": Inventory(
-            "DISK_GB", 100, min_unit=10, step_size=10)}, 0)
+        inventory.replace_all(
+            conn,
+            r1,
+            {"VCPU": Inventory("VCPU", 8, reserved=2, max_unit=6, allocation_ratio=2.0)},
+            0,
+        )
+        inventory.replace_all(
+            conn, c2, {"DISK_GB": Inventory("DISK_GB", 100, min_unit=10, step_size=10)}, 0
+        )
         inventory.replace_all(conn, r4, {"VCPU": Inventory("VCPU", 4)}, 0)
         allocate(conn, r4.id, 0, 3)
         link_aggregates(conn, r1.id, agg(1))
@@ -338,8 +377,9 @@ def test_resources_capacity_counts_every_consumer(populated: Database) -> None:
 def test_resources_fractional_ratio_is_not_truncated_early(db: Database) -> None:
     with db.write() as conn:
         provider = rps.create(conn, uuid(1), "one")
-        inventory.replace_all(conn, provider, {"VCPU": Inventory(
-            "VCPU", 3, allocation_ratio=1.5)}, 0)
+        inventory.replace_all(
+            conn, provider, {"VCPU": Inventory("VCPU", 3, allocation_ratio=1.5)}, 0
+        )
     assert _find(db, resources={"VCPU": 4}) == ["one"]
     assert _find(db, resources={"VCPU": 5}) == []
 

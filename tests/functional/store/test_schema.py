@@ -17,8 +17,11 @@ def test_upgrade_creates_every_table_at_head(db: Database) -> None:
 
 def test_standard_classes_keep_upstream_ids(db: Database) -> None:
     with db.read() as conn:
-        rows = dict(conn.execute(sa.select(tables.resource_classes.c.name,
-                                           tables.resource_classes.c.id)).all())
+        rows = dict(
+            conn.execute(
+                sa.select(tables.resource_classes.c.name, tables.resource_classes.c.id)
+            ).all()
+        )
     assert rows["VCPU"] == 0
     assert rows["MEMORY_MB"] == 1
     assert rows["DISK_GB"] == 2
@@ -36,14 +39,25 @@ def test_standard_traits_present_and_sync_is_idempotent(db: Database) -> None:
 def test_sync_adds_names_a_newer_package_brings(db: Database) -> None:
     with db.write() as conn:
         conn.execute(sa.delete(tables.traits).where(tables.traits.c.name == "HW_CPU_X86_AVX2"))
-        conn.execute(sa.delete(tables.resource_classes).where(
-            tables.resource_classes.c.name == "PCPU"))
+        conn.execute(
+            sa.delete(tables.resource_classes).where(tables.resource_classes.c.name == "PCPU")
+        )
     schema.sync_standard_data(db)
     with db.read() as conn:
-        assert conn.execute(sa.select(tables.traits.c.id).where(
-            tables.traits.c.name == "HW_CPU_X86_AVX2")).scalar() is not None
-        assert conn.execute(sa.select(tables.resource_classes.c.id).where(
-            tables.resource_classes.c.name == "PCPU")).scalar() == 14
+        assert (
+            conn.execute(
+                sa.select(tables.traits.c.id).where(tables.traits.c.name == "HW_CPU_X86_AVX2")
+            ).scalar()
+            is not None
+        )
+        assert (
+            conn.execute(
+                sa.select(tables.resource_classes.c.id).where(
+                    tables.resource_classes.c.name == "PCPU"
+                )
+            ).scalar()
+            == 14
+        )
 
 
 def test_write_transaction_rolls_back_on_error(db: Database) -> None:

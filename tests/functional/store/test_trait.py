@@ -19,10 +19,14 @@ from allotment.store.tables import resource_providers
 def make_provider(conn: Connection, name: str) -> ResourceProvider:
     """A root provider inserted with SQL (the provider API is another module's)."""
     provider_uuid = str(uuid.uuid4())
-    new_id = conn.execute(resource_providers.insert().values(
-        uuid=provider_uuid, name=name, generation=0)).inserted_primary_key[0]
-    conn.execute(sa.update(resource_providers).where(resource_providers.c.id == new_id)
-                 .values(root_provider_id=new_id))
+    new_id = conn.execute(
+        resource_providers.insert().values(uuid=provider_uuid, name=name, generation=0)
+    ).inserted_primary_key[0]
+    conn.execute(
+        sa.update(resource_providers)
+        .where(resource_providers.c.id == new_id)
+        .values(root_provider_id=new_id)
+    )
     return rp_store.get(conn, provider_uuid)
 
 
@@ -60,6 +64,7 @@ def test_list_filters(db: Database) -> None:
         provider = make_provider(conn, "rp")
         store.set_provider_traits(conn, provider, ["CUSTOM_C", "HW_CPU_X86_AVX2"])
     with db.read() as conn:
+
         def names(**filters: object) -> list[str]:
             return [t.name for t in store.list_traits(conn, **filters)]
 
@@ -67,7 +72,9 @@ def test_list_filters(db: Database) -> None:
         # "_" in a prefix is a literal character, not a LIKE wildcard.
         assert names(prefix="CUSTOM_A_") == ["CUSTOM_A_B"]
         assert names(names=["CUSTOM_C", "CUSTOM_MISSING", "HW_CPU_X86_AVX2"]) == [
-            "CUSTOM_C", "HW_CPU_X86_AVX2"]
+            "CUSTOM_C",
+            "HW_CPU_X86_AVX2",
+        ]
         assert names(names=[""]) == []
         assert names(associated=True) == ["CUSTOM_C", "HW_CPU_X86_AVX2"]
         unassociated = names(associated=False)
@@ -101,11 +108,15 @@ def test_provider_traits_bump_generation_only_on_change(db: Database) -> None:
         assert store.set_provider_traits(conn, provider, ["CUSTOM_X", "HW_CPU_X86_AVX2"]) == 1
         provider = rp_store.get(conn, provider.uuid)
         # The same set again (duplicates are harmless) leaves the generation alone.
-        assert store.set_provider_traits(conn, provider, ["HW_CPU_X86_AVX2", "CUSTOM_X",
-                                                          "CUSTOM_X"]) == 1
+        assert (
+            store.set_provider_traits(conn, provider, ["HW_CPU_X86_AVX2", "CUSTOM_X", "CUSTOM_X"])
+            == 1
+        )
         assert rp_store.get(conn, provider.uuid).generation == 1
         assert [t.name for t in store.provider_traits(conn, provider.id)] == [
-            "CUSTOM_X", "HW_CPU_X86_AVX2"]
+            "CUSTOM_X",
+            "HW_CPU_X86_AVX2",
+        ]
         assert store.set_provider_traits(conn, provider, ["HW_CPU_X86_AVX2"]) == 2
         assert rp_store.get(conn, provider.uuid).generation == 2
 
@@ -138,5 +149,6 @@ def test_delete_provider_traits(db: Database) -> None:
         store.set_provider_traits(conn, other, ["HW_CPU_X86_SSE", "HW_CPU_X86_AVX2"])
         assert store.delete_provider_traits(conn, rp_store.get(conn, provider.uuid)) == 2
         assert store.names_by_provider(conn, [provider.id, other.id]) == {
-            other.id: {"HW_CPU_X86_SSE", "HW_CPU_X86_AVX2"}}
+            other.id: {"HW_CPU_X86_SSE", "HW_CPU_X86_AVX2"}
+        }
         assert store.names_by_provider(conn, []) == {}

@@ -21,21 +21,35 @@ def _ids(conn: Connection, table, key: str, value: str) -> int:
     return conn.execute(table.insert().values(**{key: value})).inserted_primary_key[0]
 
 
-def add_consumer(conn: Connection, consumer: str, project: str, user: str,
-                 consumer_type: str | None, allocations: list[tuple[int, int, int]]) -> None:
+def add_consumer(
+    conn: Connection,
+    consumer: str,
+    project: str,
+    user: str,
+    consumer_type: str | None,
+    allocations: list[tuple[int, int, int]],
+) -> None:
     """A consumer row and its allocations: (provider id, class id, used)."""
-    conn.execute(tables.consumers.insert().values(
-        uuid=consumer,
-        project_id=_ids(conn, tables.projects, "external_id", project),
-        user_id=_ids(conn, tables.users, "external_id", user),
-        consumer_type_id=(_ids(conn, tables.consumer_types, "name", consumer_type)
-                          if consumer_type else None),
-        generation=1,
-    ))
+    conn.execute(
+        tables.consumers.insert().values(
+            uuid=consumer,
+            project_id=_ids(conn, tables.projects, "external_id", project),
+            user_id=_ids(conn, tables.users, "external_id", user),
+            consumer_type_id=(
+                _ids(conn, tables.consumer_types, "name", consumer_type) if consumer_type else None
+            ),
+            generation=1,
+        )
+    )
     for provider_id, class_id, used in allocations:
-        conn.execute(tables.allocations.insert().values(
-            resource_provider_id=provider_id, consumer_id=consumer,
-            resource_class_id=class_id, used=used))
+        conn.execute(
+            tables.allocations.insert().values(
+                resource_provider_id=provider_id,
+                consumer_id=consumer,
+                resource_class_id=class_id,
+                used=used,
+            )
+        )
 
 
 def c(n: int) -> str:
@@ -48,12 +62,25 @@ def data(db: Database) -> dict[str, int]:
     with db.write() as conn:
         a = rps.create(conn, "00000000-0000-0000-0000-000000000001", "a")
         b = rps.create(conn, "00000000-0000-0000-0000-000000000002", "b")
-        inventory.replace_all(conn, a, {
-            "VCPU": Inventory("VCPU", 64), "MEMORY_MB": Inventory("MEMORY_MB", 8192),
-            "DISK_GB": Inventory("DISK_GB", 100)}, 0)
+        inventory.replace_all(
+            conn,
+            a,
+            {
+                "VCPU": Inventory("VCPU", 64),
+                "MEMORY_MB": Inventory("MEMORY_MB", 8192),
+                "DISK_GB": Inventory("DISK_GB", 100),
+            },
+            0,
+        )
         inventory.replace_all(conn, b, {"VCPU": Inventory("VCPU", 64)}, 0)
-        add_consumer(conn, c(1), "p1", "u1", "INSTANCE",
-                     [(a.id, VCPU, 2), (a.id, MEMORY_MB, 512), (b.id, VCPU, 1)])
+        add_consumer(
+            conn,
+            c(1),
+            "p1",
+            "u1",
+            "INSTANCE",
+            [(a.id, VCPU, 2), (a.id, MEMORY_MB, 512), (b.id, VCPU, 1)],
+        )
         add_consumer(conn, c(2), "p1", "u2", "INSTANCE", [(a.id, VCPU, 4)])
         add_consumer(conn, c(3), "p1", "u1", "MIGRATION", [(b.id, VCPU, 8)])
         add_consumer(conn, c(4), "p1", "u2", None, [(a.id, MEMORY_MB, 256)])
@@ -63,16 +90,17 @@ def data(db: Database) -> dict[str, int]:
 
 def test_provider_usages_one_entry_per_inventory_class(db: Database, data) -> None:
     with db.read() as conn:
-        assert usage.provider_usages(conn, data["a"]) == {
-            "VCPU": 6, "MEMORY_MB": 768, "DISK_GB": 0}
+        assert usage.provider_usages(conn, data["a"]) == {"VCPU": 6, "MEMORY_MB": 768, "DISK_GB": 0}
         assert usage.provider_usages(conn, data["b"]) == {"VCPU": 25}
 
 
 def test_provider_usages_hide_classes_without_inventory(db: Database, data) -> None:
     with db.write() as conn:
-        conn.execute(tables.allocations.insert().values(
-            resource_provider_id=data["b"], consumer_id=c(5), resource_class_id=DISK_GB,
-            used=3))
+        conn.execute(
+            tables.allocations.insert().values(
+                resource_provider_id=data["b"], consumer_id=c(5), resource_class_id=DISK_GB, used=3
+            )
+        )
     with db.read() as conn:
         assert usage.provider_usages(conn, data["b"]) == {"VCPU": 25}
 
@@ -105,13 +133,16 @@ def test_project_usages_by_type(db: Database, data) -> None:
         }
 
 
-@pytest.mark.parametrize("consumer_type, expected", [
-    ("all", {"all": UsageGroup({"VCPU": 15, "MEMORY_MB": 768}, 4)}),
-    ("unknown", {"unknown": UsageGroup({"MEMORY_MB": 256}, 1)}),
-    ("MIGRATION", {"MIGRATION": UsageGroup({"VCPU": 8}, 1)}),
-    ("INSTANCE", {"INSTANCE": UsageGroup({"VCPU": 7, "MEMORY_MB": 512}, 2)}),
-    ("OTHER", {}),
-])
+@pytest.mark.parametrize(
+    "consumer_type, expected",
+    [
+        ("all", {"all": UsageGroup({"VCPU": 15, "MEMORY_MB": 768}, 4)}),
+        ("unknown", {"unknown": UsageGroup({"MEMORY_MB": 256}, 1)}),
+        ("MIGRATION", {"MIGRATION": UsageGroup({"VCPU": 8}, 1)}),
+        ("INSTANCE", {"INSTANCE": UsageGroup({"VCPU": 7, "MEMORY_MB": 512}, 2)}),
+        ("OTHER", {}),
+    ],
+)
 def test_project_usages_for_one_type(db: Database, data, consumer_type: str, expected) -> None:
     with db.read() as conn:
         assert usage.project_usages_by_type(conn, "p1", consumer_type=consumer_type) == expected
@@ -121,4 +152,5 @@ def test_all_for_unknown_project_is_empty(db: Database, data) -> None:
     with db.read() as conn:
         assert usage.project_usages_by_type(conn, "nope", consumer_type="all") == {}
         assert usage.project_usages_by_type(conn, "p2", "u1", consumer_type="all") == {
-            "all": UsageGroup({"VCPU": 16}, 1)}
+            "all": UsageGroup({"VCPU": 16}, 1)
+        }

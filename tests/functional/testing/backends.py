@@ -15,8 +15,9 @@ from tests import databases
 SERVICE_BACKENDS = ("sqlite", "postgresql")
 
 
-def start_service(backend: str, worker: str, tmp_dir: Path, purpose: str,
-                  **options: Any) -> PlacementService:
+def start_service(
+    backend: str, worker: str, tmp_dir: Path, purpose: str, **options: Any
+) -> PlacementService:
     """A started service whose datastore is a fresh ``backend`` database of its own."""
     name = f"{databases.database_name(worker)}_{purpose}_{backend[:2]}"
     url = databases.create_database(backend, name, tmp_dir)

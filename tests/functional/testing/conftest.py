@@ -11,10 +11,12 @@ from tests.functional.testing.backends import SERVICE_BACKENDS, start_service
 
 
 @pytest.fixture(scope="session", params=SERVICE_BACKENDS)
-def backend_service(request: pytest.FixtureRequest, worker_id_safe: str,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlacementService]:
-    service = start_service(request.param, worker_id_safe, tmp_path_factory.mktemp("fx"),
-                            "fx", real_server=True)
+def backend_service(
+    request: pytest.FixtureRequest, worker_id_safe: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[PlacementService]:
+    service = start_service(
+        request.param, worker_id_safe, tmp_path_factory.mktemp("fx"), "fx", real_server=True
+    )
     yield service
     service.stop()
 

@@ -31,7 +31,8 @@ def test_unittest_example(name: str) -> None:
     suite = unittest.TestSuite(
         unittest.defaultTestLoader.loadTestsFromTestCase(obj)
         for obj in vars(module).values()
-        if isinstance(obj, type) and issubclass(obj, unittest.TestCase)
+        if isinstance(obj, type)
+        and issubclass(obj, unittest.TestCase)
         and obj.__module__ == module.__name__
     )
     stream = io.StringIO()

@@ -25,18 +25,17 @@ class ComputeLikeTest(unittest.TestCase):
         self.addCleanup(self.placement.cleanUp)
 
     def test_provider_through_requests(self) -> None:
-        headers = {"x-auth-token": self.placement.token,
-                   "openstack-api-version": "placement 1.39"}
+        headers = {"x-auth-token": self.placement.token, "openstack-api-version": "placement 1.39"}
         base = self.placement.endpoint
-        created = requests.post(base + "/resource_providers", json={"name": "cn1"},
-                                headers=headers)
+        created = requests.post(base + "/resource_providers", json={"name": "cn1"}, headers=headers)
         self.assertEqual(200, created.status_code)
         listed = requests.get(base + "/resource_providers", headers=headers).json()
         self.assertEqual(["cn1"], [rp["name"] for rp in listed["resource_providers"]])
 
     def test_each_test_starts_empty(self) -> None:
-        listed = requests.get(self.placement.endpoint + "/resource_providers",
-                              headers={"x-auth-token": "admin"}).json()
+        listed = requests.get(
+            self.placement.endpoint + "/resource_providers", headers={"x-auth-token": "admin"}
+        ).json()
         self.assertEqual([], listed["resource_providers"])
 
 
@@ -65,9 +64,13 @@ def test_use_fixture_inside_another_fixture() -> None:
 
     with Outer() as outer:
         endpoint = outer.placement.endpoint
-        assert requests.get(endpoint + "/traits/CUSTOM_X",
-                            headers={"x-auth-token": "admin",
-                                     "openstack-api-version": "placement 1.6"}).status_code == 404
+        assert (
+            requests.get(
+                endpoint + "/traits/CUSTOM_X",
+                headers={"x-auth-token": "admin", "openstack-api-version": "placement 1.6"},
+            ).status_code
+            == 404
+        )
     with pytest.raises(requests.ConnectionError):
         requests.get(endpoint, timeout=2)
 
@@ -93,11 +96,13 @@ def test_conf_fixture_options_are_read() -> None:
     conf = SimpleNamespace(
         placement_database=SimpleNamespace(connection=None),
         api=SimpleNamespace(auth_strategy="noauth2"),
-        placement=SimpleNamespace(max_allocation_candidates=5,
-                                  randomize_allocation_candidates=True),
+        placement=SimpleNamespace(
+            max_allocation_candidates=5, randomize_allocation_candidates=True
+        ),
     )
     assert settings_from_conf(SimpleNamespace(conf=conf)) == {
-        "auth_strategy": "noauth2", "max_allocation_candidates": 5,
+        "auth_strategy": "noauth2",
+        "max_allocation_candidates": 5,
         "randomize_allocation_candidates": True,
     }
     with PlacementFixture(conf_fixture=SimpleNamespace(conf=conf)) as fixture:
@@ -113,8 +118,9 @@ def test_settings_keyword_wins_over_conf_fixture() -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
-def test_database_url_and_db_false(backend: str, worker_id_safe: str,
-                                   tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_database_url_and_db_false(
+    backend: str, worker_id_safe: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     name = f"{databases.database_name(worker_id_safe)}_fxurl_{backend[:2]}"
     url = databases.create_database(backend, name, tmp_path_factory.mktemp("url"))
     with PlacementFixture(database_url=url) as fixture:

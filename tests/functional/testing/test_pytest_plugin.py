@@ -15,7 +15,7 @@ CHECKOUT = Path(allotment.__file__).resolve().parents[1]
 
 pytest_plugins = ["pytester"]
 
-INNER_TESTS = '''
+INNER_TESTS = """
 import pytest
 import requests
 
@@ -44,7 +44,7 @@ def test_marker_gives_a_private_service(placement, placement_session):
 def test_client_fixture(placement_client):
     rp = placement_client.create_provider("from-client")
     assert placement_client.get_provider(rp.uuid).name == "from-client"
-'''
+"""
 
 
 def plugin_args() -> list[str]:
@@ -58,15 +58,18 @@ def plugin_args() -> list[str]:
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    pytester.makepyfile(test_checkout=f'''
+    pytester.makepyfile(
+        test_checkout=f"""
 import allotment
 from pathlib import Path
 
 def test_imports_the_checkout_under_test():
     assert Path(allotment.__file__).resolve().parents[1] == Path({str(CHECKOUT)!r})
-''')
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(CHECKOUT),
-                                                          os.environ.get("PYTHONPATH")]))
+"""
+    )
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(CHECKOUT), os.environ.get("PYTHONPATH")])
+    )
     return pytester.runpytest_subprocess(*plugin_args(), "-p", "no:cacheprovider", *args)
 
 
@@ -82,28 +85,32 @@ def test_placement_fixture(pytester: pytest.Pytester) -> None:
 
 
 def test_database_url_option(pytester: pytest.Pytester, tmp_path) -> None:  # noqa: ANN001
-    pytester.makepyfile(test_inner='''
+    pytester.makepyfile(
+        test_inner="""
 def test_backend(placement):
     assert placement.db.backend == "sqlite"
     assert placement.db.url.database.endswith("chosen.sqlite")
-''')
+"""
+    )
     url = f"sqlite:///{tmp_path / 'chosen.sqlite'}"
     result = run(pytester, f"--placement-database-url={url}")
     result.assert_outcomes(passed=2)
 
 
 def test_options_fixture_can_be_overridden(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest('''
+    pytester.makeconftest("""
 import pytest
 
 @pytest.fixture(scope="session")
 def placement_service_options():
     return {"token": "service:proj", "settings": {"max_allocation_candidates": 11}}
-''')
-    pytester.makepyfile(test_inner='''
+""")
+    pytester.makepyfile(
+        test_inner="""
 def test_options(placement):
     assert placement.token == "service:proj"
     assert placement.settings.max_allocation_candidates == 11
-''')
+"""
+    )
     result = run(pytester)
     result.assert_outcomes(passed=2)

@@ -57,6 +57,7 @@ def test_requests_through_intercept(service: PlacementService) -> None:
 
 def test_httpx_client_in_process(service: PlacementService) -> None:
     with service.httpx_client() as client:
+
         def get(path):  # noqa: ANN001, ANN202
             r = client.get(path.lstrip("/"))
             return r.status_code, r.json(), r.headers.get("location")
@@ -71,6 +72,7 @@ def test_httpx_client_in_process(service: PlacementService) -> None:
 def test_real_socket(service: PlacementService) -> None:
     assert service.url is not None and service.url.startswith("http://127.0.0.1:")
     with service.httpx_client(over_socket=True) as client:
+
         def get(path):  # noqa: ANN001, ANN202
             r = client.get(path.lstrip("/"))
             return r.status_code, r.json(), r.headers.get("location")
@@ -81,8 +83,7 @@ def test_real_socket(service: PlacementService) -> None:
 
         _provider_round_trip(get, post)
     # urllib.request is not intercepted: this really crosses the loopback socket.
-    request = urllib.request.Request(service.url + "/resource_providers",
-                                     headers=service.headers())
+    request = urllib.request.Request(service.url + "/resource_providers", headers=service.headers())
     with urllib.request.urlopen(request, timeout=10) as response:
         assert json.load(response)["resource_providers"][0]["uuid"] == RP_UUID
 
@@ -93,8 +94,12 @@ def test_real_socket_serves_concurrent_requests(service: PlacementService) -> No
     assert service.url is not None
 
     def create(n: int) -> int:
-        return httpx.post(service.url + "/resource_providers", json={"name": f"rp{n}"},
-                          headers=service.headers(), timeout=30).status_code
+        return httpx.post(
+            service.url + "/resource_providers",
+            json={"name": f"rp{n}"},
+            headers=service.headers(),
+            timeout=30,
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(create, range(12))) == [200] * 12
@@ -110,14 +115,16 @@ def test_outside_the_mount_is_404(service: PlacementService) -> None:
 
 def test_http_client_and_urllib3_are_intercepted(service: PlacementService) -> None:
     conn = http.client.HTTPConnection(service.host, 80)
-    conn.request("GET", "/placement/traits?name=startswith:HW_CPU_X86_AVX",
-                 headers=service.headers())
+    conn.request(
+        "GET", "/placement/traits?name=startswith:HW_CPU_X86_AVX", headers=service.headers()
+    )
     response = conn.getresponse()
     assert response.status == 200
     assert "HW_CPU_X86_AVX2" in json.loads(response.read())["traits"]
     pool = urllib3.PoolManager()
-    answer = pool.request("GET", service.endpoint + "/resource_classes/VCPU",
-                          headers=service.headers())
+    answer = pool.request(
+        "GET", service.endpoint + "/resource_classes/VCPU", headers=service.headers()
+    )
     assert answer.status == 200 and json.loads(answer.data)["name"] == "VCPU"
 
 
@@ -181,13 +188,16 @@ def test_without_intercept_only_httpx_reaches_the_app() -> None:
 
 
 def test_settings_overrides_reach_the_app() -> None:
-    options = {"max_allocation_candidates": 7,
-               "allocation_candidates_generation_strategy": "breadth-first"}
+    options = {
+        "max_allocation_candidates": 7,
+        "allocation_candidates_generation_strategy": "breadth-first",
+    }
     with PlacementService(settings=options) as service:
         assert service.settings is not None
         assert service.settings.max_allocation_candidates == 7
         assert service.app.state.settings.allocation_candidates_generation_strategy == (
-            "breadth-first")
+            "breadth-first"
+        )
         assert service.settings.auth_strategy == "noauth2"
         assert service.settings.enforce_new_defaults is False
 
@@ -223,8 +233,9 @@ def test_httpx_over_socket_needs_the_server() -> None:
 def test_keystone_auth_mode() -> None:
     pytest.importorskip("keystonemiddleware")
     authtoken = {"www_authenticate_uri": "http://keystone.example/identity"}
-    with PlacementService(auth_strategy="keystone",
-                          settings={"sections": {"keystone_authtoken": authtoken}}) as service:
+    with PlacementService(
+        auth_strategy="keystone", settings={"sections": {"keystone_authtoken": authtoken}}
+    ) as service:
         assert requests.get(service.endpoint).status_code == 200  # the root is open
         denied = requests.get(service.endpoint + "/resource_providers")
         assert denied.status_code == 401
@@ -232,15 +243,18 @@ def test_keystone_auth_mode() -> None:
 
 
 def test_policy_overrides() -> None:
-    rules = {"placement:resource_providers:list": "role:reader",
-             "placement:reshaper:reshape": "!"}
+    rules = {"placement:resource_providers:list": "role:reader", "placement:reshaper:reshape": "!"}
     with PlacementService(token="bob:project-1", policy=rules) as service:
         session = service.requests_session()
         session.headers["X-Roles"] = "reader"
         assert session.get(service.endpoint + "/resource_providers").status_code == 200
-        assert session.post(service.endpoint + "/resource_providers",
-                            json={"name": "x"}).status_code == 403
-        admin = requests.post(service.endpoint + "/reshaper", json={},
-                              headers={"x-auth-token": "admin",
-                                       "openstack-api-version": "placement 1.39"})
+        assert (
+            session.post(service.endpoint + "/resource_providers", json={"name": "x"}).status_code
+            == 403
+        )
+        admin = requests.post(
+            service.endpoint + "/reshaper",
+            json={},
+            headers={"x-auth-token": "admin", "openstack-api-version": "placement 1.39"},
+        )
         assert admin.status_code == 403

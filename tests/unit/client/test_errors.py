@@ -21,19 +21,34 @@ def test_code_picks_the_class(code: str, cls: type[errors.PlacementError]) -> No
     error = errors.from_response(status, _body(status, code), {})
     assert type(error) is cls
     assert (error.status, error.code, error.detail, error.request_id, error.title) == (
-        status, code, "D", "req-1", "T")
+        status,
+        code,
+        "D",
+        "req-1",
+        "T",
+    )
 
 
-@pytest.mark.parametrize(("status", "cls"), [
-    (400, errors.BadRequest), (401, errors.Unauthorized), (403, errors.Forbidden),
-    (404, errors.NotFound), (405, errors.MethodNotAllowed), (406, errors.NotAcceptable),
-    (409, errors.Conflict), (415, errors.UnsupportedMediaType), (500, errors.ServerError),
-    (503, errors.ServerError), (418, errors.PlacementError),
-])
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.BadRequest),
+        (401, errors.Unauthorized),
+        (403, errors.Forbidden),
+        (404, errors.NotFound),
+        (405, errors.MethodNotAllowed),
+        (406, errors.NotAcceptable),
+        (409, errors.Conflict),
+        (415, errors.UnsupportedMediaType),
+        (500, errors.ServerError),
+        (503, errors.ServerError),
+        (418, errors.PlacementError),
+    ],
+)
 def test_status_picks_the_class_without_a_specific_code(
-        status: int, cls: type[errors.PlacementError]) -> None:
-    assert type(errors.from_response(status, _body(status, "placement.undefined_code"),
-                                     {})) is cls
+    status: int, cls: type[errors.PlacementError]
+) -> None:
+    assert type(errors.from_response(status, _body(status, "placement.undefined_code"), {})) is cls
     assert type(errors.from_response(status, _body(status), {})) is cls
 
 
@@ -45,8 +60,9 @@ def test_code_classes_are_status_classes() -> None:
 
 
 def test_non_placement_bodies() -> None:
-    plain = errors.from_response(502, b"<html>bad gateway</html>",
-                                 {"x-openstack-request-id": "req-9"}, "GET", "http://x/")
+    plain = errors.from_response(
+        502, b"<html>bad gateway</html>", {"x-openstack-request-id": "req-9"}, "GET", "http://x/"
+    )
     assert type(plain) is errors.ServerError
     assert plain.detail == "<html>bad gateway</html>" and plain.request_id == "req-9"
     assert str(plain).startswith("GET http://x/: 502")

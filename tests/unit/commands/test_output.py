@@ -42,8 +42,12 @@ def test_progress_is_silent_when_not_a_terminal() -> None:
 
 
 def test_status_table_has_upstream_shape() -> None:
-    text = render([Result("Missing Root Provider IDs", Code.SUCCESS),
-                   Result("Incomplete Consumers", Code.WARNING, "there are 2")])
+    text = render(
+        [
+            Result("Missing Root Provider IDs", Code.SUCCESS),
+            Result("Incomplete Consumers", Code.WARNING, "there are 2"),
+        ]
+    )
     lines = text.splitlines()
     assert lines[1].startswith("| Upgrade Check Results")
     assert "| Check: Missing Root Provider IDs" in text

@@ -52,8 +52,13 @@ def test_mount_prefix_serves_root(tmp_path):
     settings = Settings(database_url=f"sqlite:///{tmp_path}/t.sqlite", access_log=False)
     app = make_app(settings, db=Database(settings.database_url))
     environ = {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "/placement", "PATH_INFO": "",
-        "QUERY_STRING": "", "wsgi.input": None, "SERVER_NAME": "h", "SERVER_PORT": "80",
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "/placement",
+        "PATH_INFO": "",
+        "QUERY_STRING": "",
+        "wsgi.input": None,
+        "SERVER_NAME": "h",
+        "SERVER_PORT": "80",
         "wsgi.url_scheme": "http",
     }
     captured = {}

@@ -27,10 +27,16 @@ PROJECT = "6d1e2d5e-0000-4000-8000-000000000001"
 OTHER = "6d1e2d5e-0000-4000-8000-000000000002"
 
 
-def ctx(*roles: str, project: str | None = PROJECT, user: str = "u1",
-        system_scope: str | None = None, domain: str | None = None) -> RequestContext:
-    return RequestContext(user, project, frozenset(roles), system_scope=system_scope,
-                          domain_id=domain)
+def ctx(
+    *roles: str,
+    project: str | None = PROJECT,
+    user: str = "u1",
+    system_scope: str | None = None,
+    domain: str | None = None,
+) -> RequestContext:
+    return RequestContext(
+        user, project, frozenset(roles), system_scope=system_scope, domain_id=domain
+    )
 
 
 def check(rule: str, context: RequestContext, target: dict | None = None) -> bool:
@@ -41,36 +47,40 @@ def check(rule: str, context: RequestContext, target: dict | None = None) -> boo
 
 # ---------------------------------------------------------------- the language
 
-@pytest.mark.parametrize(("rule", "expected"), [
-    ("@", True),
-    ("!", False),
-    ("", True),
-    ("   ", True),
-    ("role:admin", True),
-    ("role:ADMIN", True),  # roles compare case-insensitively
-    ("role:reader", False),
-    ("not role:reader", True),
-    ("NOT role:admin", False),  # keywords are case-insensitive
-    ("role:reader or role:admin", True),
-    ("role:reader and role:admin", False),
-    ("role:admin or role:reader and role:nope", True),  # and binds tighter
-    ("(role:admin or role:reader) and role:nope", False),
-    ("not (role:reader or role:nope)", True),
-    ("not role:reader and role:admin", True),  # not binds to one check
-    ("((role:admin))", True),
-    ("project_id:%(project_id)s", True),
-    ("project_id:%(missing)s", False),  # missing target key fails closed
-    ("user_id:u1", True),
-    ("user_id:u2", False),
-    ("is_admin:True", True),
-    ("is_admin:False", False),
-    ("'u1':%(user)s", True),  # literal on the left, target on the right
-    ("True:%(flag)s", True),
-    ("roles:admin", True),  # list credentials match any element
-    ("nosuchcred:x", False),
-    ("role:%(wanted_role)s", True),
-    ("role:%(missing)s", False),
-])
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("@", True),
+        ("!", False),
+        ("", True),
+        ("   ", True),
+        ("role:admin", True),
+        ("role:ADMIN", True),  # roles compare case-insensitively
+        ("role:reader", False),
+        ("not role:reader", True),
+        ("NOT role:admin", False),  # keywords are case-insensitive
+        ("role:reader or role:admin", True),
+        ("role:reader and role:admin", False),
+        ("role:admin or role:reader and role:nope", True),  # and binds tighter
+        ("(role:admin or role:reader) and role:nope", False),
+        ("not (role:reader or role:nope)", True),
+        ("not role:reader and role:admin", True),  # not binds to one check
+        ("((role:admin))", True),
+        ("project_id:%(project_id)s", True),
+        ("project_id:%(missing)s", False),  # missing target key fails closed
+        ("user_id:u1", True),
+        ("user_id:u2", False),
+        ("is_admin:True", True),
+        ("is_admin:False", False),
+        ("'u1':%(user)s", True),  # literal on the left, target on the right
+        ("True:%(flag)s", True),
+        ("roles:admin", True),  # list credentials match any element
+        ("nosuchcred:x", False),
+        ("role:%(wanted_role)s", True),
+        ("role:%(missing)s", False),
+    ],
+)
 def test_rule_language(rule, expected):
     target = {"project_id": PROJECT, "user": "u1", "flag": True, "wanted_role": "admin"}
     assert check(rule, ctx("admin"), target) is expected
@@ -105,20 +115,23 @@ def test_legacy_list_rules():
     assert parse_rule([]).evaluate({}, {}, {})
 
 
-@pytest.mark.parametrize("rule", [
-    "role:admin or",
-    "and role:admin",
-    "(role:admin",
-    "role:admin)",
-    "role:admin role:reader",
-    "admin",
-    ":x",
-    "not",
-    "()",
-    "'quoted'",
-    "http://example.com/check",
-    "role:admin or or role:x",
-])
+@pytest.mark.parametrize(
+    "rule",
+    [
+        "role:admin or",
+        "and role:admin",
+        "(role:admin",
+        "role:admin)",
+        "role:admin role:reader",
+        "admin",
+        ":x",
+        "not",
+        "()",
+        "'quoted'",
+        "http://example.com/check",
+        "role:admin or or role:x",
+    ],
+)
 def test_unparsable_rules_are_refused(rule):
     with pytest.raises(RuleSyntaxError):
         parse_rule(rule)
@@ -145,8 +158,7 @@ def expected_new(policy: str, persona: str, own_project: bool) -> bool:
     if policy == "placement:reshaper:reshape":
         return persona == "service"
     if policy == "placement:usages":
-        return persona in ("admin", "service") or (
-            persona in ("reader", "member") and own_project)
+        return persona in ("admin", "service") or (persona in ("reader", "member") and own_project)
     return persona in ("admin", "service")
 
 
@@ -181,7 +193,8 @@ def test_reshaper_is_service_only_with_new_defaults_but_admin_with_legacy():
 def test_legacy_effective_text_ors_role_admin():
     assert Enforcer(True).rule_text("admin_or_service_api") == "role:admin or role:service"
     assert Enforcer(False).rule_text("admin_or_service_api") == (
-        "(role:admin or role:service) or (role:admin)")
+        "(role:admin or role:service) or (role:admin)"
+    )
     assert Enforcer(False).rule_text("admin_api") == "role:admin"  # never deprecated
 
 
@@ -192,6 +205,7 @@ def test_denial_message_names_the_policy():
 
 
 # ---------------------------------------------------------------- scope
+
 
 def test_scope_is_only_checked_when_enforced():
     system_admin = ctx("admin", project=None, system_scope="all")
@@ -206,15 +220,18 @@ def test_scope_is_only_checked_when_enforced():
 def test_domain_scoped_token_is_refused_with_enforce_scope():
     domain_admin = ctx("admin", project=None, domain="default")
     assert not Enforcer(enforce_scope=True).allowed(
-        "placement:resource_providers:list", domain_admin, {})
+        "placement:resource_providers:list", domain_admin, {}
+    )
 
 
 def test_project_scoped_token_passes_scope_check():
     assert Enforcer(enforce_scope=True).allowed(
-        "placement:resource_providers:list", PERSONAS["admin"], {})
+        "placement:resource_providers:list", PERSONAS["admin"], {}
+    )
 
 
 # ---------------------------------------------------------------- policy files
+
 
 def write(tmp_path: Path, text: str, name: str = "policy.yaml") -> Path:
     path = tmp_path / name
@@ -227,8 +244,10 @@ def enforcer_for(path: Path, **settings) -> Enforcer:
 
 
 def test_yaml_override_replaces_a_rule(tmp_path):
-    path = write(tmp_path, '# readers may list providers\n'
-                           '"placement:resource_providers:list": "role:reader"\n')
+    path = write(
+        tmp_path,
+        '# readers may list providers\n"placement:resource_providers:list": "role:reader"\n',
+    )
     enforcer = enforcer_for(path)
     assert enforcer.allowed("placement:resource_providers:list", PERSONAS["reader"], {})
     assert not enforcer.allowed("placement:resource_providers:list", ctx("admin"), {})
@@ -255,8 +274,11 @@ def test_override_wins_over_legacy_defaults(tmp_path):
 
 
 def test_file_may_define_helper_rules(tmp_path):
-    path = write(tmp_path, 'is_owner: "project_id:%(project_id)s"\n'
-                           '"placement:usages": "rule:is_owner or rule:admin_api"\n')
+    path = write(
+        tmp_path,
+        'is_owner: "project_id:%(project_id)s"\n'
+        '"placement:usages": "rule:is_owner or rule:admin_api"\n',
+    )
     enforcer = enforcer_for(path)
     assert enforcer.allowed("placement:usages", ctx("member"), {"project_id": PROJECT})
     assert not enforcer.allowed("placement:usages", ctx("member"), {"project_id": OTHER})
@@ -276,16 +298,21 @@ def test_empty_policy_file_means_defaults(tmp_path):
     assert enforcer_for(path).rule_text("placement:traits:list") == "rule:admin_or_service_api"
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('a: "role:x"\nb: [unclosed\n', "not valid YAML or JSON"),
-    ('- "role:x"\n', "expected a mapping"),
-    ('"placement:usages": "role:admin or"\n', "line 1: rule 'placement:usages': cannot parse"),
-    ('# c\n\n"placement:usages": "rule:nope"\n', "line 3: rule 'placement:usages' refers to "
-                                                  "unknown rule 'nope'"),
-    ('a: "rule:b"\nb: "rule:a"\n', "rules refer in a loop: a -> b -> a"),
-    ('"placement:usages": 3\n', "line 1: rule 'placement:usages': cannot parse"),
-    ('1: "@"\n', "line 1: rule name must be a string"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('a: "role:x"\nb: [unclosed\n', "not valid YAML or JSON"),
+        ('- "role:x"\n', "expected a mapping"),
+        ('"placement:usages": "role:admin or"\n', "line 1: rule 'placement:usages': cannot parse"),
+        (
+            '# c\n\n"placement:usages": "rule:nope"\n',
+            "line 3: rule 'placement:usages' refers to unknown rule 'nope'",
+        ),
+        ('a: "rule:b"\nb: "rule:a"\n', "rules refer in a loop: a -> b -> a"),
+        ('"placement:usages": 3\n', "line 1: rule 'placement:usages': cannot parse"),
+        ('1: "@"\n', "line 1: rule name must be a string"),
+    ],
+)
 def test_broken_policy_files_are_refused(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(PolicyFileError) as error:
@@ -309,6 +336,7 @@ def test_policy_file_error_is_a_config_error():
 
 
 # ---------------------------------------------------------------- config paths
+
 
 def test_relative_policy_file_is_next_to_the_config_file(tmp_path):
     conf = tmp_path / "etc" / "placement.conf"

@@ -24,7 +24,8 @@ def v(minor: int) -> mv.Version:
 def test_member_of_single_and_in_list() -> None:
     assert query.parse_member_of([A1], v(3)) == query.AggregateFilter((frozenset({A1}),))
     assert query.parse_member_of([f"in:{A1},{A2}"], v(3)) == query.AggregateFilter(
-        (frozenset({A1, A2}),))
+        (frozenset({A1, A2}),)
+    )
 
 
 def test_member_of_repeats_are_anded_from_1_24() -> None:
@@ -43,13 +44,21 @@ def test_member_of_forbidden_from_1_32() -> None:
 
 
 def test_member_of_normalises_uuids() -> None:
-    assert query.parse_member_of([A1.replace("-", "").upper()], v(3)).any_of == (
-        frozenset({A1}),)
+    assert query.parse_member_of([A1.replace("-", "").upper()], v(3)).any_of == (frozenset({A1}),)
 
 
-@pytest.mark.parametrize("value", [
-    f"{A1},{A2}", "not-a-uuid", "in:", f"in:{A1},!{A2}", f"in:{A1},", "", f"!!{A1}",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"{A1},{A2}",
+        "not-a-uuid",
+        "in:",
+        f"in:{A1},!{A2}",
+        f"in:{A1},",
+        "",
+        f"!!{A1}",
+    ],
+)
 def test_member_of_malformed(value: str) -> None:
     with pytest.raises(HTTPError) as caught:
         query.parse_member_of([value], LATEST)
@@ -99,10 +108,18 @@ def test_before_1_39_the_last_required_wins() -> None:
         query.parse_required(["bad name", "CUSTOM_B"], v(39))
 
 
-@pytest.mark.parametrize("value", [
-    "CUSTOM_A,,CUSTOM_B", "", "lower", "in:CUSTOM_A,!CUSTOM_B", "in:", "CUSTOM_A,",
-    "CUSTOM_A,!CUSTOM_A",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "CUSTOM_A,,CUSTOM_B",
+        "",
+        "lower",
+        "in:CUSTOM_A,!CUSTOM_B",
+        "in:",
+        "CUSTOM_A,",
+        "CUSTOM_A,!CUSTOM_A",
+    ],
+)
 def test_required_malformed(value: str) -> None:
     with pytest.raises(HTTPError) as caught:
         query.parse_required([value], LATEST)
@@ -133,22 +150,36 @@ def test_resources_as_upstream_reads_them() -> None:
     assert query.parse_resources("VCPU:+1") == {"VCPU": 1}
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("", "Got: empty string."),
-    ("VCPU", "Got: VCPU."),
-    ("VCPU:1,", "Got: ."),
-    ("VCPU:x", "Requested resource VCPU expected positive integer amount. Got: x."),
-    ("VCPU:0", "Requested resource VCPU requires amount >= 1. Got: 0."),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", "Got: empty string."),
+        ("VCPU", "Got: VCPU."),
+        ("VCPU:1,", "Got: ."),
+        ("VCPU:x", "Requested resource VCPU expected positive integer amount. Got: x."),
+        ("VCPU:0", "Requested resource VCPU requires amount >= 1. Got: 0."),
+    ],
+)
 def test_resources_errors_are_worded_as_upstream(value: str, message: str) -> None:
     with pytest.raises(HTTPError) as caught:
         query.parse_resources(value)
     assert message in caught.value.message
 
 
-@pytest.mark.parametrize("value", [
-    "", "VCPU", "VCPU:", "VCPU:0", "VCPU:-1", "VCPU:1.5", "VCPU:x", ":1", "VCPU:1,",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "VCPU",
+        "VCPU:",
+        "VCPU:0",
+        "VCPU:-1",
+        "VCPU:1.5",
+        "VCPU:x",
+        ":1",
+        "VCPU:1,",
+    ],
+)
 def test_resources_malformed(value: str) -> None:
     with pytest.raises(HTTPError) as caught:
         query.parse_resources(value)

@@ -37,27 +37,38 @@ def logs(caplog):
 @pytest.fixture
 def echo_context(monkeypatch):
     """GET /resource_providers answers with the request context it saw."""
+
     def handler(req):
         logging.getLogger("allotment.test").info("inside the handler")
         ctx = req.context
-        return json_response(req, {
-            "request_id": ctx.request_id, "global_request_id": ctx.global_request_id,
-            "user_id": ctx.user_id, "project_id": ctx.project_id, "roles": sorted(ctx.roles)})
+        return json_response(
+            req,
+            {
+                "request_id": ctx.request_id,
+                "global_request_id": ctx.global_request_id,
+                "user_id": ctx.user_id,
+                "project_id": ctx.project_id,
+                "roles": sorted(ctx.roles),
+            },
+        )
 
     route, _ = routes.match("/resource_providers")
-    monkeypatch.setitem(route.methods, "GET",
-                        routes.Endpoint(handler, route.methods["GET"].policy))
+    monkeypatch.setitem(route.methods, "GET", routes.Endpoint(handler, route.methods["GET"].policy))
 
 
 def test_global_request_id_reaches_the_context_and_log_lines(tmp_path, logs, echo_context):
     with make_client(tmp_path) as client:
-        response = client.get("/resource_providers",
-                              headers={"x-openstack-request-id": GLOBAL_ID})
+        response = client.get("/resource_providers", headers={"x-openstack-request-id": GLOBAL_ID})
     local_id = response.headers["x-openstack-request-id"]
     assert local_id != GLOBAL_ID and local_id.startswith("req-")
     body = response.json()
-    assert body == {"request_id": local_id, "global_request_id": GLOBAL_ID,
-                    "user_id": "alice", "project_id": "project-a", "roles": ["admin"]}
+    assert body == {
+        "request_id": local_id,
+        "global_request_id": GLOBAL_ID,
+        "user_id": "alice",
+        "project_id": "project-a",
+        "roles": ["admin"],
+    }
     inside = next(r for r in logs.records if r.getMessage() == "inside the handler")
     assert (inside.request_id, inside.global_request_id) == (local_id, GLOBAL_ID)
     assert (inside.user_id, inside.project_id) == ("alice", "project-a")
@@ -69,13 +80,20 @@ def test_global_request_id_reaches_the_context_and_log_lines(tmp_path, logs, ech
     assert "microversion: 1.0" in line
 
 
-@pytest.mark.parametrize("incoming", [
-    "req-not-a-uuid", "nova-1234", f"{GLOBAL_ID}\nforged log line", GLOBAL_ID.upper(),
-])
+@pytest.mark.parametrize(
+    "incoming",
+    [
+        "req-not-a-uuid",
+        "nova-1234",
+        f"{GLOBAL_ID}\nforged log line",
+        GLOBAL_ID.upper(),
+    ],
+)
 def test_malformed_global_ids_are_ignored(tmp_path, logs, echo_context, incoming):
     with make_client(tmp_path) as client:
-        response = client.get("/resource_providers",
-                              headers={"x-openstack-request-id": incoming.replace("\n", " ")})
+        response = client.get(
+            "/resource_providers", headers={"x-openstack-request-id": incoming.replace("\n", " ")}
+        )
     assert response.json()["global_request_id"] is None
     access = next(r for r in logs.records if r.name == "allotment.access")
     assert access.global_request_id == "-"
@@ -89,8 +107,13 @@ def test_log_records_outside_requests_have_placeholders(logs):
 
 def test_json_access_log(tmp_path, logs):
     with make_client(tmp_path, log_format="json") as client:
-        response = client.get("/resource_providers/nope", headers={
-            "x-openstack-request-id": GLOBAL_ID, "openstack-api-version": "placement 1.14"})
+        response = client.get(
+            "/resource_providers/nope",
+            headers={
+                "x-openstack-request-id": GLOBAL_ID,
+                "openstack-api-version": "placement 1.14",
+            },
+        )
     access = next(r for r in logs.records if r.name == "allotment.access")
     line = json.loads(access.getMessage())
     assert line["request_id"] == response.headers["x-openstack-request-id"]

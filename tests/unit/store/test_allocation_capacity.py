@@ -13,8 +13,13 @@ NAMES = {0: "VCPU"}
 UUIDS = {1: "rp-1", 2: "rp-2"}
 
 
-def check(inventory: Inventory | None, *amounts: int, before: int = 0, released: int = 0,
-          consumers: int = 1) -> None:
+def check(
+    inventory: Inventory | None,
+    *amounts: int,
+    before: int = 0,
+    released: int = 0,
+    consumers: int = 1,
+) -> None:
     rows = [_NewRow(f"c{i % consumers}", 1, 0, amount) for i, amount in enumerate(amounts)]
     inventories = {KEY: inventory} if inventory else {}
     check_capacity(rows, inventories, {KEY: before}, {KEY: released}, UUIDS, NAMES)

@@ -22,5 +22,8 @@ def test_differences_missing_and_extra_keys_are_reported() -> None:
     right = iter([("a", {0: 1}), ("b", {0: 3}), ("c", {0: 1})])
     groups, mismatches, examples = compare_groups(left, right)
     assert (groups, mismatches) == (4, 3)
-    assert examples == ["b: source {0: 2}, target {0: 3}", "c: source nothing, target {0: 1}",
-                        "d: source {0: 1}, target nothing"]
+    assert examples == [
+        "b: source {0: 2}, target {0: 3}",
+        "c: source nothing, target {0: 1}",
+        "d: source {0: 1}, target nothing",
+    ]

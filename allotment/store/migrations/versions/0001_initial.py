@@ -45,10 +45,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("name", name="uniq_resource_providers0name"),
         **MYSQL,
     )
-    op.create_index("resource_providers_root_provider_id_idx", "resource_providers",
-                    ["root_provider_id"])
-    op.create_index("resource_providers_parent_provider_id_idx", "resource_providers",
-                    ["parent_provider_id"])
+    op.create_index(
+        "resource_providers_root_provider_id_idx", "resource_providers", ["root_provider_id"]
+    )
+    op.create_index(
+        "resource_providers_parent_provider_id_idx", "resource_providers", ["parent_provider_id"]
+    )
     op.create_table(
         "inventories",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -61,8 +63,11 @@ def upgrade() -> None:
         sa.Column("step_size", sa.Integer, nullable=False),
         sa.Column("allocation_ratio", sa.Float, nullable=False),
         *_ts(),
-        sa.UniqueConstraint("resource_provider_id", "resource_class_id",
-                            name="uniq_inventories0resource_provider_resource_class"),
+        sa.UniqueConstraint(
+            "resource_provider_id",
+            "resource_class_id",
+            name="uniq_inventories0resource_provider_resource_class",
+        ),
         **MYSQL,
     )
     op.create_index("inventories_resource_class_id_idx", "inventories", ["resource_class_id"])
@@ -76,8 +81,11 @@ def upgrade() -> None:
         *_ts(),
         **MYSQL,
     )
-    op.create_index("allocations_resource_provider_class_used_idx", "allocations",
-                    ["resource_provider_id", "resource_class_id", "used"])
+    op.create_index(
+        "allocations_resource_provider_class_used_idx",
+        "allocations",
+        ["resource_provider_id", "resource_class_id", "used"],
+    )
     op.create_index("allocations_resource_class_id_idx", "allocations", ["resource_class_id"])
     op.create_index("allocations_consumer_id_idx", "allocations", ["consumer_id"])
     op.create_table(
@@ -95,8 +103,11 @@ def upgrade() -> None:
         *_ts(),
         **MYSQL,
     )
-    op.create_index("resource_provider_aggregates_aggregate_id_idx",
-                    "resource_provider_aggregates", ["aggregate_id"])
+    op.create_index(
+        "resource_provider_aggregates_aggregate_id_idx",
+        "resource_provider_aggregates",
+        ["aggregate_id"],
+    )
     op.create_table(
         "traits",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -107,15 +118,28 @@ def upgrade() -> None:
     )
     op.create_table(
         "resource_provider_traits",
-        sa.Column("trait_id", sa.Integer, sa.ForeignKey("traits.id"), primary_key=True,
-                  autoincrement=False),
-        sa.Column("resource_provider_id", sa.Integer, sa.ForeignKey("resource_providers.id"),
-                  primary_key=True, autoincrement=False),
+        sa.Column(
+            "trait_id",
+            sa.Integer,
+            sa.ForeignKey("traits.id"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        sa.Column(
+            "resource_provider_id",
+            sa.Integer,
+            sa.ForeignKey("resource_providers.id"),
+            primary_key=True,
+            autoincrement=False,
+        ),
         *_ts(),
         **MYSQL,
     )
-    op.create_index("resource_provider_traits_resource_provider_trait_idx",
-                    "resource_provider_traits", ["resource_provider_id", "trait_id"])
+    op.create_index(
+        "resource_provider_traits_resource_provider_trait_idx",
+        "resource_provider_traits",
+        ["resource_provider_id", "trait_id"],
+    )
     for name in ("projects", "users"):
         op.create_table(
             name,
@@ -140,13 +164,17 @@ def upgrade() -> None:
         sa.Column("project_id", sa.Integer, nullable=False),
         sa.Column("user_id", sa.Integer, nullable=False),
         sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
-        sa.Column("consumer_type_id", sa.Integer,
-                  sa.ForeignKey("consumer_types.id", name="consumers_consumer_type_id_fkey")),
+        sa.Column(
+            "consumer_type_id",
+            sa.Integer,
+            sa.ForeignKey("consumer_types.id", name="consumers_consumer_type_id_fkey"),
+        ),
         *_ts(),
         sa.UniqueConstraint("uuid", name="uniq_consumers0uuid"),
         **MYSQL,
     )
     op.create_index("consumers_project_id_uuid_idx", "consumers", ["project_id", "uuid"])
-    op.create_index("consumers_project_id_user_id_uuid_idx", "consumers",
-                    ["project_id", "user_id", "uuid"])
+    op.create_index(
+        "consumers_project_id_user_id_uuid_idx", "consumers", ["project_id", "user_id", "uuid"]
+    )
     op.create_index("consumers_consumer_type_id_idx", "consumers", ["consumer_type_id"])

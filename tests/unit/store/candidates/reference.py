@@ -33,8 +33,11 @@ def reference(providers: Iterable[Provider], request: CandidateRequest) -> set[t
             continue
         tree = [p for p in by_id.values() if p.root_id == root.id]
         tree_aggs = set().union(*(p.aggregates for p in tree))
-        linked = [p for p in by_id.values()
-                  if SHARES in p.traits and p.root_id != root.id and p.aggregates & tree_aggs]
+        linked = [
+            p
+            for p in by_id.values()
+            if SHARES in p.traits and p.root_id != root.id and p.aggregates & tree_aggs
+        ]
         pool = tree + linked
         slots = _slots(request)
         for combo in itertools.product(pool, repeat=len(slots)):
@@ -58,8 +61,9 @@ def _all_terms(aggs: frozenset[str], terms) -> bool:
     return all(aggs & term for term in terms)
 
 
-def _slot_ok(p: Provider, group: RequestGroup, rc: str | None, root: Provider,
-             uuid_root: dict[str, int]) -> bool:
+def _slot_ok(
+    p: Provider, group: RequestGroup, rc: str | None, root: Provider, uuid_root: dict[str, int]
+) -> bool:
     in_tree_root = uuid_root.get(group.in_tree) if group.in_tree else None
     if rc is None:  # suffixed: everything on the provider itself
         if group.in_tree and p.root_id != in_tree_root:
@@ -68,8 +72,9 @@ def _slot_ok(p: Provider, group: RequestGroup, rc: str | None, root: Provider,
             return False
         if not _all_terms(p.aggregates, group.member_of) or p.aggregates & group.forbidden_aggs:
             return False
-        return all(r in p.inventories and p.inventories[r].fits(n)
-                   for r, n in group.resources.items())
+        return all(
+            r in p.inventories and p.inventories[r].fits(n) for r, n in group.resources.items()
+        )
     own_tree = p.root_id == root.id
     if group.in_tree and not (own_tree and root.id == in_tree_root):
         return False
@@ -78,7 +83,8 @@ def _slot_ok(p: Provider, group: RequestGroup, rc: str | None, root: Provider,
     if p.aggregates & group.forbidden_aggs or root.aggregates & group.forbidden_aggs:
         return False
     member = _all_terms(p.aggregates, group.member_of) or (
-        own_tree and _all_terms(root.aggregates, group.member_of))
+        own_tree and _all_terms(root.aggregates, group.member_of)
+    )
     if not member:
         return False
     return rc in p.inventories and p.inventories[rc].fits(group.resources[rc])
@@ -153,7 +159,8 @@ def inventories(draw) -> dict[str, Inventory]:
             max_unit=_rarely(draw, st.integers(1, 3), 4),
             step_size=_rarely(draw, st.integers(1, 2), 1),
             allocation_ratio=_rarely(draw, st.sampled_from([0.5, 1.5, 2.0]), 1.0),
-            used=_rarely(draw, st.integers(0, 3), 0))
+            used=_rarely(draw, st.integers(0, 3), 0),
+        )
     return out
 
 
@@ -169,11 +176,14 @@ def worlds(draw) -> list[Provider]:
         if sharing:
             traits.add(SHARES)
         provider = Provider(
-            id=pid, uuid=f"00000000-0000-0000-0000-{pid:012d}",
-            root_id=parent.root_id if parent else pid, parent_id=parent.id if parent else None,
+            id=pid,
+            uuid=f"00000000-0000-0000-0000-{pid:012d}",
+            root_id=parent.root_id if parent else pid,
+            parent_id=parent.id if parent else None,
             traits=frozenset(traits),
             aggregates=frozenset(draw(st.sets(st.sampled_from(AGGS), max_size=2))),
-            inventories=draw(inventories()))
+            inventories=draw(inventories()),
+        )
         providers.append(provider)
         return provider
 
@@ -194,8 +204,11 @@ def requests(draw, providers: list[Provider]) -> CandidateRequest:
     if draw(st.booleans()):
         groups.append(_group(draw, "", providers, resourceful=True))
     for i in range(draw(st.sampled_from([0, 1, 1, 2, 2, 3]) if groups else st.integers(1, 3))):
-        groups.append(_group(draw, str(i + 1), providers,
-                             resourceful=not groups or draw(st.integers(0, 3)) > 0))
+        groups.append(
+            _group(
+                draw, str(i + 1), providers, resourceful=not groups or draw(st.integers(0, 3)) > 0
+            )
+        )
     suffixes = [g.suffix for g in groups if g.same_provider]
     subtrees = []
     resourceless = [g.suffix for g in groups if g.same_provider and g.resourceless]
@@ -205,10 +218,12 @@ def requests(draw, providers: list[Provider]) -> CandidateRequest:
     return CandidateRequest(
         groups=tuple(groups),
         group_policy=draw(st.sampled_from(["none", "isolate"])),
-        root_required=_rarely(draw, st.frozensets(st.sampled_from(TRAITS), max_size=1),
-                              frozenset(), one_in=5),
-        root_forbidden=_rarely(draw, st.frozensets(st.sampled_from(TRAITS[2:]), max_size=1),
-                               frozenset(), one_in=5),
+        root_required=_rarely(
+            draw, st.frozensets(st.sampled_from(TRAITS), max_size=1), frozenset(), one_in=5
+        ),
+        root_forbidden=_rarely(
+            draw, st.frozensets(st.sampled_from(TRAITS[2:]), max_size=1), frozenset(), one_in=5
+        ),
         same_subtrees=tuple(subtrees),
         nested_aware=draw(st.integers(0, 4)) > 0,
     )
@@ -219,20 +234,33 @@ def _group(draw, suffix: str, providers: list[Provider], resourceful: bool) -> R
     if resourceful:
         rcs = draw(st.sets(st.sampled_from(RCS), min_size=1, max_size=2 if suffix == "" else 1))
         resources = {rc: _rarely(draw, st.integers(2, 3), 1, one_in=3) for rc in rcs}
-    required = _rarely(draw, st.lists(st.frozensets(st.sampled_from(TRAITS), min_size=1,
-                                                    max_size=2), max_size=2).map(tuple), ())
+    required = _rarely(
+        draw,
+        st.lists(st.frozensets(st.sampled_from(TRAITS), min_size=1, max_size=2), max_size=2).map(
+            tuple
+        ),
+        (),
+    )
     forbidden = _rarely(draw, st.frozensets(st.sampled_from(TRAITS), max_size=1), frozenset())
     forbidden -= {t for s in required if len(s) == 1 for t in s}
-    member_of = _rarely(draw, st.lists(st.frozensets(st.sampled_from(AGGS), min_size=1),
-                                       max_size=1).map(tuple), ())
-    forbidden_aggs = _rarely(draw, st.frozensets(st.sampled_from(AGGS), max_size=1),
-                             frozenset(), one_in=5)
+    member_of = _rarely(
+        draw, st.lists(st.frozensets(st.sampled_from(AGGS), min_size=1), max_size=1).map(tuple), ()
+    )
+    forbidden_aggs = _rarely(
+        draw, st.frozensets(st.sampled_from(AGGS), max_size=1), frozenset(), one_in=5
+    )
     in_tree = None
     if draw(st.integers(0, 7)) == 0:
         in_tree = draw(st.sampled_from(providers)).uuid
-    return RequestGroup(suffix=suffix, resources=resources, required=required,
-                        forbidden=forbidden, member_of=member_of,
-                        forbidden_aggs=forbidden_aggs, in_tree=in_tree)
+    return RequestGroup(
+        suffix=suffix,
+        resources=resources,
+        required=required,
+        forbidden=forbidden,
+        member_of=member_of,
+        forbidden_aggs=forbidden_aggs,
+        in_tree=in_tree,
+    )
 
 
 def shuffled(items: list, seed: int) -> list:

@@ -43,19 +43,33 @@ def test_strategies_and_caps_select_from_the_same_set(data: st.DataObject) -> No
         assert {c.key() for c in capped} <= every
     again = generate(universe, request, roots, strategy=BREADTH_FIRST)
     assert [c.key() for c in again] == [
-        c.key() for c in generate(universe, request, roots, strategy=BREADTH_FIRST)]
+        c.key() for c in generate(universe, request, roots, strategy=BREADTH_FIRST)
+    ]
 
 
 # ---------------------------------------------------------------------------
 # Hand-built trees
 
 
-def _p(pid: int, root: int, parent: int | None = None, inv: dict | None = None,
-       traits: tuple = (), aggs: tuple = ()) -> Provider:
-    return Provider(id=pid, uuid=f"u{pid}", root_id=root, parent_id=parent,
-                    traits=frozenset(traits), aggregates=frozenset(aggs),
-                    inventories={rc: Inventory(total=n) if isinstance(n, int) else n
-                                 for rc, n in (inv or {}).items()})
+def _p(
+    pid: int,
+    root: int,
+    parent: int | None = None,
+    inv: dict | None = None,
+    traits: tuple = (),
+    aggs: tuple = (),
+) -> Provider:
+    return Provider(
+        id=pid,
+        uuid=f"u{pid}",
+        root_id=root,
+        parent_id=parent,
+        traits=frozenset(traits),
+        aggregates=frozenset(aggs),
+        inventories={
+            rc: Inventory(total=n) if isinstance(n, int) else n for rc, n in (inv or {}).items()
+        },
+    )
 
 
 def _wide(children: int, vf_each: int = 8) -> list[Provider]:
@@ -66,9 +80,11 @@ def _wide(children: int, vf_each: int = 8) -> list[Provider]:
 
 def _vf_groups(n: int, policy: str = "isolate") -> CandidateRequest:
     return CandidateRequest(
-        groups=tuple(RequestGroup(suffix=str(i + 1), resources={"SRIOV_NET_VF": 1})
-                     for i in range(n)),
-        group_policy=policy)
+        groups=tuple(
+            RequestGroup(suffix=str(i + 1), resources={"SRIOV_NET_VF": 1}) for i in range(n)
+        ),
+        group_policy=policy,
+    )
 
 
 def test_wide_tree_isolate_stops_at_the_cap() -> None:
@@ -106,42 +122,52 @@ def test_merged_amounts_respect_max_unit() -> None:
 
 
 def test_breadth_first_alternates_anchors() -> None:
-    providers = [_p(1, 1, inv={"VCPU": 4}), _p(2, 1, parent=1, inv={"VCPU": 4}),
-                 _p(3, 3, inv={"VCPU": 4}), _p(4, 3, parent=3, inv={"VCPU": 4})]
+    providers = [
+        _p(1, 1, inv={"VCPU": 4}),
+        _p(2, 1, parent=1, inv={"VCPU": 4}),
+        _p(3, 3, inv={"VCPU": 4}),
+        _p(4, 3, parent=3, inv={"VCPU": 4}),
+    ]
     request = CandidateRequest(groups=(RequestGroup(suffix="1", resources={"VCPU": 1}),))
     universe = Universe(providers)
     assert [c.anchor for c in generate(universe, request, strategy=DEPTH_FIRST)] == [1, 1, 3, 3]
-    assert [c.anchor for c in generate(universe, request, strategy=BREADTH_FIRST)] == [
-        1, 3, 1, 3]
-    assert [c.anchor for c in generate(universe, request, strategy=BREADTH_FIRST,
-                                       stop_after=2)] == [1, 3]
+    assert [c.anchor for c in generate(universe, request, strategy=BREADTH_FIRST)] == [1, 3, 1, 3]
+    assert [
+        c.anchor for c in generate(universe, request, strategy=BREADTH_FIRST, stop_after=2)
+    ] == [1, 3]
 
 
 def test_sharing_candidates_are_not_repeated_per_anchor() -> None:
     shares = "MISC_SHARES_VIA_AGGREGATE"
-    providers = [_p(1, 1, inv={"VCPU": 4}, aggs=("a",)), _p(2, 2, inv={"VCPU": 4}, aggs=("a",)),
-                 _p(3, 3, inv={"DISK_GB": 100}, traits=(shares,), aggs=("a",))]
+    providers = [
+        _p(1, 1, inv={"VCPU": 4}, aggs=("a",)),
+        _p(2, 2, inv={"VCPU": 4}, aggs=("a",)),
+        _p(3, 3, inv={"DISK_GB": 100}, traits=(shares,), aggs=("a",)),
+    ]
     disk_only = CandidateRequest(groups=(RequestGroup(resources={"DISK_GB": 10}),))
     found = generate(Universe(providers), disk_only)
     assert [(c.anchor, c.allocations) for c in found] == [(1, {3: {"DISK_GB": 10}})]
     both = CandidateRequest(groups=(RequestGroup(resources={"DISK_GB": 10, "VCPU": 1}),))
-    assert sorted(c.mappings[""] for c in generate(Universe(providers), both)) == [
-        (3, 1), (3, 2)]
+    assert sorted(c.mappings[""] for c in generate(Universe(providers), both)) == [(3, 1), (3, 2)]
 
 
 def test_unnumbered_required_trait_needs_a_used_provider() -> None:
     providers = [_p(1, 1, inv={"VCPU": 4}), _p(2, 1, parent=1, inv={"VF": 4}, traits=("T",))]
-    only_cpu = CandidateRequest(groups=(RequestGroup(resources={"VCPU": 1},
-                                                     required=(frozenset({"T"}),)),))
+    only_cpu = CandidateRequest(
+        groups=(RequestGroup(resources={"VCPU": 1}, required=(frozenset({"T"}),)),)
+    )
     assert generate(Universe(providers), only_cpu) == []
-    with_vf = CandidateRequest(groups=(RequestGroup(resources={"VCPU": 1, "VF": 1},
-                                                    required=(frozenset({"T"}),)),))
+    with_vf = CandidateRequest(
+        groups=(RequestGroup(resources={"VCPU": 1, "VF": 1}, required=(frozenset({"T"}),)),)
+    )
     assert [c.allocations for c in generate(Universe(providers), with_vf)] == [
-        {1: {"VCPU": 1}, 2: {"VF": 1}}]
+        {1: {"VCPU": 1}, 2: {"VF": 1}}
+    ]
 
 
 def test_not_nested_aware_keeps_one_provider_per_tree() -> None:
     providers = [_p(1, 1, inv={"VCPU": 4}), _p(2, 1, parent=1, inv={"VF": 4})]
-    request = CandidateRequest(groups=(RequestGroup(resources={"VCPU": 1, "VF": 1}),),
-                               nested_aware=False)
+    request = CandidateRequest(
+        groups=(RequestGroup(resources={"VCPU": 1, "VF": 1}),), nested_aware=False
+    )
     assert generate(Universe(providers), request) == []

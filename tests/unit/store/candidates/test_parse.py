@@ -32,7 +32,8 @@ def test_full_request() -> None:
         f"&member_of=in:{AGG1},{AGG2}&member_of=!{AGG2}"
         f"&resources_NIC=SRIOV_NET_VF:1&required_NIC=in:CUSTOM_A,CUSTOM_B&required_NIC=CUSTOM_C"
         f"&required_R=CUSTOM_ROOT&same_subtree=_NIC,_R&group_policy=isolate&limit=5"
-        f"&root_required=HW_CPU_X86_AVX,!CUSTOM_X")
+        f"&root_required=HW_CPU_X86_AVX,!CUSTOM_X"
+    )
     unnumbered = request.unnumbered
     assert unnumbered is not None
     assert dict(unnumbered.resources) == {"VCPU": 2, "MEMORY_MB": 512}
@@ -55,8 +56,9 @@ def test_microversion_switches() -> None:
     assert not parse("resources=VCPU:1", 28).nested_aware
     assert parse("resources=VCPU:1", 29).nested_aware
     # Below 1.39 only the last required counts.
-    assert parse("resources=VCPU:1&required=CUSTOM_A&required=CUSTOM_B", 38).unnumbered \
-        .required == (frozenset({"CUSTOM_B"}),)  # type: ignore[union-attr]
+    assert parse(
+        "resources=VCPU:1&required=CUSTOM_A&required=CUSTOM_B", 38
+    ).unnumbered.required == (frozenset({"CUSTOM_B"}),)  # type: ignore[union-attr]
 
 
 def test_repeated_resources_and_first_limit() -> None:
@@ -70,23 +72,29 @@ def test_in_tree_is_normalised() -> None:
     assert group.in_tree == "cccccccc-0000-0000-0000-000000000001"  # type: ignore[union-attr]
 
 
-@pytest.mark.parametrize(("query", "minor", "code"), [
-    ("resources=VCPU:1&root_required=CUSTOM_A&root_required=CUSTOM_B", 35,
-     error_codes.QUERY_DUPLICATE_KEY),
-    ("resources=VCPU:1&root_required=CUSTOM_A,!CUSTOM_A", 35, error_codes.QUERY_BAD_VALUE),
-    ("resources1=VCPU:1&same_subtree=1,", 36, error_codes.QUERY_BAD_VALUE),
-    ("resources1=VCPU:1&same_subtree=1,2", 36, error_codes.QUERY_BAD_VALUE),
-    ("resources1=VCPU:1&required2=CUSTOM_A&group_policy=none", 36, error_codes.QUERY_BAD_VALUE),
-    ("required1=CUSTOM_A&same_subtree=1", 36, error_codes.QUERY_MISSING_VALUE),
-    ("resources=VCPU:1&limit=0", 39, error_codes.UNDEFINED),
-    ("resources1=VCPU:1&resources2=VCPU:1", 25, error_codes.UNDEFINED),
-    ("resources1=VCPU:1", 24, error_codes.UNDEFINED),
-    ("resources_X=VCPU:1", 32, error_codes.UNDEFINED),
-    ("resources=VCPU:1&root_required=in:CUSTOM_A", 39, error_codes.UNDEFINED),
-    ("resources=VCPU:1&required=CUSTOM_A,!CUSTOM_A", 39, error_codes.UNDEFINED),
-    ("required=CUSTOM_A&resources1=VCPU:1", 35, error_codes.UNDEFINED),
-    ("", 24, error_codes.UNDEFINED),
-])
+@pytest.mark.parametrize(
+    ("query", "minor", "code"),
+    [
+        (
+            "resources=VCPU:1&root_required=CUSTOM_A&root_required=CUSTOM_B",
+            35,
+            error_codes.QUERY_DUPLICATE_KEY,
+        ),
+        ("resources=VCPU:1&root_required=CUSTOM_A,!CUSTOM_A", 35, error_codes.QUERY_BAD_VALUE),
+        ("resources1=VCPU:1&same_subtree=1,", 36, error_codes.QUERY_BAD_VALUE),
+        ("resources1=VCPU:1&same_subtree=1,2", 36, error_codes.QUERY_BAD_VALUE),
+        ("resources1=VCPU:1&required2=CUSTOM_A&group_policy=none", 36, error_codes.QUERY_BAD_VALUE),
+        ("required1=CUSTOM_A&same_subtree=1", 36, error_codes.QUERY_MISSING_VALUE),
+        ("resources=VCPU:1&limit=0", 39, error_codes.UNDEFINED),
+        ("resources1=VCPU:1&resources2=VCPU:1", 25, error_codes.UNDEFINED),
+        ("resources1=VCPU:1", 24, error_codes.UNDEFINED),
+        ("resources_X=VCPU:1", 32, error_codes.UNDEFINED),
+        ("resources=VCPU:1&root_required=in:CUSTOM_A", 39, error_codes.UNDEFINED),
+        ("resources=VCPU:1&required=CUSTOM_A,!CUSTOM_A", 39, error_codes.UNDEFINED),
+        ("required=CUSTOM_A&resources1=VCPU:1", 35, error_codes.UNDEFINED),
+        ("", 24, error_codes.UNDEFINED),
+    ],
+)
 def test_errors(query: str, minor: int, code: str) -> None:
     assert error(query, minor).code == code
 
