@@ -58,6 +58,7 @@ def list_allocation_candidates(req: Request) -> Response:
         max_candidates=settings.max_allocation_candidates,
         strategy=settings.allocation_candidates_generation_strategy,
         randomize=settings.randomize_allocation_candidates,
+        in_memory=settings.in_memory_candidates,
     )
     try:
         with req.state.db.read() as conn:
