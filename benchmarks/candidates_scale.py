@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m benchmarks.candidates_scale [N] [DB_URL] [--runs R]
+    python -m benchmarks.candidates_scale [N[,N...]] [DB_URL] [--runs R]
+        [--modes sql,memory] [--json FILE]
 
 Builds ``N`` compute nodes (default 5000) directly in the database with
 ``tests.candidate_data.TreeBuilder``: every tenth compute has two NUMA
@@ -11,8 +12,22 @@ computes through aggregates, each compute has two of four traits and two
 aggregates, and every inventory has some usage (seeded, so every run builds
 the same data). Then it times each request shape through the full WSGI app
 (no HTTP server) and prints the median of ``R`` runs (default 5), the number
-of allocation requests and a digest of the response body, so that two
+of allocation requests and a digest of the response body (and the median
+CPU time of this process per request: on a shared machine it is disturbed
+less than the wall clock), so that two
 versions of the engine can be compared for identical answers.
+
+Each shape is timed in every ``--modes`` in the same run, one after the
+other: ``sql`` researches by SQL on every request (``[allotment]
+in_memory_candidates = false``), ``memory`` reads the worker's in-memory model
+(the default). The model is loaded by a first, untimed request (its load time
+is printed) and each mode gets one untimed warm-up request per shape. Several
+sizes (``1000,5000,50000``) are built and timed one after the other; ``--json``
+appends one record per size, mode and shape (for ``benchmarks.scale_chart``).
+
+The data goes straight into the database (``TreeBuilder``, plain SQL inserts
+that also write the change feed), not through the API: at N=50,000 the API
+loader would take hours here.
 
 ``DB_URL`` defaults to a temporary SQLite file. For PostgreSQL or MySQL pass
 the URL of an existing (possibly empty) database that may be wiped, e.g.
@@ -64,8 +79,13 @@ QUERIES: dict[str, tuple[str, str]] = {
         "&resources2=PCPU:2,MEMORY_MB:1024&group_policy=isolate&limit=1000",
     ),
     "sharing": ("/allocation_candidates", _BASE + "&required=MISC_SHARES_VIA_AGGREGATE&limit=1000"),
+    "claim-10": (
+        "/allocation_candidates",
+        "resources=VCPU:1,MEMORY_MB:512,DISK_GB:10&limit=10",
+    ),
     "rp-resources": ("/resource_providers", "resources=VCPU:2,MEMORY_MB:2048,DISK_GB:20"),
 }
+MODES = {"sql": False, "memory": True}
 
 
 def build(db: Database, computes: int) -> float:
@@ -148,26 +168,53 @@ def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int
     return int(status[0].split()[0]), body
 
 
-def measure(app: Any, runs: int) -> None:
+def measure(apps: dict[str, Any], runs: int) -> list[dict[str, Any]]:
+    """Each shape in each mode (same run, one after the other); one record per pair."""
+    records = []
     for name, (path, query) in QUERIES.items():
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            code, body = request(app, path, query)
-            times.append(time.perf_counter() - start)
-        data = orjson.loads(body)
-        count = len(data.get("allocation_requests", data.get("resource_providers", [])))
-        digest = hashlib.sha1(body).hexdigest()[:10]
-        print(
-            f"{name:13s} median {statistics.median(times) * 1000:8.1f} ms  "
-            f"n={count:<6d} code={code} digest={digest}",
-            flush=True,
-        )
+        for mode, app in apps.items():
+            request(app, path, query)  # warm-up, untimed
+            times, cpu = [], []
+            for _ in range(runs):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                code, body = request(app, path, query)
+                times.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - start_cpu)
+            data = orjson.loads(body)
+            count = len(data.get("allocation_requests", data.get("resource_providers", [])))
+            digest = hashlib.sha1(body).hexdigest()[:10]
+            median = statistics.median(times) * 1000
+            median_cpu = statistics.median(cpu) * 1000
+            print(
+                f"{name:13s} {mode:6s} median {median:8.1f} ms (cpu {median_cpu:7.1f} ms)  "
+                f"n={count:<6d} code={code} digest={digest}",
+                flush=True,
+            )
+            records.append(
+                {
+                    "shape": name,
+                    "mode": mode,
+                    "median_ms": median,
+                    "median_cpu_ms": median_cpu,
+                    "count": count,
+                    "code": code,
+                    "digest": digest,
+                }
+            )
+    return records
+
+
+def rss_mib() -> float:
+    """This process's resident set (Linux /proc)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("computes", nargs="?", type=int, default=5000)
+    parser.add_argument("computes", nargs="?", default="5000", help="N, or N,N,... in turn")
     parser.add_argument("url", nargs="?", default=None)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
@@ -180,21 +227,41 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="time the data already in DB_URL (from an earlier run)",
     )
+    parser.add_argument("--modes", default="sql,memory", help="sql, memory or both")
+    parser.add_argument("--json", default=None, help="append the records to this JSON file")
     args = parser.parse_args(argv)
+    modes = [m for m in args.modes.split(",") if m]
+    for computes in [int(n) for n in str(args.computes).split(",") if n]:
+        run_size(args, computes, modes)
+
+
+def run_size(args: argparse.Namespace, computes: int, modes: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(args.url or f"sqlite:///{Path(tmp) / 'scale.sqlite'}")
         schema.upgrade(db)
+        backend = db.url.get_backend_name()
         if not args.no_load:
             schema.reset_data(db)
-            print(
-                f"load {build(db, args.computes):.1f} s ({db.url.get_backend_name()}, "
-                f"N={args.computes})",
-                flush=True,
-            )
+            print(f"load {build(db, computes):.1f} s ({backend}, N={computes})", flush=True)
         if not args.no_analyze:
             analyze(db)
-        measure(_app(db), args.runs)
+        apps = {mode: _app(db, in_memory_candidates=MODES[mode]) for mode in modes}
+        if "memory" in apps:
+            before = rss_mib()
+            start = time.perf_counter()
+            request(apps["memory"], *QUERIES["claim-10"])
+            print(
+                f"model load {time.perf_counter() - start:.2f} s, "
+                f"RSS {before:.0f} -> {rss_mib():.0f} MiB",
+                flush=True,
+            )
+        records = measure(apps, args.runs)
         db.dispose()
+    if args.json:
+        out = Path(args.json)
+        old = orjson.loads(out.read_bytes()) if out.exists() else []
+        old.extend({"backend": backend, "computes": computes, **r} for r in records)
+        out.write_bytes(orjson.dumps(old, option=orjson.OPT_INDENT_2))
 
 
 if __name__ == "__main__":

@@ -244,3 +244,88 @@ def _anchor_names(db: Database, b: TreeBuilder, request: CandidateRequest) -> li
     with db.read() as conn:
         result = find_candidates(conn, request, SearchOptions(in_memory=True))
     return sorted(b.name_of(c.anchor) for c in result.candidates)
+
+
+# ---------------------------------------------------------------------------
+# Writers in other processes, reads here
+
+
+def _writer(url: str, seed: int, provider_uuids: list[str], writes: int) -> None:
+    """Claims and unsafe deletes from another process, each its own transaction."""
+    import random
+
+    rng = random.Random(seed)
+    db = Database(url)
+    mine: list[str] = []
+    try:
+        for i in range(writes):
+            try:
+                with db.write() as conn:
+                    if mine and rng.random() < 0.4:
+                        allocation.delete_for_consumer(conn, mine.pop(rng.randrange(len(mine))))
+                    else:
+                        consumer = f"00000000-0000-0000-{seed:04d}-{i:012d}"
+                        target = rng.choice(provider_uuids)
+                        allocation.replace_all(
+                            conn,
+                            [allocation.ConsumerWrite(consumer, "p", "u", {target: {"VCPU": 1}})],
+                        )
+                        mine.append(consumer)
+            except exc.PlacementError:
+                pass  # a generation conflict or a full provider: nothing written
+    finally:
+        db.dispose()
+
+
+def _snapshot_read(db: Database, request: CandidateRequest) -> tuple[list, list]:
+    """Model and SQL answers inside one snapshot (repeatable read on the servers)."""
+    with db.engine.connect() as conn:
+        if db.backend != "sqlite":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            from_model = find_candidates(conn, request, SearchOptions(in_memory=True))
+            from_sql = find_candidates(conn, request, source=SqlSource(conn))
+    return _keys(from_model), _keys(from_sql)
+
+
+def test_model_follows_writers_in_other_processes(db: Database) -> None:
+    import multiprocessing
+    import time
+
+    with db.write() as conn:
+        b = TreeBuilder(conn)
+        for i in range(6):
+            b.provider(f"cn{i}", inventory={"VCPU": 3, "MEMORY_MB": 64})
+        # The project and user exist before the writers race to create them.
+        _claim_class(conn, b.uuid("cn0"), "00000000-0000-0000-0000-0000000000f0", "MEMORY_MB")
+    request = CandidateRequest(groups=(_group({"VCPU": 2}),))
+    _snapshot_read(db, request)  # the model is loaded before the writers start
+    uuids = [b.uuid(f"cn{i}") for i in range(6)]
+    url = db.url.render_as_string(hide_password=False)
+    db.engine.dispose()  # no pooled connection is shared with the children
+    context = multiprocessing.get_context("fork")
+    writers = [context.Process(target=_writer, args=(url, seed, uuids, 15)) for seed in (1, 2, 3)]
+    for process in writers:
+        process.start()
+    deadline = time.monotonic() + 120
+    reads = 0
+    try:
+        while reads < 300 and time.monotonic() < deadline:
+            from_model, from_sql = _snapshot_read(db, request)
+            assert from_model == from_sql
+            reads += 1
+            if not any(p.is_alive() for p in writers):
+                break
+    finally:
+        for process in writers:
+            process.join(timeout=max(1.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+    assert all(p.exitcode == 0 for p in writers)
+    # Every writer has committed: the very next read sees all of it.
+    from_model, from_sql = _snapshot_read(db, request)
+    assert from_model == from_sql
+    with db.read() as conn:
+        truth = reference(research.load_trees(conn, None), request)
+    assert set(from_model) == truth
+    assert reads > 0
