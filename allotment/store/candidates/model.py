@@ -335,7 +335,10 @@ class ModelSource:
             if s in plan.sharing_roots and not linked.isdisjoint(wanted)
         }
         providers = [model.providers[pid] for root in roots for pid in model.trees.get(root, ())]
-        return Universe(providers, anchors=anchors)
+        # The model's links, cut to these trees: what Universe.links would compute.
+        everywhere = model.links
+        links = {p.id: everywhere.get(p.id, frozenset()) & roots for p in providers if p.sharing}
+        return Universe(providers, anchors=anchors, links=links)
 
 
 # ---------------------------------------------------------------------------
