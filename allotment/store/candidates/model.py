@@ -65,6 +65,7 @@ class ProviderModel:
         self.sharing: set[int] = set()
         self.by_uuid: dict[str, int] = {}
         self._links: dict[int, frozenset[int]] | None = None
+        self._class_roots: dict[str, list[int]] | None = None
         self.loaded = False
         self.top = 0
         self.gaps: dict[int, float] = {}  # feed id -> when first missed
@@ -140,6 +141,7 @@ class ProviderModel:
         self.sharing = set()
         self.by_uuid = {}
         self._links = None
+        self._class_roots = None
         for provider in sorted(providers, key=_pid):
             self.providers[provider.id] = provider
             self.trees.setdefault(provider.root_id, []).append(provider.id)
@@ -164,6 +166,8 @@ class ProviderModel:
         self.trees_reloaded += len(roots)
         if self._links is not None and _shape(before.values()) != _shape(fresh):
             self._links = None
+        if self._class_roots is not None and _classes(before.values()) != _classes(fresh):
+            self._class_roots = None
 
     def _index(self, provider: Provider) -> None:
         self.by_uuid[provider.uuid] = provider.id
@@ -219,6 +223,30 @@ class ProviderModel:
             self._links = links
         return self._links
 
+    def class_roots(self, name: str) -> list[int]:
+        """Roots of the trees with an inventory of class ``name``, in id order (cached
+        until a tree gains or loses a class: allocations never change it)."""
+        if self._class_roots is None:
+            found: dict[str, set[int]] = {}
+            for provider in self.providers.values():
+                for rc in provider.inventories:
+                    found.setdefault(rc, set()).add(provider.root_id)
+            self._class_roots = {rc: sorted(roots) for rc, roots in found.items()}
+        return self._class_roots.get(name, [])
+
+    def rarest_roots(self, request: CandidateRequest) -> list[int] | None:
+        """The roots holding the request's rarest class, when no sharing provider has it.
+
+        Every candidate takes every requested class from its tree or from a
+        sharing provider, so a class no sharing provider offers can only come
+        from the anchor's own tree: the other roots cannot be anchors.
+        """
+        shared = {rc for pid in self.sharing for rc in self.providers[pid].inventories}
+        local = [rc for rc in sorted(request.resource_classes()) if rc not in shared]
+        if not local:
+            return None
+        return min((self.class_roots(rc) for rc in local), key=len)
+
     def facts(self, plan: Plan, provider_ids: Iterable[int]) -> Facts:
         """The same per-provider facts ``research`` reads by SQL, from memory."""
         class_names = {rc_id: name for name, rc_id in plan.rc_ids.items()}
@@ -248,16 +276,13 @@ class ProviderModel:
                     aggregates.setdefault(uuid, {})[pid] = root
         return Facts(fits=fits, traits=traits, aggregates=aggregates)
 
-    def window_providers(self, window: Window) -> Iterator[int]:
-        for root in self.window_roots(window):
-            yield from self.trees[root]
-
-    def window_roots(self, window: Window) -> list[int]:
+    def window_roots(self, roots: list[int], window: Window) -> list[int]:
+        """The ``roots`` (sorted) inside ``window``."""
         if window is None:
-            return self.roots
-        low = bisect.bisect_left(self.roots, window[0])
-        high = bisect.bisect_left(self.roots, window[1])
-        return self.roots[low:high]
+            return roots
+        low = bisect.bisect_left(roots, window[0])
+        high = bisect.bisect_left(roots, window[1])
+        return roots[low:high]
 
 
 class ModelSource:
@@ -296,16 +321,17 @@ class ModelSource:
             facts.in_tree_roots = in_tree
             found.sharing = facts
             found.sharing_roots = {s: model.providers[s].root_id for s in facts.links}
+        found.roots = model.rarest_roots(request)
         unnumbered = request.unnumbered
         if windowed and model.roots and not (unnumbered is not None and unnumbered.in_tree):
             found.id_range = (model.roots[0], model.roots[-1])
         return found
 
     def windows(self, plan: Plan, first: int | None) -> Iterator[Window]:
-        """Windows of ``first`` roots, then twice as many each time."""
+        """Windows of ``first`` roots worth examining, then twice as many each time."""
         if plan.hopeless:
             return
-        roots = self.model.roots
+        roots = self.model.roots if plan.roots is None else plan.roots
         if first is None or plan.id_range is None:
             yield None
             return
@@ -320,10 +346,11 @@ class ModelSource:
         if plan.hopeless:
             return []
         model = self.model
-        facts = model.facts(plan, model.window_providers(window))
+        examined = model.window_roots(model.roots if plan.roots is None else plan.roots, window)
+        facts = model.facts(plan, (pid for root in examined for pid in model.trees[root]))
         roots = research.anchor_roots(plan.request, plan.rc_ids, facts.absorb(plan.sharing))
-        if window is not None:
-            roots = {root for root in roots if window[0] <= root < window[1]}
+        if window is not None or plan.roots is not None:
+            roots &= set(examined)
         return sorted(root for root in roots if root in model.trees)
 
     def load(self, plan: Plan, anchors: list[int]) -> Universe:
@@ -374,6 +401,11 @@ def open_source(conn: Connection) -> Iterator[ModelSource | None]:
 
 def _pid(provider: Provider) -> int:
     return provider.id
+
+
+def _classes(providers: Iterable[Provider]) -> set[tuple[int, str]]:
+    """What ``class_roots`` depends on: which trees hold which classes."""
+    return {(p.root_id, rc) for p in providers for rc in p.inventories}
 
 
 def _shape(providers: Iterable[Provider]) -> set[tuple[int, int, frozenset[str], bool]]:

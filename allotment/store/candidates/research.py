@@ -107,6 +107,10 @@ class Plan:
     sharing: Facts = field(default_factory=Facts)
     sharing_roots: dict[int, int] = field(default_factory=dict)
     id_range: tuple[int, int] | None = None
+    # The only roots worth examining, in id order (None: every root). The
+    # in-memory model narrows them to the trees holding the request's rarest
+    # class; SQL research does not use it.
+    roots: list[int] | None = None
 
     @property
     def in_tree_roots(self) -> dict[str, int | None]:

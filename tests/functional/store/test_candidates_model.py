@@ -9,6 +9,8 @@ research and as the brute-force reference over what the database now holds.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -122,6 +124,16 @@ def test_model_follows_every_write(db: Database, data: st.DataObject) -> None:
     from_model, from_sql, truth = _both(db, request)
     assert _keys(from_model) == _keys(from_sql)
     assert set(_keys(from_model)) == truth
+    # Limited, in windows of one root (only the rarest class's trees) and
+    # chunks of one tree: the first candidates of the unlimited order.
+    limit = data.draw(st.integers(1, len(from_sql.candidates) + 1))
+    with db.read() as conn:
+        limited = find_candidates(
+            conn,
+            replace(request, limit=limit),
+            SearchOptions(in_memory=True, first_window=1, max_chunk=1),
+        )
+    assert _keys(limited) == _keys(from_sql)[:limit]
 
 
 def test_unsafe_delete_reaches_the_model(db: Database) -> None:
