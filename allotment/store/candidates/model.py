@@ -348,9 +348,16 @@ class ModelSource:
         model = self.model
         examined = model.window_roots(model.roots if plan.roots is None else plan.roots, window)
         facts = model.facts(plan, (pid for root in examined for pid in model.trees[root]))
-        roots = research.anchor_roots(plan.request, plan.rc_ids, facts.absorb(plan.sharing))
+        facts.absorb(plan.sharing)
         if window is not None or plan.roots is not None:
-            roots &= set(examined)
+            # Only the examined roots can be anchors here: cut each sharing
+            # provider's links to them (a link set may hold a fifth of the
+            # cloud; the intersection walks the smaller side).
+            inside = set(examined)
+            facts.links = {s: linked & inside for s, linked in facts.links.items()}
+            roots = research.anchor_roots(plan.request, plan.rc_ids, facts) & inside
+        else:
+            roots = research.anchor_roots(plan.request, plan.rc_ids, facts)
         return sorted(root for root in roots if root in model.trees)
 
     def load(self, plan: Plan, anchors: list[int]) -> Universe:
