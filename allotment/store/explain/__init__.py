@@ -63,7 +63,8 @@ def explain(
         funnel_mod.group_funnel(universe, group, plan.in_tree_roots.get(group.suffix))
         for group in request.groups
     ]
-    tree = trees_mod.tree_funnel(universe, request, plan.in_tree_roots, watcher)
+    served = all(g.zero_step is None for g in groups)
+    tree = trees_mod.tree_funnel(universe, request, plan.in_tree_roots, watcher, served)
     names = _names(conn, groups, tree)
     tree_misses = []
     verdict = _verdict(groups, tree, before, returned)

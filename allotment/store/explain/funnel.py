@@ -81,22 +81,27 @@ def _number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
-def _unit_failures(rc: str, amount: int, inventory: Inventory) -> dict[str, str]:
-    out = {}
-    if inventory.min_unit > amount:
-        out[MIN_UNIT] = f"{rc}: needs {amount}, min_unit is {inventory.min_unit}"
-    if inventory.max_unit < amount:
-        out[MAX_UNIT] = f"{rc}: needs {amount}, max_unit is {inventory.max_unit}"
-    if amount % inventory.step_size:
-        out[STEP_SIZE] = f"{rc}: needs {amount}, not a multiple of step_size {inventory.step_size}"
-    if inventory.used + amount > inventory.capacity:
-        free = max(0.0, inventory.capacity - inventory.used)
-        out[CAPACITY] = (
-            f"{rc}: needs {amount}, has {_number(free)} free of {inventory.total} "
-            f"(ratio {inventory.allocation_ratio:.1f}, reserved {inventory.reserved}, "
-            f"used {inventory.used})"
-        )
-    return out
+_UNIT_TESTS = (
+    (MIN_UNIT, lambda inv, n: inv.min_unit > n),
+    (MAX_UNIT, lambda inv, n: inv.max_unit < n),
+    (STEP_SIZE, lambda inv, n: n % inv.step_size != 0),
+    (CAPACITY, lambda inv, n: inv.used + n > inv.capacity),
+)
+
+
+def _unit_text(step: str, rc: str, amount: int, inventory: Inventory) -> str:
+    if step == MIN_UNIT:
+        return f"{rc}: needs {amount}, min_unit is {inventory.min_unit}"
+    if step == MAX_UNIT:
+        return f"{rc}: needs {amount}, max_unit is {inventory.max_unit}"
+    if step == STEP_SIZE:
+        return f"{rc}: needs {amount}, not a multiple of step_size {inventory.step_size}"
+    free = max(0.0, inventory.capacity - inventory.used)
+    return (
+        f"{rc}: needs {amount}, has {_number(free)} free of {inventory.total} "
+        f"(ratio {inventory.allocation_ratio:.1f}, reserved {inventory.reserved}, "
+        f"used {inventory.used})"
+    )
 
 
 class _Scope:
@@ -136,27 +141,33 @@ def _failures(
     universe: Universe,
     in_tree_root: int | None,
     scope: _Scope | None,
-) -> dict[str, str]:
-    """Step -> what the provider lacks, for every step it fails."""
-    out: dict[str, str] = {}
-    missing = [rc for rc in resources if rc not in provider.inventories]
+) -> Iterator[tuple[str, str]]:
+    """(step, what the provider lacks) for every step it fails, in step order, lazily:
+    counting only asks for the first one."""
+    inventories = provider.inventories
+    missing = [rc for rc in resources if rc not in inventories]
     if missing:
-        out[CLASSES] = "no inventory of " + ", ".join(missing)
-    for rc, amount in resources.items():
-        inventory = provider.inventories.get(rc)
-        if inventory is not None:
-            for step, text in _unit_failures(rc, amount, inventory).items():
-                out[step] = f"{out[step]}; {text}" if step in out else text
-    out.update(_trait_failures(provider, group, scope))
-    out.update(_aggregate_failures(provider, group, universe, scope is not None))
+        yield CLASSES, "no inventory of " + ", ".join(missing)
+    for step, test in _UNIT_TESTS:
+        texts = [
+            _unit_text(step, rc, amount, inventories[rc])
+            for rc, amount in resources.items()
+            if rc in inventories and test(inventories[rc], amount)
+        ]
+        if texts:
+            yield step, "; ".join(texts)
+    if group.required or group.forbidden:
+        yield from _trait_failures(provider, group, scope).items()
+    if group.member_of or group.forbidden_aggs:
+        yield from _aggregate_failures(provider, group, universe, scope is not None).items()
     if group.in_tree is not None and provider.root_id != in_tree_root:
-        out[IN_TREE] = f"not in the tree of {group.in_tree}"
-    return out
+        yield IN_TREE, f"not in the tree of {group.in_tree}"
 
 
 def _trait_failures(
     provider: Provider, group: RequestGroup, scope: _Scope | None
 ) -> dict[str, str]:
+    """Required, forbidden, any-of (in step order)."""
     out: dict[str, str] = {}
     singles = sorted(next(iter(s)) for s in group.required if len(s) == 1)
     any_ofs = [s for s in group.required if len(s) > 1]
@@ -164,19 +175,19 @@ def _trait_failures(
         lacking = [name for name in singles if name not in provider.traits]
         if lacking:
             out[REQUIRED] = "missing trait " + ", ".join(lacking)
-        for any_of in any_ofs:
-            if not provider.traits & any_of:
-                out[ANY_OF] = "has none of " + ", ".join(sorted(any_of))
-    else:
-        if singles and not scope.covers(provider, [frozenset([n]) for n in singles]):
-            out[REQUIRED] = "no tree it may serve has trait " + ", ".join(singles)
-        if any_ofs and not scope.covers(provider, any_ofs):
-            out[ANY_OF] = "no tree it may serve has one of " + "; ".join(
-                ", ".join(sorted(s)) for s in any_ofs
-            )
+    elif singles and not scope.covers(provider, [frozenset([n]) for n in singles]):
+        out[REQUIRED] = "no tree it may serve has trait " + ", ".join(singles)
     bad = provider.traits & group.forbidden
     if bad:
         out[FORBIDDEN] = "has forbidden trait " + ", ".join(sorted(bad))
+    if scope is None:
+        for any_of in any_ofs:
+            if not provider.traits & any_of:
+                out[ANY_OF] = "has none of " + ", ".join(sorted(any_of))
+    elif any_ofs and not scope.covers(provider, any_ofs):
+        out[ANY_OF] = "no tree it may serve has one of " + "; ".join(
+            ", ".join(sorted(s)) for s in any_ofs
+        )
     return out
 
 
@@ -206,23 +217,37 @@ def _count(
     resources: dict[str, int],
     in_tree_root: int | None,
     scope: _Scope | None,
-) -> tuple[list[int], dict[str, list[Miss]]]:
-    """Remaining after each step, and the providers failing that one step only."""
+) -> tuple[list[int], dict[int, list[Provider]]]:
+    """Remaining after each step, and the providers by the first step they fail."""
+    index = {step: i for i, step in enumerate(STEPS)}
     remaining = [0] * len(STEPS)
-    only: dict[str, list[Miss]] = {}
+    first_failed: dict[int, list[Provider]] = {}
     for provider in universe.providers.values():
-        failed = _failures(provider, group, resources, universe, in_tree_root, scope)
-        first = len(STEPS)
-        for i, step in enumerate(STEPS):
-            if step in failed:
-                first = i
-                break
-        for i in range(first):
+        first = next(_failures(provider, group, resources, universe, in_tree_root, scope), None)
+        stop = len(STEPS) if first is None else index[first[0]]
+        for i in range(stop):
             remaining[i] += 1
+        if first is not None:
+            first_failed.setdefault(stop, []).append(provider)
+    return remaining, first_failed
+
+
+def _only(
+    step: int,
+    first_failed: dict[int, list[Provider]],
+    universe: Universe,
+    group: RequestGroup,
+    resources: dict[str, int],
+    in_tree_root: int | None,
+    scope: _Scope | None,
+) -> list[Miss]:
+    """The nearest providers failing ``STEPS[step]`` and nothing else."""
+    out = []
+    for provider in first_failed.get(step, []):
+        failed = list(_failures(provider, group, resources, universe, in_tree_root, scope))
         if len(failed) == 1:
-            step, text = next(iter(failed.items()))
-            only.setdefault(step, []).append(Miss(provider, [text], _distance(provider, resources)))
-    return remaining, only
+            out.append(Miss(provider, [failed[0][1]], _distance(provider, resources)))
+    return sorted(out, key=lambda m: (m.distance, m.provider.id))[:MAX_MISSES]
 
 
 def _distance(provider: Provider, resources: dict[str, int]) -> float:
@@ -242,28 +267,27 @@ def group_funnel(universe: Universe, group: RequestGroup, in_tree_root: int | No
     if group.suffix == UNNUMBERED and group.resources:
         scope = _Scope(universe)
         per_class = {
-            rc: _count(universe, group, {rc: amount}, in_tree_root, scope)
+            rc: (_count(universe, group, {rc: amount}, in_tree_root, scope), {rc: amount})
             for rc, amount in sorted(group.resources.items())
         }
-        counts = [min(c[0][i] for c in per_class.values()) for i in range(len(STEPS))]
+        counts = [min(c[0][0][i] for c in per_class.values()) for i in range(len(STEPS))]
         out = GroupFunnel(group, [(PROVIDERS, total), *zip(STEPS, counts, strict=True)])
-        out.by_class = {rc: c[0] for rc, c in per_class.items()}
+        out.by_class = {rc: c[0][0] for rc, c in per_class.items()}
         for i, step in enumerate(STEPS):
-            for rc, (remaining, only) in per_class.items():
+            for rc, ((remaining, first_failed), resources) in per_class.items():
                 if remaining[i] == 0:
                     out.zero_step, out.zero_class = step, rc
-                    out.misses = _nearest(only.get(step, []))
+                    out.misses = _only(
+                        i, first_failed, universe, group, resources, in_tree_root, scope
+                    )
                     return out
         return out
-    remaining, only = _count(universe, group, dict(group.resources), in_tree_root, None)
+    resources = dict(group.resources)
+    remaining, first_failed = _count(universe, group, resources, in_tree_root, None)
     out = GroupFunnel(group, [(PROVIDERS, total), *zip(STEPS, remaining, strict=True)])
     for i, step in enumerate(STEPS):
         if remaining[i] == 0:
             out.zero_step = step
-            out.misses = _nearest(only.get(step, []))
+            out.misses = _only(i, first_failed, universe, group, resources, in_tree_root, None)
             break
     return out
-
-
-def _nearest(misses: list[Miss]) -> list[Miss]:
-    return sorted(misses, key=lambda m: (m.distance, m.provider.id))[:MAX_MISSES]

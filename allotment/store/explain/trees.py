@@ -116,9 +116,18 @@ def tree_funnel(
     request: CandidateRequest,
     in_tree_roots: dict[str, int | None],
     watcher: Watcher,
+    group_served: bool = True,
 ) -> TreeFunnel:
-    """Trees left after each step; a tree the real search produced for passes them all."""
+    """Trees left after each step; a tree the real search produced for passes them all.
+
+    ``group_served`` False: some group's funnel ended at zero, so no tree serves
+    it and every step after ``trees`` is zero (without searching each tree).
+    """
     roots = sorted(r for r in universe.trees if r in universe.providers)
+    if not group_served:
+        return TreeFunnel(
+            [(TREES, len(roots)), *((step, 0) for step in STEPS)], {s: [] for s in STEPS}
+        )
     relaxed = dataclasses.replace(
         request, same_subtrees=(), group_policy=NONE if request.group_policy else None
     )
