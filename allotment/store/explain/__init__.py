@@ -19,14 +19,16 @@ answers GET /allocation_candidates (``allotment.store.candidates``):
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from allotment.store.candidates import research, search
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
+from allotment.store.candidates.research import Plan, Window
 from allotment.store.candidates.search import SearchOptions
+from allotment.store.candidates.universe import Universe
 from allotment.store.explain import funnel as funnel_mod
 from allotment.store.explain import trees as trees_mod
 from allotment.store.tables import resource_providers as rp
@@ -38,15 +40,50 @@ LIMIT = "limit"
 COUNT_CAP = 100_000
 
 
+class Source(Protocol):
+    """Where the engine's search gets its providers (its research step's three calls)."""
+
+    def plan(self, request: CandidateRequest, windowed: bool) -> Plan: ...
+
+    def anchors(self, plan: Plan, window: Window) -> list[int]: ...
+
+    def load(self, plan: Plan, anchors: list[int]) -> Universe: ...
+
+
+class SqlResearch:
+    """The engine's SQL research on one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def plan(self, request: CandidateRequest, windowed: bool) -> Plan:
+        return research.plan(self.conn, request, windowed=windowed)
+
+    def anchors(self, plan: Plan, window: Window) -> list[int]:
+        return research.anchors(self.conn, plan, window)
+
+    def load(self, plan: Plan, anchors: list[int]) -> Universe:
+        return research.load(self.conn, plan, anchors)
+
+
 def explain(
-    conn: Connection, request: CandidateRequest, options: SearchOptions | None = None
+    conn: Connection,
+    request: CandidateRequest,
+    options: SearchOptions | None = None,
+    source: Source | None = None,
 ) -> dict[str, Any]:
-    """The explanation document of ``request``. Raises the engine's errors for unknown names."""
+    """The explanation document of ``request``. Raises the engine's errors for unknown names.
+
+    ``source`` is where the engine's search would get its providers (default:
+    its SQL research on ``conn``).
+    """
     options = options or SearchOptions()
-    plan = research.plan(conn, request)
-    anchors = research.anchors(conn, plan, None)
+    source = source or SqlResearch(conn)
+    plan = source.plan(request, False)
+    anchors = source.anchors(plan, None)
     roots = list(conn.execute(sa.select(rp.c.id).where(rp.c.id == rp.c.root_provider_id)).scalars())
-    universe = research.load(conn, plan, roots)
+    # Every tree (the funnel counts every provider); the search runs on the anchors.
+    universe = source.load(plan, sorted(roots))
     universe.anchors = anchors
     cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
     watcher = trees_mod.Watcher()
