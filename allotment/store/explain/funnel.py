@@ -211,6 +211,26 @@ def _aggregate_failures(
     return out
 
 
+def passing(
+    universe: Universe, group: RequestGroup, in_tree_root: int | None
+) -> dict[str, set[int]]:
+    """The providers passing every step: per class for the unnumbered group, else under ``""``."""
+    if group.suffix == UNNUMBERED and group.resources:
+        scope = _Scope(universe)
+        wanted = [({rc: n}, scope, rc) for rc, n in sorted(group.resources.items())]
+    else:
+        wanted = [(dict(group.resources), None, "")]
+    return {
+        key: {
+            pid
+            for pid, provider in universe.providers.items()
+            if next(_failures(provider, group, resources, universe, in_tree_root, scope), None)
+            is None
+        }
+        for resources, scope, key in wanted
+    }
+
+
 def _count(
     universe: Universe,
     group: RequestGroup,
