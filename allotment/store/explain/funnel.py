@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 
 from allotment.store.candidates.request import UNNUMBERED, RequestGroup
 from allotment.store.candidates.universe import Inventory, Provider, Universe
@@ -141,21 +142,31 @@ def _failures(
     universe: Universe,
     in_tree_root: int | None,
     scope: _Scope | None,
+    texts: bool = True,
 ) -> Iterator[tuple[str, str]]:
     """(step, what the provider lacks) for every step it fails, in step order, lazily:
-    counting only asks for the first one."""
+    counting only asks for the first one, and no text (``texts`` False)."""
     inventories = provider.inventories
     missing = [rc for rc in resources if rc not in inventories]
     if missing:
         yield CLASSES, "no inventory of " + ", ".join(missing)
-    for step, test in _UNIT_TESTS:
-        texts = [
-            _unit_text(step, rc, amount, inventories[rc])
-            for rc, amount in resources.items()
-            if rc in inventories and test(inventories[rc], amount)
-        ]
-        if texts:
-            yield step, "; ".join(texts)
+    # The engine's own test first (Inventory.fits); only a failure is split into steps.
+    if not all(rc not in inventories or inventories[rc].fits(n) for rc, n in resources.items()):
+        for step, test in _UNIT_TESTS:
+            failing = [
+                rc
+                for rc, amount in resources.items()
+                if rc in inventories and test(inventories[rc], amount)
+            ]
+            if failing:
+                yield (
+                    step,
+                    "; ".join(
+                        _unit_text(step, rc, resources[rc], inventories[rc])
+                        for rc in failing
+                        if texts
+                    ),
+                )
     if group.required or group.forbidden:
         yield from _trait_failures(provider, group, scope).items()
     if group.member_of or group.forbidden_aggs:
@@ -217,14 +228,18 @@ def passing(
     """The providers passing every step: per class for the unnumbered group, else under ``""``."""
     if group.suffix == UNNUMBERED and group.resources:
         scope = _Scope(universe)
-        wanted = [({rc: n}, scope, rc) for rc, n in sorted(group.resources.items())]
+        wanted: list[tuple[dict[str, int], _Scope | None, str]] = [
+            ({rc: n}, scope, rc) for rc, n in sorted(group.resources.items())
+        ]
     else:
         wanted = [(dict(group.resources), None, "")]
     return {
         key: {
             pid
             for pid, provider in universe.providers.items()
-            if next(_failures(provider, group, resources, universe, in_tree_root, scope), None)
+            if next(
+                _failures(provider, group, resources, universe, in_tree_root, scope, False), None
+            )
             is None
         }
         for resources, scope, key in wanted
@@ -243,7 +258,9 @@ def _count(
     remaining = [0] * len(STEPS)
     first_failed: dict[int, list[Provider]] = {}
     for provider in universe.providers.values():
-        first = next(_failures(provider, group, resources, universe, in_tree_root, scope), None)
+        first = next(
+            _failures(provider, group, resources, universe, in_tree_root, scope, False), None
+        )
         stop = len(STEPS) if first is None else index[first[0]]
         for i in range(stop):
             remaining[i] += 1
@@ -264,10 +281,15 @@ def _only(
     """The nearest providers failing ``STEPS[step]`` and nothing else."""
     out = []
     for provider in first_failed.get(step, []):
-        failed = list(_failures(provider, group, resources, universe, in_tree_root, scope))
-        if len(failed) == 1:
-            out.append(Miss(provider, [failed[0][1]], _distance(provider, resources)))
-    return sorted(out, key=lambda m: (m.distance, m.provider.id))[:MAX_MISSES]
+        # Two failures are enough to know it is not a miss of this step alone.
+        args = (provider, group, resources, universe, in_tree_root, scope, False)
+        if len(list(islice(_failures(*args), 2))) == 1:
+            out.append(Miss(provider, [], _distance(provider, resources)))
+    out = sorted(out, key=lambda m: (m.distance, m.provider.id))[:MAX_MISSES]
+    for miss in out:
+        failed = _failures(miss.provider, group, resources, universe, in_tree_root, scope)
+        miss.lacks = [next(failed)[1]]
+    return out
 
 
 def _distance(provider: Provider, resources: dict[str, int]) -> float:
