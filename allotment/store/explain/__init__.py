@@ -37,7 +37,7 @@ PASSED = "passed"
 LIMIT = "limit"
 # Explain counts candidates before the limit up to this many (the search is
 # output-bound; a wide tree can have millions).
-COUNT_CAP = 100_000
+COUNT_CAP = 20_000
 
 
 class Source(Protocol):
