@@ -60,7 +60,8 @@ def list_allocation_candidates(req: Request) -> Response:
         randomize=settings.randomize_allocation_candidates,
     )
     try:
-        with req.state.db.read() as conn:
+        # A replica's lag is harmless here: every claim is checked on the primary.
+        with req.state.db.read(replica=True) as conn:
             result = find_candidates(conn, request, options)
     except exc.ResourceClassNotFound as error:
         raise HTTPError(400, f"Invalid resource class in resources parameter: {error}") from None
