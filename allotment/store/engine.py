@@ -57,7 +57,9 @@ T = TypeVar("T")
 _DRIVER_FOR_BACKEND = {"mysql": "pymysql", "mariadb": "pymysql", "postgresql": "psycopg"}
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-DEADLOCK_RETRIES = 5
+# Galera reports every certification conflict as a deadlock: with several
+# nodes written at once they come in bursts, hence more than a handful.
+DEADLOCK_RETRIES = 10
 RECONNECT_RETRIES = 1
 
 
