@@ -249,8 +249,19 @@ def failure_gap(run: Run, server: str) -> float:
 
 
 def claims_per_second(run: Run, server: str | None = None) -> float:
-    done = [o for o in run.outcomes if o["status"] in (204, 409) and server in (None, o["server"])]
+    """Granted claims (204) per second."""
+    done = [o for o in run.outcomes if o["status"] == 204 and server in (None, o["server"])]
     return len(done) / run.seconds if run.seconds else 0.0
+
+
+def codes(run: Run, server: str) -> dict[str, int]:
+    """Status and error code of the non-204 answers of ``server``."""
+    found: Counter[str] = Counter(
+        f"{o['status']} {o['code']}"
+        for o in run.outcomes
+        if o["server"] == server and o["status"] != 204
+    )
+    return dict(found)
 
 
 def server_usages(port: int) -> dict[str, tuple[int, int]]:
