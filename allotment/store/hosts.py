@@ -150,9 +150,14 @@ class HostPicker:
 
 
 def galera_ready(dbapi_conn: Any) -> bool:
-    """False for a Galera node that is not synced (it refuses queries); True elsewhere."""
+    """False for a Galera node that is not synced (it refuses queries); True for a
+    synced node and for any server without Galera replication switched on."""
     cursor = dbapi_conn.cursor()
     try:
+        cursor.execute("SHOW GLOBAL VARIABLES LIKE 'wsrep_on'")
+        row = cursor.fetchone()
+        if row is None or str(row[1]).upper() != "ON":
+            return True
         cursor.execute("SHOW GLOBAL STATUS LIKE 'wsrep_ready'")
         row = cursor.fetchone()
     finally:
