@@ -24,6 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
+from allotment.store.engine import Database
+
 ROOT = Path(__file__).resolve().parents[3]
 PROVIDERS = {
     "aaaaaaaa-0000-4000-8000-00000000000a": 1500,
@@ -274,6 +278,25 @@ def server_usages(port: int) -> dict[str, tuple[int, int]]:
         state[rp] = (body["usages"]["VCPU"], body["resource_provider_generation"])
     conn.close()
     return state
+
+
+def allocation_rows(url: str, statements: tuple[str, ...] = ()) -> list[tuple[str, str, int]]:
+    """Every (consumer, provider uuid, used) in the database at ``url``, read
+    after ``statements`` (e.g. Galera's ``SET SESSION wsrep_sync_wait = 1``)."""
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+            result = conn.execute(
+                sa.text(
+                    "SELECT a.consumer_id, rp.uuid, a.used FROM allocations a "
+                    "JOIN resource_providers rp ON rp.id = a.resource_provider_id"
+                )
+            )
+            return [(c, rp, int(u)) for c, rp, u in result]
+    finally:
+        db.dispose()
 
 
 def merge(runs: list[Run]) -> Run:

@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from allotment.store.engine import Database
 from tests.functional.scaleout import harness
@@ -89,22 +88,6 @@ def database(cluster: Any) -> Iterator[str]:
         admin.dispose()
 
 
-def _rows(url: str) -> list[tuple[str, str, int]]:
-    db = Database(url)
-    try:
-        with db.read() as conn:
-            conn.exec_driver_sql("SET SESSION wsrep_sync_wait = 1")
-            result = conn.execute(
-                sa.text(
-                    "SELECT a.consumer_id, rp.uuid, a.used FROM allocations a "
-                    "JOIN resource_providers rp ON rp.id = a.resource_provider_id"
-                )
-            )
-            return [(c, rp, int(u)) for c, rp, u in result]
-    finally:
-        db.dispose()
-
-
 def test_claims_through_four_servers_survive_a_node_loss(
     cluster: Any, database: str, tmp_path: Path, record_property: Any
 ) -> None:
@@ -162,7 +145,10 @@ def test_claims_through_four_servers_survive_a_node_loss(
         assert by_server[name][503] == 0, (name, by_server[name])
     assert len(harness.granted(run)) > 0
 
-    per_node = [_rows(cluster.url(n, database)) for n in (1, 2, 3)]
+    per_node = [
+        harness.allocation_rows(cluster.url(n, database), ("SET SESSION wsrep_sync_wait = 1",))
+        for n in (1, 2, 3)
+    ]
     everything = harness.merge([run, *measured.values()])
     for phase in measured.values():
         assert set(harness.statuses_by_server(phase)["node1"]) <= {204, 409}

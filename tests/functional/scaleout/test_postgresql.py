@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from allotment.store.engine import Database
 from tests.functional.scaleout import harness
@@ -43,21 +42,6 @@ def postgres() -> Iterator[PostgresInstance]:
         yield instance
     finally:
         instance.destroy()
-
-
-def _rows(url: str) -> list[tuple[str, str, int]]:
-    db = Database(url)
-    try:
-        with db.read() as conn:
-            result = conn.execute(
-                sa.text(
-                    "SELECT a.consumer_id, rp.uuid, a.used FROM allocations a "
-                    "JOIN resource_providers rp ON rp.id = a.resource_provider_id"
-                )
-            )
-            return [(c, rp, int(u)) for c, rp, u in result]
-    finally:
-        db.dispose()
 
 
 def test_claims_through_three_servers_survive_a_restart(
@@ -105,7 +89,7 @@ def test_claims_through_three_servers_survive_a_restart(
     for name, statuses in by_server.items():
         assert set(statuses) <= {204, 409, 503}, (name, statuses)
         assert statuses[204] > 0, (name, statuses)
-    usage, _ = harness.check_allocations(_rows(postgres.url("placement")), run)
+    usage, _ = harness.check_allocations(harness.allocation_rows(postgres.url("placement")), run)
     for name, state in usages.items():
         assert {rp: used for rp, (used, _) in state.items()} == {
             rp: usage.get(rp, 0) for rp in harness.PROVIDERS
