@@ -10,6 +10,7 @@ from allotment.store.hosts import (
     Host,
     HostPicker,
     HostsError,
+    galera_ready,
     libpq_hosts,
     mysql_creator,
     split_hosts,
@@ -124,3 +125,17 @@ def test_creator_raises_the_last_error_when_every_host_fails() -> None:
 
     with pytest.raises(OSError, match="refused by b"):
         mysql_creator(picker, connect, {}, lambda _: None)()
+
+
+class PlainCursor(FakeCursor):
+    def fetchone(self) -> Any:
+        return ("wsrep_on", "OFF") if "wsrep_on" in self.sql else ("wsrep_ready", "OFF")
+
+
+def test_a_server_without_galera_replication_is_ready() -> None:
+    class Plain(FakeConnection):
+        def cursor(self) -> FakeCursor:
+            return PlainCursor(None)
+
+    assert galera_ready(Plain("plain", None))
+    assert not galera_ready(FakeConnection("joining", "OFF"))
