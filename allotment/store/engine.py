@@ -41,11 +41,13 @@ from allotment.store.hosts import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DEAD_SECONDS,
     FAILOVER_PARAMS,
+    HOSTS_PARAM,
     Host,
     HostPicker,
     HostsError,
     libpq_hosts,
     mysql_creator,
+    parse_host_list,
     split_hosts,
 )
 
@@ -69,8 +71,18 @@ def utcnow() -> datetime.datetime:
 
 
 def normalize_url(url: str | URL) -> URL:
-    """Pick the driver we ship for a URL's backend and default SQLite paths."""
-    parsed = make_url(url) if isinstance(url, str) else url
+    """Pick the driver we ship for a URL's backend and default SQLite paths.
+
+    A URL string naming several hosts comes back with the first host and the
+    whole list in the ``failover_hosts`` query parameter (see ``store/hosts.py``).
+    """
+    if isinstance(url, str):
+        first, hosts = split_hosts(url)
+        parsed = make_url(first)
+        if len(hosts) > 1:
+            parsed = parsed.update_query_dict({HOSTS_PARAM: ",".join(str(h) for h in hosts)})
+    else:
+        parsed = url
     backend = parsed.get_backend_name()
     if backend in _DRIVER_FOR_BACKEND and parsed.get_driver_name() != _DRIVER_FOR_BACKEND[backend]:
         parsed = parsed.set(drivername=f"{backend}+{_DRIVER_FOR_BACKEND[backend]}")
@@ -381,16 +393,23 @@ def _rollback_quietly(trans: Any) -> None:
         pass  # the connection is gone; the server rolled back already
 
 
+def url_hosts(url: URL) -> list[Host]:
+    """Every host a normalized URL names (none for SQLite)."""
+    listed = _query_value(url, HOSTS_PARAM, "")
+    if listed:
+        return parse_host_list(listed)
+    return [Host(url.host, url.port)] if url.host else []
+
+
 def _engine_for(url: str | URL, engine_kwargs: dict[str, Any]) -> tuple[Engine, URL, list[Host]]:
-    """An engine for a one- or many-host URL, the (first-host) URL and the hosts."""
-    text = url if isinstance(url, str) else url.render_as_string(hide_password=False)
-    first, hosts = split_hosts(text)
-    parsed = normalize_url(first)
-    mode = _query_value(parsed, "failover", "order")
-    dead_text = _query_value(parsed, "failover_dead_seconds", str(DEFAULT_DEAD_SECONDS))
-    parsed = parsed.difference_update_query(FAILOVER_PARAMS)
+    """An engine for a one- or many-host URL, the URL (hosts list included) and the hosts."""
+    logical = normalize_url(url)
+    hosts = url_hosts(logical)
+    mode = _query_value(logical, "failover", "order")
+    dead_text = _query_value(logical, "failover_dead_seconds", str(DEFAULT_DEAD_SECONDS))
+    parsed = logical.difference_update_query(FAILOVER_PARAMS)
     if len(hosts) <= 1:
-        return create_engine(parsed, **engine_kwargs), parsed, hosts
+        return create_engine(parsed, **engine_kwargs), logical, hosts
     backend = parsed.get_backend_name()
     kwargs = dict(engine_kwargs)
     if backend == "postgresql":
@@ -401,7 +420,7 @@ def _engine_for(url: str | URL, engine_kwargs: dict[str, Any]) -> tuple[Engine, 
         if "connect_timeout" not in parsed.query:
             connect_args["connect_timeout"] = DEFAULT_CONNECT_TIMEOUT
         engine_url = parsed.set(host=None, port=None)
-        return create_engine(engine_url, connect_args=connect_args, **kwargs), parsed, hosts
+        return create_engine(engine_url, connect_args=connect_args, **kwargs), logical, hosts
     if backend != "mysql":
         raise HostsError("several database hosts are supported on MySQL and PostgreSQL only")
     try:
@@ -413,7 +432,7 @@ def _engine_for(url: str | URL, engine_kwargs: dict[str, Any]) -> tuple[Engine, 
     _, connect_kwargs = dialect.create_connect_args(parsed)
     connect_kwargs.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
     creator = mysql_creator(picker, dialect.loaded_dbapi.connect, dict(connect_kwargs), LOG.warning)
-    return create_engine(parsed, creator=creator, **kwargs), parsed, hosts
+    return create_engine(parsed, creator=creator, **kwargs), logical, hosts
 
 
 def _query_value(url: URL, name: str, default: str) -> str:

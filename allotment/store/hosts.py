@@ -26,8 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-# Query parameters of ours, removed before the URL reaches the driver.
-FAILOVER_PARAMS = ("failover", "failover_dead_seconds")
+# Query parameters of ours, removed before the URL reaches the driver. A
+# parsed URL (SQLAlchemy's ``URL`` holds one host) carries the whole host
+# list in ``failover_hosts``, so it survives being passed around and rendered.
+HOSTS_PARAM = "failover_hosts"
+FAILOVER_PARAMS = ("failover", "failover_dead_seconds", HOSTS_PARAM)
 FAILOVER_MODES = ("order", "round-robin")
 DEFAULT_DEAD_SECONDS = 10.0
 DEFAULT_CONNECT_TIMEOUT = 3
@@ -64,9 +67,14 @@ def split_hosts(url: str) -> tuple[str, list[Host]]:
     userinfo, at, hostlist = authority.rpartition("@")
     if not hostlist:
         return url, []
-    hosts = [_parse_host(part) for part in hostlist.split(",")]
+    hosts = parse_host_list(hostlist)
     first = f"{scheme}://{userinfo}{at}{hosts[0]}{tail}"
     return first, hosts
+
+
+def parse_host_list(text: str) -> list[Host]:
+    """``a:1,b,[::1]:3`` as hosts."""
+    return [_parse_host(part) for part in text.split(",")]
 
 
 def _parse_host(text: str) -> Host:

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from allotment.store import resource_class as rc_store
-from allotment.store.engine import Database
+from allotment.store.engine import Database, normalize_url
 from allotment.store.hosts import HostsError
 
 
@@ -31,13 +31,14 @@ def test_a_dead_first_host_is_skipped(db: Database) -> None:
         return
     url = _with_dead_host_first(db)
     assert url.count(",") == 1
-    failover = Database(url)
-    try:
-        assert len(failover.hosts) == 2
-        failover.run_write(lambda conn: rc_store.create(conn, "CUSTOM_FAILOVER"))
-        with failover.read() as conn:
-            assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
-        with failover.read() as conn:
-            assert rc_store.find(conn, "CUSTOM_FAILOVER") is not None
-    finally:
-        failover.dispose()
+    # As a string (the config file) and as a parsed URL (code that normalizes first).
+    for n, given in enumerate((url, normalize_url(url))):
+        failover = Database(given)
+        try:
+            assert len(failover.hosts) == 2
+            failover.run_write(lambda conn, n=n: rc_store.create(conn, f"CUSTOM_FAILOVER_{n}"))
+            with failover.read() as conn:
+                assert conn.execute(sa.text("SELECT 1")).scalar_one() == 1
+                assert rc_store.find(conn, f"CUSTOM_FAILOVER_{n}") is not None
+        finally:
+            failover.dispose()

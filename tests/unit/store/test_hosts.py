@@ -139,3 +139,17 @@ def test_a_server_without_galera_replication_is_ready() -> None:
 
     assert galera_ready(Plain("plain", None))
     assert not galera_ready(FakeConnection("joining", "OFF"))
+
+
+def test_a_parsed_url_keeps_its_host_list() -> None:
+    from allotment.store.engine import normalize_url, url_hosts
+
+    url = normalize_url("mysql://u:p@a:1,b:2/db?failover=round-robin")
+    assert (url.host, url.port, url.database) == ("a", 1, "db")
+    assert url_hosts(url) == [Host("a", 1), Host("b", 2)]
+    # Rendered and parsed again (a subprocess, alembic), nothing is lost.
+    again = normalize_url(url.render_as_string(hide_password=False))
+    assert url_hosts(again) == [Host("a", 1), Host("b", 2)]
+    assert again.query["failover"] == "round-robin"
+    assert url_hosts(normalize_url("postgresql://u@pg:5432/db")) == [Host("pg", 5432)]
+    assert url_hosts(normalize_url("sqlite:///x.sqlite")) == []
