@@ -153,3 +153,17 @@ def test_a_parsed_url_keeps_its_host_list() -> None:
     assert again.query["failover"] == "round-robin"
     assert url_hosts(normalize_url("postgresql://u@pg:5432/db")) == [Host("pg", 5432)]
     assert url_hosts(normalize_url("sqlite:///x.sqlite")) == []
+
+
+def test_alembic_config_takes_a_multi_host_url() -> None:
+    from allotment.store import schema
+    from allotment.store.engine import Database
+
+    db = Database("mysql+pymysql://u:p%25w@a:1,b:2/db")  # no connection is made
+    try:
+        config = schema._alembic_config(db)
+        assert config.get_main_option("sqlalchemy.url") == db.url.render_as_string(
+            hide_password=False
+        )
+    finally:
+        db.dispose()
