@@ -112,6 +112,9 @@ def test_containerfile_is_non_root_env_only_and_healthchecked() -> None:
     entrypoint = json.loads(next(a for k, a in final if k == "ENTRYPOINT"))
     command = json.loads(next(a for k, a in final if k == "CMD"))
     assert entrypoint == ["allotment"]
+    # The entry point is the console script the package installs.
+    assert 'allotment = "allotment.cli:main"' in (ROOT / "pyproject.toml").read_text()
+    assert "keystone" in (ROOT / "pyproject.toml").read_text()  # the extra the image installs
     _allotment_args_parse(command)
     _allotment_args_parse(["db", "upgrade"])  # the documented one-shot upgrade
     # Every path the build copies exists.
