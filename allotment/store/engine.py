@@ -244,6 +244,7 @@ def _attempts(
                 raise
             reconnects += 1
             if reconnects > policy.reconnect_retries:
+                LOG.warning("%s: database unavailable, answering 503: %s", label, error)
                 raise exc.DatabaseUnavailable(str(error)) from error
             LOG.warning("%s: database connection lost before commit, running again", label)
             continue  # at once: the pool was invalidated, the next host is tried
