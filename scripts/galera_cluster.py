@@ -18,6 +18,7 @@ Needs Debian's ``mariadb-server``, ``galera-4`` and ``rsync``
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import shutil
@@ -91,6 +92,12 @@ def _run_as() -> str | None:
     return "mysql" if os.geteuid() == 0 else None
 
 
+def _client_user() -> str:
+    """The account that may log in over the socket: mariadb-install-db (socket
+    authentication) gives one to root and one to the user the server runs as."""
+    return "root" if os.geteuid() == 0 else getpass.getuser()
+
+
 def _chown_tree(path: Path, user: str) -> None:
     shutil.chown(path, user, user)
     for root, dirs, files in os.walk(path):
@@ -141,7 +148,7 @@ class Cluster:
         )
         d = self.node_dir(n)
         text = f"""[mysqld]
-user={_run_as() or os.environ.get("USER", "")}
+user={_run_as() or getpass.getuser()}
 datadir={d / "data"}
 socket={d / "mysqld.sock"}
 pid-file={d / "mysqld.pid"}
@@ -189,13 +196,13 @@ wsrep_sst_receive_address=127.0.0.1:{node["sst"]}
         self._write_state()
 
     def query(self, n: int, sql: str, timeout: float = 10.0) -> str | None:
-        """Run ``sql`` as root over node ``n``'s socket; None when it fails."""
+        """Run ``sql`` over node ``n``'s socket (socket authentication); None on failure."""
         try:
             result = subprocess.run(
                 [
                     "mariadb",
                     "--no-defaults",
-                    "-uroot",
+                    f"-u{_client_user()}",
                     "-S",
                     str(self.node_dir(n) / "mysqld.sock"),
                     "-N",
@@ -282,7 +289,7 @@ wsrep_sst_receive_address=127.0.0.1:{node["sst"]}
             [
                 "mariadb-install-db",
                 "--no-defaults",
-                f"--user={user or os.environ.get('USER', '')}",
+                f"--user={user or getpass.getuser()}",
                 f"--datadir={self.node_dir(1) / 'data'}",
                 "--skip-test-db",
                 "--auth-root-authentication-method=socket",
