@@ -86,9 +86,13 @@ QUERIES: dict[str, tuple[str, str]] = {
         "/allocation_candidates",
         "resources=VCPU:1,MEMORY_MB:512,DISK_GB:10&limit=10",
     ),
+    "none": ("/allocation_candidates", "resources=VCPU:2000,MEMORY_MB:2048&limit=1000"),
     "rp-resources": ("/resource_providers", "resources=VCPU:2,MEMORY_MB:2048,DISK_GB:20"),
 }
 MODES = {"sql": False, "memory": True}
+# GET /allocation_candidates/explain (docs/explain.md) is timed beside each
+# candidate query with the same query string; its goal is at most 2x.
+EXPLAIN = "/allocation_candidates/explain"
 
 
 def build(db: Database, computes: int) -> float:
@@ -321,39 +325,51 @@ def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int
     return int(status[0].split()[0]), body
 
 
-def measure(apps: dict[str, Any], runs: int) -> list[dict[str, Any]]:
+def _median(app: Any, path: str, query: str, runs: int) -> tuple[float, float, int, bytes]:
+    """Median wall and CPU seconds of ``runs`` requests (CPU time is steadier on a busy host)."""
+    times, cpu = [], []
+    code, body = 0, b""
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        code, body = request(app, path, query)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(times), statistics.median(cpu), code, body
+
+
+def measure(apps: dict[str, Any], runs: int, explain: bool = True) -> list[dict[str, Any]]:
     """Each shape in each mode (same run, one after the other); one record per pair."""
     records = []
     for name, (path, query) in QUERIES.items():
         for mode, app in apps.items():
             request(app, path, query)  # warm-up, untimed
-            times, cpu = [], []
-            for _ in range(runs):
-                start, start_cpu = time.perf_counter(), time.process_time()
-                code, body = request(app, path, query)
-                times.append(time.perf_counter() - start)
-                cpu.append(time.process_time() - start_cpu)
+            median, cpu, code, body = _median(app, path, query, runs)
             data = orjson.loads(body)
             count = len(data.get("allocation_requests", data.get("resource_providers", [])))
             digest = hashlib.sha1(body).hexdigest()[:10]
-            median = statistics.median(times) * 1000
-            median_cpu = statistics.median(cpu) * 1000
-            print(
-                f"{name:13s} {mode:6s} median {median:8.1f} ms (cpu {median_cpu:7.1f} ms)  "
-                f"n={count:<6d} code={code} digest={digest}",
-                flush=True,
+            line = (
+                f"{name:13s} {mode:6s} median {median * 1000:8.1f} ms "
+                f"(cpu {cpu * 1000:7.1f} ms)  n={count:<6d} code={code} digest={digest}"
             )
-            records.append(
-                {
-                    "shape": name,
-                    "mode": mode,
-                    "median_ms": median,
-                    "median_cpu_ms": median_cpu,
-                    "count": count,
-                    "code": code,
-                    "digest": digest,
-                }
-            )
+            record: dict[str, Any] = {
+                "shape": name,
+                "mode": mode,
+                "median_ms": median * 1000,
+                "median_cpu_ms": cpu * 1000,
+                "count": count,
+                "code": code,
+                "digest": digest,
+            }
+            if explain and path == "/allocation_candidates":
+                explained, explained_cpu, code, body = _median(app, EXPLAIN, query, runs)
+                verdict = orjson.loads(body)["verdict"]["step"] if code == 200 else "-"
+                line += (
+                    f"  explain {explained * 1000:8.1f} ms (cpu {explained_cpu * 1000:7.1f}, "
+                    f"cpu ratio {explained_cpu / max(cpu, 1e-9):.1f}x) verdict={verdict}"
+                )
+                record["explain_cpu_ms"] = explained_cpu * 1000
+            print(line, flush=True)
+            records.append(record)
     return records
 
 
@@ -374,6 +390,9 @@ def main(argv: list[str] | None = None) -> None:
         "--no-analyze",
         action="store_true",
         help="keep the statistics as they are (PostgreSQL, MySQL)",
+    )
+    parser.add_argument(
+        "--no-explain", action="store_true", help="do not time GET /allocation_candidates/explain"
     )
     parser.add_argument(
         "--no-load",
@@ -411,7 +430,7 @@ def run_size(args: argparse.Namespace, computes: int, modes: list[str]) -> None:
                 f"RSS {before:.0f} -> {rss_mib():.0f} MiB",
                 flush=True,
             )
-        records = measure(apps, args.runs)
+        records = measure(apps, args.runs, explain=not args.no_explain)
         db.dispose()
     if args.json:
         out = Path(args.json)
