@@ -27,6 +27,7 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -185,7 +186,7 @@ class Connection:
             if name == b"content-length" and int(value) > limit:
                 raise too_large
         if self.h11.client_is_waiting_for_100_continue:
-            self.writer.write(self.h11.send(h11.InformationalResponse(status_code=100)))
+            self.writer.write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.body_timeout
         timed_out = ClientError(408, "The request body was not received in time.")
@@ -277,7 +278,9 @@ class FrontWorker(Worker):
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             if exc_info is not None and captured:
                 raise exc_info[1].with_traceback(exc_info[2])
             captured["status"], captured["headers"] = status, list(headers)
