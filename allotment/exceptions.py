@@ -111,3 +111,8 @@ class DatabaseUnavailable(PlacementError):
     Raised by the store when failover is exhausted, and made in the HTTP fault
     path from a driver's connection error: the request may be retried later.
     """
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection broke before anything was committed: running the work
+    again, on another database host, is safe (the write path does it once)."""
