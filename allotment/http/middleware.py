@@ -32,6 +32,8 @@ from allotment.http.request import (
 from allotment.logs import LOG_CONTEXT, NO_VALUE
 
 LOG = logging.getLogger("allotment.api")
+# Set when upstream would answer this error past its Vary-adding layer.
+ENV_HANDLER_ERROR = "allotment.handler_error"
 ACCESS_LOG = logging.getLogger("allotment.access")
 
 StartResponse = Callable[..., Any]
@@ -66,12 +68,18 @@ def error_response(
     if media_type != "application/json":
         return Response(
             status,
-            errors.text_error_body(status, message, media_type),
+            errors.text_error_body(status, message, media_type, environ, code),
             list(headers or []),
             f"{media_type}; charset=UTF-8",
         )
     body = errors.error_body(
-        status, message, code, environ.get(ENV_REQUEST_ID), environ.get(ENV_VERSION), extra
+        status,
+        message,
+        code,
+        environ.get(ENV_REQUEST_ID),
+        environ.get(ENV_VERSION),
+        extra,
+        environ,
     )
     return Response(status, orjson.dumps(body), list(headers or []), "application/json")
 
@@ -229,16 +237,20 @@ class PlacementHandler:
         environ[ENV_VERSION] = version
         response = self._dispatch(environ)
         response.headers.append((mv.HEADER, f"{mv.SERVICE_TYPE} {version}"))
-        response.headers.append(("vary", mv.HEADER))
+        # Upstream's dispatcher raises a few errors (a missing object, a policy
+        # refusal, a bad Content-Length) past the layer that adds Vary.
+        if not environ.get(ENV_HANDLER_ERROR):
+            response.headers.append(("vary", mv.HEADER))
         return send(response, start_response)
 
     def _dispatch(self, environ: dict[str, Any]) -> Response:
         length_error = _content_length_error(environ)
         if length_error:
+            environ[ENV_HANDLER_ERROR] = True
             return error_response(environ, 400, length_error)
         found = routes.match(environ.get("PATH_INFO", ""))
         if found is None:
-            return error_response(environ, 404, "The resource could not be found.")
+            return error_response(environ, 404, "")
         route, params = found
         method = environ["REQUEST_METHOD"]
         endpoint = route.methods.get(method)
@@ -246,21 +258,17 @@ class PlacementHandler:
             return error_response(
                 environ,
                 405,
-                f"The method {method} is not allowed for this resource.",
+                "The method specified is not allowed for this resource.",
                 headers=[("allow", route.allow)],
             )
         req = Request(environ, params)
         if req.version < endpoint.min_version:
+            # Upstream's handler answers this itself, without an Allow header.
             if endpoint.below_status == 405:
-                return error_response(
-                    environ,
-                    405,
-                    f"The method {method} is not allowed for this resource.",
-                    headers=[("allow", route.allow)],
-                )
-            return error_response(environ, 404, "The resource could not be found.")
-        if method == "GET" and not _accepts_json(environ):
-            return error_response(environ, 406, "Only application/json is provided.")
+                return error_response(environ, 405, "")
+            return error_response(environ, 404, "")
+        if method == "GET" and route.template != "/" and not _accepts_json(environ):
+            return error_response(environ, 406, "Only application/json is provided")
         if endpoint.needs_json(req.version):
             media = _media_type(environ)
             if media != "application/json":
@@ -280,8 +288,13 @@ class PlacementHandler:
             )
         except exc.PlacementError as error:
             http_error = errors.from_domain(error)
+            if http_error.status == 404:
+                # Upstream's handlers let a missing object escape to the
+                # dispatcher, whose 404 skips the layer that adds Vary.
+                environ[ENV_HANDLER_ERROR] = True
             return error_response(environ, http_error.status, http_error.message, http_error.code)
         except PolicyDenied as denied:
+            environ[ENV_HANDLER_ERROR] = True
             return error_response(environ, 403, str(denied))
 
 
