@@ -250,6 +250,7 @@ class PlacementHandler:
             return error_response(environ, 400, length_error)
         found = routes.match(environ.get("PATH_INFO", ""))
         if found is None:
+            environ[ENV_HANDLER_ERROR] = True  # upstream's router raises it: no Vary
             return error_response(environ, 404, "")
         route, params = found
         method = environ["REQUEST_METHOD"]

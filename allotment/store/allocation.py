@@ -281,7 +281,7 @@ def _check_consumer_generation(write: ConsumerWrite, existing: Consumer | None) 
             f"consumer generation conflict - expected null but got {write.generation}"
         )
     if existing is not None and existing.generation != write.generation:
-        got = "null" if write.generation is None else write.generation
+        got = write.generation  # a missing one reads "None", as upstream's text has it
         raise exc.ConsumerGenerationConflict(
             f"consumer generation conflict - expected {existing.generation} but got {got}"
         )

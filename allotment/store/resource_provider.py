@@ -111,17 +111,25 @@ def increment_generation(conn: Connection, provider_id: int, expected: int) -> i
 
 
 def _check_unique(conn: Connection, name: str, uuid: str | None, exclude_id: int | None) -> None:
-    """DuplicateName if another provider has ``name`` (or ``uuid``)."""
+    """DuplicateName if another provider has ``uuid`` or ``name``.
+
+    A taken uuid is reported before a taken name (the order upstream's unique
+    constraints fail in); an update (no ``uuid``) names just the duplicate.
+    """
     clauses = [rp.c.name == name]
     if uuid is not None:
         clauses.append(rp.c.uuid == uuid)
     query = sa.select(rp.c.uuid, rp.c.name).where(sa.or_(*clauses))
     if exclude_id is not None:
         query = query.where(rp.c.id != exclude_id)
-    for row in conn.execute(query):
-        if uuid is not None and row.uuid == uuid:
-            raise exc.DuplicateName(f"Conflicting resource provider uuid: {uuid} already exists.")
-        raise exc.DuplicateName(f"Conflicting resource provider name: {name} already exists.")
+    rows = list(conn.execute(query))
+    if not rows:
+        return
+    if uuid is None:
+        raise exc.DuplicateName(f"Conflicting resource provider {name} already exists.")
+    if any(row.uuid == uuid for row in rows):
+        raise exc.DuplicateName(f"Conflicting resource provider uuid: {uuid} already exists.")
+    raise exc.DuplicateName(f"Conflicting resource provider name: {name} already exists.")
 
 
 def _failed(action: str, reason: str) -> str:
@@ -136,7 +144,6 @@ def create(
     DuplicateName when the name or uuid is taken; Invalid for a parent that
     does not exist or is the new provider itself.
     """
-    _check_unique(conn, name, uuid, None)
     parent = None
     if parent_uuid is not None:
         if parent_uuid == uuid:
@@ -151,6 +158,8 @@ def create(
         parent = find(conn, parent_uuid)
         if parent is None:
             raise exc.Invalid(_failed("create", "parent provider UUID does not exist."))
+    # After the parent checks: upstream's unique constraints fail at insert time.
+    _check_unique(conn, name, uuid, None)
     try:
         result = conn.execute(
             sa.insert(rp).values(
@@ -237,10 +246,12 @@ def update(
     ``allow_reparent``. When the tree changes, the provider's whole subtree
     takes the new root.
     """
-    _check_unique(conn, name, None, provider.id)
     values: dict = {"name": name, "updated_at": utcnow()}
-    if set_parent and parent_uuid != provider.parent_provider_uuid:
-        parent = _validate_new_parent(conn, provider, parent_uuid, allow_reparent)
+    moving = set_parent and parent_uuid != provider.parent_provider_uuid
+    # Tree rules before the name: upstream's name constraint fails at write time.
+    parent = _validate_new_parent(conn, provider, parent_uuid, allow_reparent) if moving else None
+    _check_unique(conn, name, None, provider.id)
+    if moving:
         new_root = parent.root_provider_id if parent else provider.id
         values["parent_provider_id"] = parent.id if parent else None
         if new_root != provider.root_provider_id:
@@ -251,9 +262,7 @@ def update(
     try:
         conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(**values))
     except IntegrityError:
-        raise exc.DuplicateName(
-            f"Conflicting resource provider name: {name} already exists."
-        ) from None
+        raise exc.DuplicateName(f"Conflicting resource provider {name} already exists.") from None
     return get(conn, provider.uuid)
 
 

@@ -186,7 +186,8 @@ def _provider_body(g: Generator, create: bool) -> dict[str, Any]:
         body["name"] = g.rng.choice([f"rp-{g.rng.randint(0, 7)}", "", "x" * 201])
         if g.chance(0.9):
             body["name"] = f"rp-{g.rng.randint(0, 7)}"
-    if create and g.chance(0.8):
+    if create:
+        # Always named: a uuid the server picks could not be compared.
         body["uuid"] = g.provider()
     if g.chance(0.4):
         body["parent_provider_uuid"] = g.rng.choice([None, g.provider()])

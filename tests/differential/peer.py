@@ -9,6 +9,7 @@ the peer's is a copy of a file migrated once by ``placement-manage db sync``.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +21,10 @@ import httpx
 from allotment.app import make_app
 from allotment.config import Settings
 from benchmarks import servers
+
+# The peer must import its own ``placement`` package, never our compatibility
+# package of the same name: nothing of this checkout goes on its path.
+PEER_ENV = {"PYTHONPATH": ""}
 
 PEER_CONF = "[DEFAULT]\ndebug = False\n\n[api]\nauth_strategy = noauth2\n\n"
 
@@ -61,6 +66,8 @@ class Peer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     timeout=600,
+                    cwd=conf_dir,
+                    env={**os.environ, **PEER_ENV},
                 )
         except (OSError, subprocess.SubprocessError) as error:
             raise PeerUnavailable(f"{error}; see {self.log_path}") from error
@@ -97,7 +104,7 @@ class Peer:
             command,
             port,
             self.log_path,
-            {"OS_PLACEMENT_CONFIG_DIR": str(conf_dir)},
+            {"OS_PLACEMENT_CONFIG_DIR": str(conf_dir), **PEER_ENV},
             cwd=conf_dir,
         )
         try:

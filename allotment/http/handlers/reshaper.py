@@ -63,4 +63,6 @@ def reshape(req: Request) -> Response:
         )
     except exc.AllocationClassNotFound as error:
         raise exc.Invalid(f"malformed reshaper data: {error}") from error
+    except exc.InventoryInUse as error:
+        raise exc.InventoryInUse(f"update conflict: {error}") from error
     return empty_response(204)

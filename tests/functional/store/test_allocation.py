@@ -154,7 +154,7 @@ def test_consumer_generation_rules(two_providers: Database) -> None:
     with pytest.raises(exc.ConsumerGenerationConflict, match="expected null but got 3"):
         put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=3))
     put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=None))
-    with pytest.raises(exc.ConsumerGenerationConflict, match="expected 1 but got null"):
+    with pytest.raises(exc.ConsumerGenerationConflict, match="expected 1 but got None"):
         put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=None))
     with pytest.raises(exc.ConsumerGenerationConflict, match="expected 1 but got 7"):
         put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=7))
