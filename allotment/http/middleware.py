@@ -32,6 +32,8 @@ from allotment.http.request import (
 from allotment.logs import LOG_CONTEXT, NO_VALUE
 
 LOG = logging.getLogger("allotment.api")
+# The GETs whose upstream handler does not insist on a JSON Accept header.
+NO_ACCEPT_CHECK = frozenset({"/", "/traits/{name}"})
 # Set when upstream would answer this error past its Vary-adding layer.
 ENV_HANDLER_ERROR = "allotment.handler_error"
 ACCESS_LOG = logging.getLogger("allotment.access")
@@ -268,7 +270,7 @@ class PlacementHandler:
             if endpoint.below_status == 405:
                 return error_response(environ, 405, "")
             return error_response(environ, 404, "")
-        if method == "GET" and route.template != "/" and not _accepts_json(environ):
+        if method == "GET" and route.template not in NO_ACCEPT_CHECK and not _accepts_json(environ):
             return error_response(environ, 406, "Only application/json is provided")
         if endpoint.needs_json(req.version):
             media = _media_type(environ)

@@ -307,8 +307,8 @@ def update_one(
     class_id = resource_class.id_for_name(conn, inv.resource_class)
     if class_id not in current_class_ids(conn, provider.id):
         raise exc.Invalid(
-            f"No inventory record with resource class {inv.resource_class} for resource "
-            f"provider {provider.uuid}"
+            "No inventory record with resource class for resource provider "
+            f"{provider.uuid}: No inventory of class {inv.resource_class} found."
         )
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     write_records(conn, provider.id, {class_id: inv}, {class_id})

@@ -21,7 +21,13 @@ OPTIONS: tuple[tuple[str, str, str, Any, str | None], ...] = (
     ("api", "auth_strategy", "str", "keystone", None),
     ("placement_database", "connection", "str", None, None),
     ("placement_database", "sync_on_startup", "bool", False, None),
-    ("placement", "randomize_allocation_candidates", "bool", False, "randomize_allocation_candidates"),
+    (
+        "placement",
+        "randomize_allocation_candidates",
+        "bool",
+        False,
+        "randomize_allocation_candidates",
+    ),
     (
         "placement",
         "incomplete_consumer_project_id",

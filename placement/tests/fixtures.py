@@ -3,8 +3,9 @@ before a ``PlacementFixture(db=False)``.
 
 ``Database(conf_fixture, set_config=False)``: with ``set_config=True`` it declares
 ``[placement_database] connection`` on the conf and sets it to ``sqlite://``
-(in-memory, upstream's default for tests) unless a connection is already set. On set-up the database the
-connection names is made empty and migrated: for an in-memory URL that is the
+(in-memory, upstream's default for tests) unless a connection is already set.
+On set-up the database the connection names is made empty and migrated: for an
+in-memory URL that is the
 process's one shared database, which every ``PlacementFixture(db=False)`` then
 uses, so data outlives one fixture and is seen by the next; for a server URL
 the schema is brought to head and emptied. On clean-up the shared database is

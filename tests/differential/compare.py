@@ -32,10 +32,15 @@ COMPARED_HEADERS = (
     "cache-control",
 )
 REQUEST_ID = re.compile(r"req-[0-9a-f-]{36}")
+# Lists upstream renders from a Python set of strings: their order changes from
+# one upstream process to the next, so they are compared sorted.
+SET_ORDERED = (re.compile(r"(No such trait )([^ ]+(?:, [^ ]+)*)(  )"),)
 SCHEMA_DUMP = re.compile(
     r"((?:JSON does not validate|Invalid query string parameters): .*?)  Failed validating .*",
     re.S,
 )
+# The same dump in an HTML error page (newlines kept, quotes escaped).
+SCHEMA_DUMP_HTML = re.compile(r"\n\nFailed validating .*?(?=\n </body>)", re.S)
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,17 @@ def _canonical(value: Any) -> Any:
         items = [_canonical(v) for v in value]
         return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
     if isinstance(value, str):
-        return SCHEMA_DUMP.sub(r"\1  ", REQUEST_ID.sub("req-ID", value))
+        value = SCHEMA_DUMP.sub(r"\1  ", REQUEST_ID.sub("req-ID", value))
+        value = SCHEMA_DUMP_HTML.sub("", value)
+        for pattern in SET_ORDERED:
+            value = pattern.sub(_sorted_list, value)
+        return value
     return value
+
+
+def _sorted_list(match: re.Match[str]) -> str:
+    items = sorted(match.group(2).split(", "))
+    return match.group(1) + ", ".join(items) + match.group(3)
 
 
 def body_of(response: httpx.Response) -> Any:

@@ -183,7 +183,8 @@ def _parse(version: str | None) -> tuple[int, int] | None:
 def _provider_body(g: Generator, create: bool) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if create or g.chance(0.9):
-        body["name"] = g.rng.choice([f"rp-{g.rng.randint(0, 7)}", "", "x" * 201])
+        # An empty name only on create: upstream stores one on update (see allow.py).
+        body["name"] = g.rng.choice([f"rp-{g.rng.randint(0, 7)}", "" if create else "y", "x" * 201])
         if g.chance(0.9):
             body["name"] = f"rp-{g.rng.randint(0, 7)}"
     if create:
@@ -338,8 +339,14 @@ def traits(g: Generator) -> tuple[str, str, Any]:
     method = g.rng.choice(["GET", "PUT", "PUT", "DELETE", "LIST"])
     if method == "LIST":
         query = g.rng.choice(
-            ["", "?name=in:CUSTOM_RACK_A,HW_CPU_X86_AVX", "?name=startswith:CUSTOM", "?associated=true",
-             "?associated=false", "?name=bad"]
+            [
+                "",
+                "?name=in:CUSTOM_RACK_A,HW_CPU_X86_AVX",
+                "?name=startswith:CUSTOM",
+                "?associated=true",
+                "?associated=false",
+                "?name=bad",
+            ]
         )
         return "GET", f"/traits{query}", None
     return method, f"/traits/{g.trait(0.15)}", None

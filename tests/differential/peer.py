@@ -26,6 +26,10 @@ from benchmarks import servers
 # package of the same name: nothing of this checkout goes on its path.
 PEER_ENV = {"PYTHONPATH": ""}
 
+# noauth2's "admin" token has the admin role only; the reshaper's default rule
+# wants the service role. Both systems get this one override so the random
+# run reaches the reshaper.
+POLICY = '"placement:reshaper:reshape": "role:admin"\n'
 PEER_CONF = "[DEFAULT]\ndebug = False\n\n[api]\nauth_strategy = noauth2\n\n"
 
 
@@ -80,8 +84,11 @@ class Peer:
         conf_dir.mkdir()
         db_path = conf_dir / "placement.sqlite"
         shutil.copyfile(self.template, db_path)
+        (conf_dir / "policy.yaml").write_text(POLICY)
         (conf_dir / "placement.conf").write_text(
-            PEER_CONF + f"[placement_database]\nconnection = sqlite:///{db_path}\n"
+            PEER_CONF
+            + f"[placement_database]\nconnection = sqlite:///{db_path}\n\n"
+            + f"[oslo_policy]\npolicy_file = {conf_dir / 'policy.yaml'}\n"
         )
         port = servers.free_port()
         command = [
@@ -126,9 +133,13 @@ class Peer:
 
 def allotment_client(work_dir: Path) -> tuple[httpx.Client, Any]:
     """allotment's WSGI app on a fresh SQLite file, with the peer's defaults."""
-    db_path = Path(tempfile.mkdtemp(dir=work_dir)) / "allotment.sqlite"
+    directory = Path(tempfile.mkdtemp(dir=work_dir))
+    (directory / "policy.yaml").write_text(POLICY)
     settings = Settings(
-        database_url=f"sqlite:///{db_path}", auth_strategy="noauth2", access_log=False
+        database_url=f"sqlite:///{directory / 'allotment.sqlite'}",
+        auth_strategy="noauth2",
+        access_log=False,
+        policy_file=str(directory / "policy.yaml"),
     ).validate()
     app = make_app(settings)
     transport = httpx.WSGITransport(app=app)

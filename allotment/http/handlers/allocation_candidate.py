@@ -23,6 +23,7 @@ from allotment.http.query import (
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas.allocation_candidate import query_schema
 from allotment.http.validation import is_valid_name, parse_uuid, validate_query
+from allotment.store import resource_class as rc_store
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
@@ -61,12 +62,29 @@ def list_allocation_candidates(req: Request) -> Response:
     )
     try:
         with req.state.db.read() as conn:
-            result = find_candidates(conn, request, options)
-    except exc.ResourceClassNotFound as error:
-        raise HTTPError(400, f"Invalid resource class in resources parameter: {error}") from None
+            try:
+                result = find_candidates(conn, request, options)
+            except exc.ResourceClassNotFound:
+                unknown = _unknown_unnumbered_class(conn, request)
+                if unknown is None:
+                    # Upstream: an unknown class in a suffixed group finds nothing.
+                    return json_response(req, {"allocation_requests": [], "provider_summaries": {}})
+                raise HTTPError(
+                    400, f"Invalid resource class in resources parameter: {unknown}"
+                ) from None
     except exc.TraitNotFound as error:
-        raise HTTPError(400, f"Invalid trait in required parameter: {error}") from None
+        raise HTTPError(400, str(error)) from None
     return json_response(req, render(result, request, req.version))
+
+
+def _unknown_unnumbered_class(conn: Any, request: Any) -> exc.ResourceClassNotFound | None:
+    """The error for the unnumbered group's first unknown class (in query order), if any."""
+    names = [name for g in request.groups if g.suffix == "" for name in g.resources]
+    try:
+        rc_store.ids_for_names(conn, names)
+    except exc.ResourceClassNotFound as error:
+        return error
+    return None
 
 
 # ---------------------------------------------------------------------------

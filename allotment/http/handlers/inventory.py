@@ -71,9 +71,7 @@ def _collection_response(
         "inventories": {name: inventory_body(inv) for name, inv in inventories.items()},
     }
     # Upstream takes the newest record's timestamp: none without records.
-    return json_response(
-        req, body, last_modified=last_modified, omit_last_modified=not inventories
-    )
+    return json_response(req, body, last_modified=last_modified, omit_last_modified=not inventories)
 
 
 def _single_response(
@@ -146,7 +144,9 @@ def get_inventory(req: Request) -> Response:
             inv, stamp = inv_store.read_one(conn, provider.id, class_name)
         except exc.NotFound as error:
             # An unknown class is just one more class the provider lacks.
-            raise HTTPError(404, f"No inventory of class {class_name} for {provider.uuid}") from error
+            raise HTTPError(
+                404, f"No inventory of class {class_name} for {provider.uuid}"
+            ) from error
     return _single_response(req, provider.generation, inv, stamp)
 
 

@@ -157,7 +157,9 @@ def delete_resource_provider(req: Request) -> Response:
         try:
             provider = rp_store.get(conn, uuid)
         except exc.ResourceProviderNotFound as error:
-            raise HTTPError(404, f"No resource provider with uuid {uuid} found for delete") from error
+            raise HTTPError(
+                404, f"No resource provider with uuid {uuid} found for delete"
+            ) from error
         rp_store.delete(conn, provider)
     return empty_response(204)
 
@@ -193,7 +195,7 @@ def list_resource_providers(req: Request) -> Response:
                 400, f"Invalid resource class in resources parameter: {error}"
             ) from None
         except exc.TraitNotFound as error:
-            raise HTTPError(400, str(error)) from None
+            raise HTTPError(400, f'Invalid trait(s) in "required" parameter: {error}') from None
     render = provider_renderer(req)
     body = {"resource_providers": [render(p) for p in providers]}
     return json_response(req, body, last_modified=newest(*(p.last_modified for p in providers)))

@@ -6,8 +6,8 @@ from typing import Any
 
 from allotment import exceptions as exc
 from allotment.http import microversion as mv
-from allotment.http.errors import HTTPError
 from allotment.http import query
+from allotment.http.errors import HTTPError
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas import usage as schemas
 from allotment.http.validation import validate_query
