@@ -309,6 +309,15 @@ def _check_consumer_generation(write: ConsumerWrite, existing: Consumer | None) 
         )
 
 
+def precheck(conn: Connection, writes: list[ConsumerWrite]) -> None:
+    """The checks of ``replace_all`` that come first, without writing: consumer
+    generations, then the providers named (in the request's order)."""
+    existing = consumer_store.find_many(conn, [w.uuid for w in writes])
+    for write in writes:
+        _check_consumer_generation(write, existing.get(write.uuid))
+    _providers(conn, writes)
+
+
 def _prepare_consumers(
     conn: Connection,
     writes: list[ConsumerWrite],

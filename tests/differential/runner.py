@@ -41,6 +41,7 @@ def run_seed(peer: Peer, seed: int, calls: int, work_dir: Path) -> Outcome:
     ours, _app = allotment_client(work_dir)
     theirs = httpx.Client(base_url=peer_url, timeout=30)
     generator = Generator(seed)
+    allowances = allow.Allowances()
     outcome = Outcome(seed)
     try:
         for index in range(calls):
@@ -50,11 +51,12 @@ def run_seed(peer: Peer, seed: int, calls: int, work_dir: Path) -> Outcome:
             outcome.calls += 1
             label = f"seed {seed} #{index} {call.describe()}"
             for diff in differences(label, call.method, call.path, ours_response, theirs_response):
-                reason = allow.reason_for(call, diff, ours_response, theirs_response)
+                reason = allowances.reason_for(call, diff, ours_response, theirs_response)
                 if reason:
                     outcome.allowed.append((diff, reason))
                 else:
                     outcome.differences.append(diff)
+            allowances.observe(call, theirs_response)
             body = body_of(theirs_response)
             generator.observe(call, theirs_response.status_code, body)
     finally:
