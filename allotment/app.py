@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from allotment import startup
 from allotment.config import Settings
 from allotment.http import auth, cors, health, middleware
 from allotment.http.policy import Enforcer
@@ -25,11 +26,15 @@ class AppState:
 
 
 def prepare_database(settings: Settings, db: Database) -> None:
-    """Upgrade the schema when configured to, then sync standard classes and traits."""
+    """Upgrade the schema when configured to (under a database-wide lock), else
+    refuse a schema that is not at head; then sync standard classes and traits."""
     if settings.sync_on_startup:
         schema.upgrade(db)
-    else:
-        schema.sync_standard_data(db)
+        return
+    problem = schema.problem(db)
+    if problem:
+        raise schema.SchemaNotReady(problem)
+    schema.sync_standard_data(db)
 
 
 def check_settings(settings: Settings) -> None:
@@ -56,7 +61,8 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     A broken policy file raises ``PolicyFileError`` here, before serving.
     """
     enforcer = Enforcer.from_settings(settings)
-    db = db or Database(settings.database_url)
+    if db is None:
+        db = startup.open_for_serving(settings, wait=prepare)
     if prepare:
         prepare_database(settings, db)
     state = AppState(settings=settings, db=db, enforcer=enforcer)

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from allotment.config import Settings
 from allotment.store import adopt, audit, schema
+from allotment.store.connect import open_database
 from allotment.store.engine import Database
 
 # Long details wrap, as upstream's table does, so the table fits a terminal.
@@ -44,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database(settings.database_url)
+    db = open_database(settings, create=False)
     try:
         results = checks(db, settings)
     finally:
