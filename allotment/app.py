@@ -72,7 +72,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     app = middleware.FaultWrapper(app)
     app = health.HealthCheck(app, db)
     app = cors.wrap(app, settings)
-    app = middleware.RequestLog(app, settings.access_log, settings.log_format == "json")
+    app = middleware.RequestLog(app, settings.access_log, settings.json_logs)
     app.state = state
     return app
 
