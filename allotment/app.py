@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from allotment import startup
 from allotment.config import Settings
 from allotment.http import auth, cors, health, middleware
 from allotment.http.policy import Enforcer
+from allotment.http.policy_reload import ReloadingEnforcer, build
 from allotment.store import schema
 from allotment.store.engine import Database
 
@@ -40,7 +41,7 @@ def prepare_database(settings: Settings, db: Database) -> None:
 def check_settings(settings: Settings) -> None:
     """Refuse, before serving or forking workers, what make_app would refuse:
     a broken policy file, or keystone auth that cannot be configured."""
-    Enforcer.from_settings(settings)
+    build(settings)  # also remembered: a worker started later falls back to these rules
     if settings.auth_strategy == "keystone":
         from allotment.http import keystone  # optional dependency
 
@@ -60,7 +61,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
 
     A broken policy file raises ``PolicyFileError`` here, before serving.
     """
-    enforcer = Enforcer.from_settings(settings)
+    enforcer = cast(Enforcer, ReloadingEnforcer(settings))
     if db is None:
         db = startup.open_for_serving(settings, wait=prepare)
     if prepare:

@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run(args)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, prog: str = "allotment") -> int:
     """Run a parsed command: every failure an operator can cause is one line on
     standard error and a non-zero exit; ``--debug`` adds the traceback."""
     from allotment.commands.errors import describe
@@ -241,7 +241,7 @@ def run(args: argparse.Namespace) -> int:
             import traceback
 
             traceback.print_exc()
-        print(f"allotment: {message}", file=sys.stderr)
+        print(f"{prog}: {message}", file=sys.stderr)
         return 2 if message.startswith("configuration error") else 1
 
 

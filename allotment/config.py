@@ -227,6 +227,14 @@ def register_opts(conf: Any) -> None:
             pass
 
 
+def list_opts() -> list[tuple[str, list[Any]]]:
+    """``oslo.config.opts`` entry point: oslo-config-generator --namespace placement."""
+    groups: dict[str, list[Any]] = {}
+    for option in all_options():
+        groups.setdefault(option.group, []).append(_oslo_opt(option))
+    return list(groups.items())
+
+
 def _conf_value(conf: Any, option: Option) -> Any:
     from oslo_config import cfg
 
