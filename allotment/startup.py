@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.engine import make_url
+
 from allotment.config import Settings
 from allotment.store.connect import open_database, wait_until_reachable
 from allotment.store.engine import Database
@@ -24,8 +26,11 @@ def announce(settings: Settings, conf: object | None = None) -> None:
         LOG.info("configuration read from %s", ", ".join(settings.config_files))
     elif settings.embedded:
         LOG.warning(
-            "no placement.conf found: running embedded (SQLite file, noauth2, schema "
-            "upgraded on start)"
+            "no placement.conf found: embedded defaults (noauth2, schema upgraded on "
+            "start, database %s)",
+            "the SQLite file in the data directory"
+            if not settings.database_url
+            else _safe_url(settings.database_url),
         )
     for notice in settings.notices:
         LOG.warning("%s", notice)
@@ -36,6 +41,13 @@ def announce(settings: Settings, conf: object | None = None) -> None:
             if name in ("sections", "notices", "database_url", "slave_connection"):
                 continue
             LOG.debug("option %s = %r", name, getattr(settings, name))
+
+
+def _safe_url(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparseable URL is reported later
+        return "(unparseable URL)"
 
 
 def open_for_serving(settings: Settings, wait: bool = True) -> Database:
