@@ -355,7 +355,7 @@ def files_read(conf: Any) -> list[str]:
     dirs = conf.config_dir
     for directory in [dirs] if isinstance(dirs, str) else list(dirs or []):
         found += sorted(str(p.absolute()) for p in Path(directory).glob("*.conf"))
-    return found
+    return list(dict.fromkeys(found))  # project and prog are both "placement"
 
 
 def raw_sections(paths: list[str]) -> dict[str, dict[str, str]]:

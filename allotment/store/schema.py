@@ -62,19 +62,18 @@ def problem(db: Database) -> str | None:
     )
 
 
-def refuse_upstream(db: Database) -> None:
-    """Raise SchemaNotReady for an upstream placement database not yet adopted."""
-    current = current_revision(db)
+def refuse_upstream(conn: Connection) -> None:
+    """Raise SchemaNotReady for an upstream placement database not yet adopted
+    (call it holding the schema lock: another worker may be mid-upgrade)."""
+    current = MigrationContext.configure(conn).get_current_revision()
     if current in UPSTREAM_REVISIONS:
         raise SchemaNotReady(
             f"this is an upstream placement database (revision {current}): {ADOPT_HINT}"
         )
-    if current is None:
-        with db.engine.connect() as conn:
-            if sa.inspect(conn).has_table("resource_providers"):
-                raise SchemaNotReady(
-                    f"the database has placement tables but no schema revision: {ADOPT_HINT}"
-                )
+    if current is None and sa.inspect(conn).has_table("resource_providers"):
+        raise SchemaNotReady(
+            f"the database has placement tables but no schema revision: {ADOPT_HINT}"
+        )
 
 
 def _alembic_config(db: Database) -> Config:
@@ -145,9 +144,9 @@ def schema_lock(db: Database) -> Iterator[Connection]:
 def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the schema to ``revision`` and sync the standard classes and traits,
     under the database-wide schema lock."""
-    refuse_upstream(db)
     config = _alembic_config(db)
     with schema_lock(db) as conn:
+        refuse_upstream(conn)
         config.attributes["connection"] = conn
         command.upgrade(config, revision)
         if revision == "head":
