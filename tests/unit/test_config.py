@@ -160,3 +160,37 @@ def test_legacy_file_options_entries_are_registered(monkeypatch, tmp_path):
     )
     conf = _write(tmp_path / "p.conf", "[allotment]\nrenamed_workers = 4\n")
     assert config.load([conf], environ={}).workers == 4
+
+
+def test_config_sample_names_every_option_and_uncommented_parses(tmp_path):
+    from allotment.commands.config_sample import sample_conf
+
+    text = sample_conf()
+    for option in config.all_options():
+        assert f"[{option.group}]" in text
+        assert f"\n#{option.name} = " in text, option.key
+    # Uncommenting every default gives a file that loads to the same settings.
+    uncommented = "\n".join(
+        line[1:] if line.startswith("#") and " = " in line and not line.startswith("# ") else line
+        for line in text.splitlines()
+        if "<None>" not in line
+    )
+    path = _write(tmp_path / "placement.conf", uncommented)
+    settings = config.load([path], environ={})
+    assert settings.max_retries == 10 and settings.auth_strategy == "keystone"
+
+
+def test_placement_manage_and_status_aliases(tmp_path, capsys):
+    from allotment.commands import compat
+    from allotment.store import schema
+
+    conf = _write(
+        tmp_path / "placement.conf",
+        f"[placement_database]\nconnection = sqlite:///{tmp_path}/p.sqlite\n",
+    )
+    assert compat.manage_main(["--config-file", conf, "db", "sync"]) == 0
+    assert capsys.readouterr().out == ""
+    assert compat.manage_main(["--config-file", conf, "db", "version"]) == 0
+    assert capsys.readouterr().out.strip() == schema.head_revision()
+    assert compat.status_main(["--config-file", conf, "upgrade", "check"]) == 0
+    assert "Upgrade Check Results" in capsys.readouterr().out
