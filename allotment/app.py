@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from allotment import startup
 from allotment.config import Settings
-from allotment.http import auth, cors, health, middleware
+from allotment.http import auth, cors, health, middleware, proxy
 from allotment.http.policy import Enforcer
 from allotment.http.policy_reload import ReloadingEnforcer, build
 from allotment.store import schema
@@ -51,6 +51,7 @@ def check_settings(settings: Settings) -> None:
 def make_app(settings: Settings, db: Database | None = None, prepare: bool = True) -> Any:
     """Build the WSGI app. A request passes the layers top to bottom:
 
+    0. ProxyHeaders     - only with enable_proxy_headers_parsing: scheme, host, prefix
     1. RequestLog       - request id (and caller's global id), one access log line
     2. CORS             - only when [cors] allowed_origin is set; answers preflights
     3. HealthCheck      - GET /healthcheck, no token, no microversion
@@ -74,6 +75,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     app = health.HealthCheck(app, db)
     app = cors.wrap(app, settings)
     app = middleware.RequestLog(app, settings.access_log, settings.json_logs)
+    app = proxy.wrap(app, settings.enable_proxy_headers_parsing)
     app.state = state
     return app
 

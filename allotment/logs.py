@@ -18,6 +18,8 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from gunicorn.glogging import Logger as _GunicornBase
+
 from allotment.config import ConfigError, Settings
 
 NO_VALUE = "-"
@@ -129,7 +131,7 @@ def _handlers(settings: Settings) -> list[logging.Handler]:
         )
     if settings.use_journal:
         try:
-            from systemd import journal  # type: ignore[import-not-found]
+            from systemd import journal
 
             handlers.append(journal.JournalHandler(SYSLOG_IDENTIFIER="allotment"))
         except ImportError:
@@ -178,13 +180,7 @@ def setup_logging(settings: Settings) -> None:
     )
 
 
-try:
-    from gunicorn.glogging import Logger as _GunicornBase
-except ImportError:  # pragma: no cover - gunicorn is a dependency
-    _GunicornBase = object  # type: ignore[assignment,misc]
-
-
-class GunicornLogger(_GunicornBase):  # type: ignore[misc,valid-type]
+class GunicornLogger(_GunicornBase):
     """gunicorn's own lines go through the root handlers, in our one format."""
 
     def setup(self, cfg: Any) -> None:

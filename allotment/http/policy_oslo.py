@@ -15,16 +15,16 @@ from typing import Any
 from allotment.http.policy import RULES, Rule
 
 
-def _operations() -> dict[str, list[dict[str, str]]]:
+def _operations() -> dict[str, list[Any]]:
     from allotment.commands.policy import operations
 
-    found: dict[str, list[dict[str, str]]] = {}
+    found: dict[str, list[Any]] = {}
     for name, ops in operations().items():
         found[name] = [{"method": op.split(" ", 1)[0], "path": op.split(" ", 1)[1]} for op in ops]
     return found
 
 
-def _default(rule: Rule, ops: list[dict[str, str]] | None) -> Any:
+def _default(rule: Rule, ops: list[Any] | None) -> Any:
     from oslo_policy import policy
 
     deprecated = None
