@@ -377,6 +377,23 @@ def raw_sections(paths: list[str]) -> dict[str, dict[str, str]]:
     return merged
 
 
+# Sections whose every option we know: anything else in them is a typo or an
+# option of another release, and is named at start-up rather than ignored silently.
+CHECKED_SECTIONS = ("placement_database", "placement", "api", "workarounds", "allotment")
+
+
+def unknown_options(sections: dict[str, dict[str, str]]) -> tuple[str, ...]:
+    known: dict[str, set[str]] = {}
+    for option in all_options():
+        known.setdefault(option.group, set()).update((option.name, *option.deprecated_names))
+    found = []
+    for section in CHECKED_SECTIONS:
+        for name in sections.get(section, {}):
+            if name not in known.get(section, set()):
+                found.append(f"[{section}] {name} is not an option allotment knows; ignored")
+    return tuple(found)
+
+
 def _policy_path(conf: Any, configured: str | None) -> str | None:
     """A relative ``[oslo_policy] policy_file`` is found as oslo.policy finds it:
     through oslo.config's ``find_file`` (next to the config files)."""
@@ -471,11 +488,12 @@ def load(
         values.update(auth_strategy="noauth2", sync_on_startup=True)
     values.update(env_values)
     values.update(explicit)
+    sections = raw_sections(paths)
     values.update(
         config_files=tuple(paths),
         embedded=embedded,
-        notices=startup_notices(conf),
-        sections=raw_sections(paths),
+        notices=startup_notices(conf) + unknown_options(sections),
+        sections=sections,
     )
     try:
         return Settings(**values).validate()

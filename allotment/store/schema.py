@@ -48,6 +48,12 @@ def problem(db: Database) -> str | None:
     current = current_revision(db)
     if current == head_revision():
         return None
+    if current in UPSTREAM_REVISIONS[:-1]:
+        return (
+            f"this is an upstream placement database at an older revision ({current}): "
+            "run `allotment db import` from it, or upstream's `placement-manage db sync` "
+            "then `allotment db adopt`"
+        )
     if current in UPSTREAM_REVISIONS:
         return f"this is an upstream placement database (revision {current}): {ADOPT_HINT}"
     if current is None:

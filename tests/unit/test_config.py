@@ -194,3 +194,15 @@ def test_placement_manage_and_status_aliases(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == schema.head_revision()
     assert compat.status_main(["--config-file", conf, "upgrade", "check"]) == 0
     assert "Upgrade Check Results" in capsys.readouterr().out
+
+
+def test_unknown_options_in_placement_sections_are_named(tmp_path):
+    conf = _write(
+        tmp_path / "placement.conf",
+        "[placement_database]\nconnection = sqlite://\nmax_pool_sizee = 5\n"
+        "[keystone_authtoken]\nauth_url = http://k\n",
+    )
+    notices = config.load([conf], environ={}).notices
+    assert notices == (
+        "[placement_database] max_pool_sizee is not an option allotment knows; ignored",
+    )
