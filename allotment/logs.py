@@ -109,7 +109,7 @@ def _syslog_facility(name: str) -> int:
     return logging.handlers.SysLogHandler.facility_names.get(key, _FACILITIES.get(key, 1))
 
 
-def _handlers(settings: Settings) -> list[logging.Handler]:
+def _handlers(settings: Settings, stderr_default: bool = True) -> list[logging.Handler]:
     handlers: list[logging.Handler] = []
     if settings.log_file:
         path = settings.log_file
@@ -140,7 +140,7 @@ def _handlers(settings: Settings) -> list[logging.Handler]:
                 "[DEFAULT] use_journal: the systemd Python bindings are not installed; "
                 "logging to standard error"
             )
-    if not handlers or settings.use_stderr:
+    if (not handlers and stderr_default) or settings.use_stderr:
         handlers.append(logging.StreamHandler(sys.stderr))
     return handlers
 
@@ -161,18 +161,19 @@ def setup_logging(settings: Settings) -> None:
             ) from None
         return
     level = logging.DEBUG if settings.debug else logging.INFO
+    # A host that configured logging itself (a test runner, an embedding program)
+    # keeps its handlers; we add standard error only when nobody logs anywhere.
     foreign = [h for h in root.handlers if not getattr(h, _OURS, False)]
-    if not foreign:
-        formatter: logging.Formatter = (
-            JSONFormatter()
-            if settings.json_logs
-            else logging.Formatter(LOG_FORMAT, datefmt=settings.log_date_format)
-        )
-        for handler in _handlers(settings):
-            handler.setFormatter(formatter)
-            handler.addFilter(RequestIdLogFilter())
-            setattr(handler, _OURS, True)
-            root.addHandler(handler)
+    formatter: logging.Formatter = (
+        JSONFormatter()
+        if settings.json_logs
+        else logging.Formatter(LOG_FORMAT, datefmt=settings.log_date_format)
+    )
+    for handler in _handlers(settings, stderr_default=not foreign):
+        handler.setFormatter(formatter)
+        handler.addFilter(RequestIdLogFilter())
+        setattr(handler, _OURS, True)
+        root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("allotment.access").setLevel(
