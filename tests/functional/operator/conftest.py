@@ -4,10 +4,13 @@ with a clean environment and an empty home directory (no config anywhere)."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 TIMEOUT = 120
@@ -50,3 +53,35 @@ def home(tmp_path: Path) -> Path:
     path = tmp_path / "home"
     path.mkdir()
     return path
+
+
+START_SECONDS = 60
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(home: Path, conf: Path, port: int) -> subprocess.Popen[str]:
+    """``allotment serve --config-file conf``, returned once it answers on ``port``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "allotment", "serve", "--config-file", str(conf)],
+        env=clean_env(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=home,
+    )
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            return proc
+        except httpx.TransportError:
+            if proc.poll() is not None:
+                raise AssertionError(f"server exited: {proc.communicate()[1][-3000:]}") from None
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"server did not start: {proc.communicate()[1][-3000:]}")

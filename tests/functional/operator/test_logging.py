@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
-import subprocess
-import sys
-import time
 
 import httpx
 
-from tests.functional.operator.conftest import clean_env
-
-START_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.functional.operator.conftest import free_port, start_server
 
 
 def test_every_server_line_is_one_json_object(home):
-    port = _free_port()
+    port = free_port()
     conf = home / "placement.conf"
     log_file = home / "placement.log"
     conf.write_text(
@@ -33,24 +21,9 @@ def test_every_server_line_is_one_json_object(home):
         "sync_on_startup = true\n[api]\nauth_strategy = noauth2\n"
         f"[allotment]\nbind = 127.0.0.1:{port}\nworkers = 1\n"
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "allotment", "serve", "--config-file", str(conf)],
-        env=clean_env(home),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=home,
-    )
+    proc = start_server(home, conf, port)
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            try:
-                response = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("server did not start")
+        response = httpx.get(f"http://127.0.0.1:{port}/", timeout=10)
         assert response.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
