@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -167,3 +170,52 @@ def test_start_up_retries_as_max_retries_and_retry_interval_say():
         wait_until_reachable(db, max_retries=2, retry_interval=5, sleep=sleeps.append)
     assert sleeps == [5, 5]
     db.dispose()
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+def test_gunicorn_four_workers_on_a_fresh_database(backend, home, tmp_path, worker_id_safe):
+    """The issue's reproduction: `gunicorn -w 4 allotment.wsgi:application` with
+    sync_on_startup on an empty database; every worker boots, one upgrades."""
+    import httpx
+
+    from tests.functional.operator.conftest import START_SECONDS, free_port
+
+    name = databases.database_name(worker_id_safe) + f"_gu{backend[:2]}"
+    url = databases.create_database(backend, name, tmp_path)
+    port = free_port()
+    (home / "placement.conf").write_text(
+        f"[placement_database]\nconnection = {url}\nsync_on_startup = true\n"
+        "[api]\nauth_strategy = noauth2\n"
+    )
+    gunicorn = str(Path(sys.executable).parent / "gunicorn")
+    proc = subprocess.Popen(
+        [gunicorn, "-w", "4", "-b", f"127.0.0.1:{port}", "allotment.wsgi:application"],
+        env=clean_env(home, OS_PLACEMENT_CONFIG_DIR=str(home)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=home,
+    )
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        status = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                status = httpx.get(
+                    f"http://127.0.0.1:{port}/resource_providers",
+                    headers={"x-auth-token": "admin"},
+                    timeout=5,
+                ).status_code
+                break
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert status == 200
+        time.sleep(2)  # every worker has booted (or died) by now
+        assert proc.poll() is None, "gunicorn halted"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, stderr = proc.communicate(timeout=60)
+        drop_server_database(databases.ADMIN_URLS[backend], name)
+    assert "Worker failed to boot" not in stderr
+    assert "Traceback" not in stderr
