@@ -62,3 +62,23 @@ def test_every_cli_command_is_documented():
     docs = _all_docs()
     for command in _commands(cli.build_parser()):
         assert command in docs, command
+
+
+def test_license_is_an_spdx_string_with_the_license_file():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0"
+    assert project["license-files"] == ["LICENSE"]
+    assert "Apache License" in (ROOT / "LICENSE").read_text()
+
+
+def test_keystone_extra_brings_the_memcache_client_keystonemiddleware_imports():
+    import importlib.util
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(dep.startswith("python-memcached") for dep in extras["keystone"])
+    assert importlib.util.find_spec("memcache") is not None  # what keystonemiddleware imports
