@@ -34,9 +34,11 @@ def test_mistakes_are_one_line(home, args, needle):
 
 def test_read_only_commands_create_nothing(home):
     target = home / "typo" / "placement.sqlite"
-    for args in (["db", "current"], ["status"], ["audit"], ["db", "stamp", "head"]):
+    for args in (["db", "current"], ["audit"], ["db", "stamp", "head"]):
         result = run([*args, "--database", f"sqlite:///{target}"], home)
         assert_one_line_failure(result, f"no database at {target}")
+    status = run(["status", "--database", f"sqlite:///{target}"], home)
+    assert status.returncode == 2 and "no database at" in status.stdout  # a failed check
     assert not (home / "typo").exists()
     assert not (home / "data").exists()
 
