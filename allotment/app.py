@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from allotment import startup
 from allotment.config import Settings
-from allotment.http import auth, cors, health, middleware
+from allotment.http import auth, cors, health, middleware, proxy
 from allotment.http.policy import Enforcer
+from allotment.http.policy_reload import ReloadingEnforcer, build
 from allotment.store import schema
 from allotment.store.engine import Database
 
@@ -25,17 +27,21 @@ class AppState:
 
 
 def prepare_database(settings: Settings, db: Database) -> None:
-    """Upgrade the schema when configured to, then sync standard classes and traits."""
+    """Upgrade the schema when configured to (under a database-wide lock), else
+    refuse a schema that is not at head; then sync standard classes and traits."""
     if settings.sync_on_startup:
         schema.upgrade(db)
-    else:
-        schema.sync_standard_data(db)
+        return
+    problem = schema.problem(db)
+    if problem:
+        raise schema.SchemaNotReady(problem)
+    schema.sync_standard_data(db)
 
 
 def check_settings(settings: Settings) -> None:
     """Refuse, before serving or forking workers, what make_app would refuse:
     a broken policy file, or keystone auth that cannot be configured."""
-    Enforcer.from_settings(settings)
+    build(settings)  # also remembered: a worker started later falls back to these rules
     if settings.auth_strategy == "keystone":
         from allotment.http import keystone  # optional dependency
 
@@ -45,6 +51,7 @@ def check_settings(settings: Settings) -> None:
 def make_app(settings: Settings, db: Database | None = None, prepare: bool = True) -> Any:
     """Build the WSGI app. A request passes the layers top to bottom:
 
+    0. ProxyHeaders     - only with enable_proxy_headers_parsing: scheme, host, prefix
     1. RequestLog       - request id (and caller's global id), one access log line
     2. CORS             - only when [cors] allowed_origin is set; answers preflights
     3. HealthCheck      - GET /healthcheck, no token, no microversion
@@ -55,8 +62,9 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
 
     A broken policy file raises ``PolicyFileError`` here, before serving.
     """
-    enforcer = Enforcer.from_settings(settings)
-    db = db or Database(settings.database_url)
+    enforcer = cast(Enforcer, ReloadingEnforcer(settings))
+    if db is None:
+        db = startup.open_for_serving(settings, wait=prepare)
     if prepare:
         prepare_database(settings, db)
     state = AppState(settings=settings, db=db, enforcer=enforcer)
@@ -66,7 +74,8 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     app = middleware.FaultWrapper(app)
     app = health.HealthCheck(app, db)
     app = cors.wrap(app, settings)
-    app = middleware.RequestLog(app, settings.access_log, settings.log_format == "json")
+    app = middleware.RequestLog(app, settings.access_log, settings.json_logs)
+    app = proxy.wrap(app, settings.enable_proxy_headers_parsing)
     app.state = state
     return app
 
