@@ -143,7 +143,7 @@ class MicroversionError(Exception):
 # dot into a two-field tuple. Building it the same way makes every failure
 # read as upstream's does ("invalid literal for int() with base 10: 'x'",
 # "Version.__new__() missing 1 required positional argument: 'minor'").
-_Parsed = collections.namedtuple("Version", ["major", "minor"])
+_Parsed = collections.namedtuple("Version", ["major", "minor"])  # type: ignore[name-match]
 
 
 def parse_header_value(value: str | None) -> Version:
