@@ -101,7 +101,6 @@ class Settings:
     # [placement_database] engine and start-up options.
     connection_parameters: str = ""
     sqlite_synchronous: bool = True
-    slave_connection: str | None = None
     mysql_sql_mode: str = "TRADITIONAL"
     connection_recycle_time: int = 3600
     max_pool_size: int | None = None
@@ -132,6 +131,10 @@ class Settings:
     config_files: tuple[str, ...] = field(default=(), compare=False)
     embedded: bool = field(default=False, compare=False)
     notices: tuple[str, ...] = field(default=(), compare=False)
+    # --- options of issue 20 ---
+    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
+    database_slave_url: str | None = None
+    # --- end of options of issue 20 ---
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 

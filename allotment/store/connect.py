@@ -105,7 +105,11 @@ def open_database(settings: Settings, create: bool = True) -> Database:
         if not create:
             raise DatabaseMissing(f"no database at {path}")
         _create_private_file(path)
-    db = Database(url, **engine_options(settings, url.get_backend_name()))
+    db = Database(
+        url,
+        replica_url=settings.database_slave_url,
+        **engine_options(settings, url.get_backend_name()),
+    )
     _session_settings(db, settings)
     return db
 
