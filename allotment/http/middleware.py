@@ -34,6 +34,8 @@ from allotment.logs import LOG_CONTEXT, NO_VALUE
 LOG = logging.getLogger("allotment.api")
 # The GETs whose upstream handler does not insist on a JSON Accept header.
 NO_ACCEPT_CHECK = frozenset({"/", "/traits/{name}"})
+# The one GET whose upstream handler checks Accept before its first microversion.
+ACCEPT_BEFORE_VERSION = frozenset({"/resource_providers/{uuid}/aggregates"})
 # Set when upstream would answer this error past its Vary-adding layer.
 ENV_HANDLER_ERROR = "allotment.handler_error"
 ACCESS_LOG = logging.getLogger("allotment.access")
@@ -265,6 +267,12 @@ class PlacementHandler:
                 headers=[("allow", route.allow)],
             )
         req = Request(environ, params)
+        if (
+            method == "GET"
+            and route.template in ACCEPT_BEFORE_VERSION
+            and not _accepts_json(environ)
+        ):
+            return error_response(environ, 406, "Only application/json is provided")
         if req.version < endpoint.min_version:
             # Upstream's handler answers this itself, without an Allow header.
             if endpoint.below_status == 405:

@@ -76,6 +76,18 @@ def _class_ids(conn: Connection, wanted: Mapping[str, ProviderInventories]) -> d
         raise exc.AllocationClassNotFound(str(error)) from error
 
 
+def _check_capacity(wanted: Mapping[str, ProviderInventories]) -> None:
+    """After the providers are known: the reshaper exists only from 1.30, so the
+    >= 1.26 rule applies (reserved may equal total, capacity not negative)."""
+    for uuid, item in wanted.items():
+        for name, inventory in item.inventories.items():
+            if int(inventory.capacity) < 0:
+                raise exc.InvalidInventoryCapacity(
+                    f"Unable to update inventory for resource provider {uuid}: invalid "
+                    f"inventory for '{name}': the reserved value is greater than total."
+                )
+
+
 def _bump_all(conn: Connection, provider_ids: list[int]) -> None:
     rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation).where(rp_t.c.id.in_(provider_ids)))
     generations = {row.id: row.generation or 0 for row in rows}
@@ -90,6 +102,7 @@ def reshape(
 ) -> None:
     """Apply a reshape in ``conn``'s transaction (see the module docstring)."""
     providers = _providers(conn, inventories)
+    _check_capacity(inventories)
     # Upstream settles the consumers and the allocations' providers before it
     # looks at the inventories' classes.
     allocation_store.precheck(conn, writes)

@@ -380,7 +380,13 @@ def _trait_conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnEleme
     return out
 
 
-def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement]:
+def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement] | None:
+    """The WHERE clauses for ``flt``; None when nothing can match.
+
+    Upstream resolves traits, then answers an empty list for an ``in_tree``
+    that names no provider before it looks the resource classes up (an
+    unknown class is then no error); the checks follow that order.
+    """
     out: list[ColumnElement] = []
     if flt.name is not None:
         out.append(rp.c.name == flt.name)
@@ -394,6 +400,8 @@ def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement]:
     if flt.aggregates_none_of:
         out.append(~in_aggregates(rp.c.id, flt.aggregates_none_of))
     out.extend(_trait_conditions(conn, flt))
+    if flt.in_tree is not None and find(conn, flt.in_tree) is None:
+        return None
     if flt.resources:
         class_ids = resource_class.ids_for_names(conn, flt.resources)
         out.extend(
@@ -410,7 +418,10 @@ def find_filtered(conn: Connection, flt: ProviderFilter | None = None) -> list[R
     """
     query = provider_select().order_by(rp.c.id)
     if flt is not None:
-        query = query.where(*_conditions(conn, flt))
+        conditions = _conditions(conn, flt)
+        if conditions is None:
+            return []
+        query = query.where(*conditions)
     # One fetchall and positional unpacking: thousands of rows are common here.
     return [
         ResourceProvider(

@@ -34,7 +34,10 @@ COMPARED_HEADERS = (
 REQUEST_ID = re.compile(r"req-[0-9a-f-]{36}")
 # Lists upstream renders from a Python set of strings: their order changes from
 # one upstream process to the next, so they are compared sorted.
-SET_ORDERED = (re.compile(r"(No such trait )([^ ]+(?:, [^ ]+)*)(  )"),)
+SET_ORDERED = (
+    re.compile(r"(No such trait )([^ ]+(?:, [^ ]+)*)(  )"),
+    re.compile(r"(on resource provider ')([0-9a-f-]+(?:, [0-9a-f-]+)+)(' invalid)"),
+)
 SCHEMA_DUMP = re.compile(
     r"((?:JSON does not validate|Invalid query string parameters): .*?)  Failed validating .*",
     re.S,
