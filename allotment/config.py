@@ -80,6 +80,8 @@ class Settings:
     access_log: bool = True
     log_format: str = "plain"
     debug: bool = False
+    # --- options of issue 21 ---
+    console: bool = True
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
@@ -131,6 +133,8 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("allotment", "access_log"): "access_log",
     ("allotment", "log_format"): "log_format",
     ("DEFAULT", "debug"): "debug",
+    # --- options of issue 21 ---
+    ("allotment", "console"): "console",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
