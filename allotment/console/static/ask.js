@@ -108,25 +108,37 @@ async function explain(box, q, index) {
       box.dataset.state = "unavailable";
       return;
     }
+    if (error.status === 403) {
+      box.replaceChildren(h("p", { class: "unavailable" }, "Explanation not allowed for this token (policy placement:allocation_candidates:explain, admin by default)."));
+      box.dataset.state = "forbidden";
+      return;
+    }
     throw error;
   }
   const parts = [h("h2", {}, "Explanation")];
-  if (body.verdict) {
-    parts.push(h("p", { class: "verdict" }, body.verdict.group ? `group ${body.verdict.group}: ` : "", `${body.verdict.step}: ${body.verdict.message || ""}`));
+  const verdict = body.verdict;
+  if (verdict) {
+    parts.push(h("p", { class: "verdict", "data-step": verdict.step }, `${verdict.step}: ${verdict.message || ""}`));
   }
   if (body.candidates) {
-    parts.push(h("p", { class: "muted" }, `${fmt(body.candidates.returned)} returned of ${fmt(body.candidates.before_limit)} before the limit`));
+    const c = body.candidates;
+    const more = c.complete === false ? " (counting stopped)" : "";
+    parts.push(h("p", { class: "muted" }, `${fmt(c.returned)} returned of ${fmt(c.before_limit)} before the limit${more}`));
+  }
+  const misses = (verdict && verdict.nearest_misses) || body.tree_nearest_misses || [];
+  if (misses.length) {
+    parts.push(
+      h("h3", {}, "Nearest misses (failed only that step)"),
+      h("ul", { class: "misses" }, misses.map((m) =>
+        h("li", {}, link(`#/tree/${m.uuid}`, m.name || (index.byUuid.get(m.uuid) || {}).name || short(m.uuid)),
+          `: ${(m.lacks || []).join("; ")}`))),
+    );
   }
   for (const group of body.groups || []) {
-    parts.push(funnel(`group ${group.suffix || "(unsuffixed)"}: ${Object.entries(group.resources || {}).map(([rc, n]) => `${rc}:${n}`).join(",")}`, group.funnel || []));
-    const misses = group.nearest_misses || [];
-    if (misses.length) {
-      parts.push(h("p", { class: "muted" }, "nearest misses"),
-        h("ul", { class: "misses" }, misses.map((m) =>
-          h("li", {}, link(`#/tree/${m.uuid}`, m.name || (index.byUuid.get(m.uuid) || {}).name || short(m.uuid)), ` lacks ${(m.lacks || []).join(", ")}`))));
-    }
+    const asked = Object.entries(group.resources || {}).map(([rc, n]) => `${rc}:${n}`).join(",");
+    parts.push(funnel(`group ${group.suffix || "(unnumbered)"} ${asked}: providers left after each step`, group.funnel || []));
   }
-  if (body.tree_funnel && body.tree_funnel.length) parts.push(funnel("trees", body.tree_funnel));
+  if (body.tree_funnel && body.tree_funnel.length) parts.push(funnel("trees left after each step", body.tree_funnel));
   box.replaceChildren(...parts);
   box.dataset.state = "done";
 }
