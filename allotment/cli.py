@@ -1,5 +1,4 @@
-"""The ``allotment`` command: serve, db upgrade|current|stamp|import|adopt, status, audit,
-tree, top."""
+"""The ``allotment`` command: serve, db, status, audit, explain, tree, top, policy."""
 
 from __future__ import annotations
 
@@ -144,13 +143,23 @@ def _add_operator_commands(
     sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
 ) -> None:
     """db import, db adopt, status and audit: each module registers its own parser."""
-    from allotment.commands import adopt, audit, import_, online_migrations, status, top, tree
+    from allotment.commands import (
+        adopt,
+        audit,
+        explain,
+        import_,
+        online_migrations,
+        status,
+        top,
+        tree,
+    )
 
     import_.add_parser(db_sub)
     adopt.add_parser(db_sub)
     online_migrations.add_parser(db_sub)
     status.add_parser(sub)
     audit.add_parser(sub)
+    explain.add_parser(sub)
     tree.add_parser(sub)
     top.add_parser(sub)
 

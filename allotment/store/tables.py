@@ -7,6 +7,8 @@ database can be adopted in place and upstream tools keep working on ours.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -25,7 +27,11 @@ metadata = MetaData()
 
 # MySQL: InnoDB for transactions and row locks; a binary collation so that
 # names compare exactly as they do on PostgreSQL and SQLite.
-_MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+_MYSQL: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
 
 
 def _timestamps() -> list[Column]:
