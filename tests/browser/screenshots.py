@@ -25,7 +25,7 @@ def _overview(p: Any) -> None:
 
 
 def _tree(p: Any) -> None:
-    p.wait_for_selector(f".toggle[data-uuid='{cloud.make_uuid('compute1-numa0')}']:focus")
+    p.wait_for_selector(f".toggle[data-uuid='{cloud.make_uuid('compute1')}']:focus")
     p.locator(f".toggle[data-uuid='{cloud.make_uuid('compute1-numa0')}']").click()
     p.locator(".node.sharing .toggle").click()
     p.wait_for_selector(".node.sharing[data-state=ready]")
@@ -54,7 +54,7 @@ VIEWS: list[tuple[str, str, Callable[[Any], None]]] = [
     ("consumer", f"#/consumer/{cloud.FULL_CONSUMER}", _consumer),
     ("aggregate", f"#/aggregate/{cloud.AGG_A}", _aggregate),
     ("ask", "#/ask?resources=VCPU:4,MEMORY_MB:1024&required=HW_CPU_X86_AVX2&limit=50", _ask),
-    ("ask-explain", "#/ask?resources=VCPU:40,PCPU:8&limit=50", _explain),
+    ("ask-explain", "#/ask?resources=VCPU:61,MEMORY_MB:2048&required=HW_CPU_X86_AVX2", _explain),
 ]
 
 

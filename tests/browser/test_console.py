@@ -156,21 +156,40 @@ def test_ask_with_no_candidates_shows_the_explanation(page: Page, api: httpx.Cli
     query = "resources=VCPU:1000"
     assert api.get(f"/allocation_candidates?{query}").json()["allocation_requests"] == []
     explained = api.get(f"/allocation_candidates/explain?{query}")
+    assert explained.status_code == 200, explained.text
+    body = explained.json()
     p = page.open(f"#/ask?{query}")
     expect(p.locator(".answer[data-state=done]")).to_have_attribute("data-count", "0")
     box = p.locator(".explain")
-    if explained.status_code == 404:
-        expect(box).to_have_attribute("data-state", "unavailable")
-        expect(box).to_contain_text("Explanation unavailable")
-        page.errors[:] = [e for e in page.errors if "404" not in e]  # the probe's own 404
-        return
-    body = explained.json()
     expect(box).to_have_attribute("data-state", "done")
+    expect(box.locator(".verdict")).to_have_attribute("data-step", body["verdict"]["step"])
+    expect(box.locator(".verdict")).to_contain_text(body["verdict"]["message"])
+    funnels = box.locator(".funnel")
+    expect(funnels).to_have_count(len(body["groups"]) + 1)  # each group, then the trees
     funnel = body["groups"][0]["funnel"]
-    steps = box.locator(".funnel").first.locator(".step")
+    steps = funnels.first.locator(".step")
     expect(steps).to_have_count(len(funnel))
     for i, step in enumerate(funnel):
+        expect(steps.nth(i)).to_have_attribute("data-step", step["step"])
         expect(steps.nth(i)).to_have_attribute("data-remaining", str(step["remaining"]))
+    misses = body["verdict"].get("nearest_misses") or []
+    expect(box.locator(".misses li")).to_have_count(len(misses))
+
+
+def test_ask_says_when_the_server_cannot_explain(page: Page) -> None:
+    p = page.page
+    p.route(
+        "**/allocation_candidates/explain*",
+        lambda route: route.fulfill(
+            status=404, content_type="application/json", body='{"errors": []}'
+        ),
+    )
+    page.open("#/ask?resources=VCPU:1000")
+    box = p.locator(".explain")
+    expect(box).to_have_attribute("data-state", "unavailable")
+    expect(box).to_contain_text("Explanation unavailable")
+    # The browser logs the 404 itself; nothing else may be logged.
+    page.errors[:] = [e for e in page.errors if "status of 404" not in e]
 
 
 def test_keyboard_alone_reaches_views_and_walks_the_tree(page: Page) -> None:
