@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,29 @@ def test_an_unreachable_database_is_one_line_and_exit_2(
     code, out, err = _run(capsys, "--database", url, "top")
     assert code == 2 and out == ""
     assert err.startswith("allotment: cannot read the database:") and "\n" not in err.strip()
+
+
+def test_url_mode_reads_the_same_trees_through_the_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--url`` (public API) and the database give the same JSON for a served cloud."""
+    from tests.browser import cloud as seeded
+
+    database = f"sqlite:///{tmp_path / 'served.sqlite'}"
+    server = seeded.serve(tmp_path, database)
+    try:
+        seeded.seed(server.base_url)
+        for argv in (["tree", "--json"], ["tree", "--json", "compute1-numa1"], ["top", "--json"]):
+            code, from_db, _ = _run(capsys, "--database", database, *argv)
+            assert code == 0
+            code, from_api, _ = _run(capsys, *argv, "--url", server.base_url)
+            assert code == 0
+            assert json.loads(from_api) == json.loads(from_db), argv
+        code, _, err = _run(capsys, "tree", "nope", "--url", server.base_url)
+        assert code == 1 and "nope" in err
+        code, _, err = _run(capsys, "top", "--url", server.base_url, "--token", "x:y")
+        assert code == 2 and err.startswith("allotment: GET /resource_providers: 403")
+    finally:
+        server.stop()
+    code, _, err = _run(capsys, "top", "--url", server.base_url)
+    assert code == 2 and err.startswith(f"allotment: cannot reach {server.base_url}")
