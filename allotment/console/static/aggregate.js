@@ -2,18 +2,12 @@
 
 import * as api from "./api.js";
 import { aggregates } from "./overview.js";
-import { h, link, paged, short } from "./ui.js";
+import { byName, h, link, lookupForm, paged, short } from "./ui.js";
 
 const SHARES = "MISC_SHARES_VIA_AGGREGATE";
 
 export async function render(view, params, uuid) {
-  const input = h("input", { type: "search", id: "aggregate-uuid", value: uuid || "", placeholder: "aggregate uuid", "aria-label": "aggregate uuid", size: 40 });
-  const form = h(
-    "form",
-    { class: "search", onsubmit: (e) => { e.preventDefault(); location.hash = `#/aggregate/${input.value.trim()}`; } },
-    input,
-    h("button", { type: "submit" }, "Show"),
-  );
+  const form = lookupForm("aggregate", uuid);
   view.replaceChildren(h("h1", {}, "Aggregate"), form);
   if (!uuid) {
     const known = aggregates();
@@ -26,11 +20,11 @@ export async function render(view, params, uuid) {
     return;
   }
   const [members, sharing] = await Promise.all([
-    api.get(`/resource_providers?member_of=${uuid}`),
-    api.get(`/resource_providers?member_of=${uuid}&required=${SHARES}`),
+    api.get(`/resource_providers?member_of=${encodeURIComponent(uuid)}`),
+    api.get(`/resource_providers?member_of=${encodeURIComponent(uuid)}&required=${SHARES}`),
   ]);
   const shares = new Set(sharing.resource_providers.map((p) => p.uuid));
-  const list = members.resource_providers.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  const list = members.resource_providers.sort(byName);
   view.append(
     h(
       "section",

@@ -1,5 +1,7 @@
 // The public placement API, called with the operator's token. Nothing else.
 
+import { byName } from "./ui.js";
+
 export const VERSION = "placement 1.39";
 const ROOT = new URL("../", document.baseURI);
 
@@ -99,7 +101,6 @@ function index(list) {
       roots.push(p);
     }
   }
-  const byName = (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true });
   roots.sort(byName);
   for (const kids of children.values()) kids.sort(byName);
   return { list, byUuid, children, roots };

@@ -1,22 +1,16 @@
 // Consumer: its allocations across providers, project, user, type and generation.
 
 import * as api from "./api.js";
-import { fmt, h, link, short, table } from "./ui.js";
+import { fmt, h, link, lookupForm, short, table } from "./ui.js";
 
 export async function render(view, params, uuid) {
-  const input = h("input", { type: "search", id: "consumer-uuid", value: uuid || "", placeholder: "consumer uuid", "aria-label": "consumer uuid", size: 40 });
-  const form = h(
-    "form",
-    { class: "search", onsubmit: (e) => { e.preventDefault(); location.hash = `#/consumer/${input.value.trim()}`; } },
-    input,
-    h("button", { type: "submit" }, "Show"),
-  );
+  const form = lookupForm("consumer", uuid);
   view.replaceChildren(h("h1", {}, "Consumer"), form);
   if (!uuid) {
     view.append(h("p", { class: "muted" }, "Enter a consumer uuid, or follow a consumer link from a provider in the tree."));
     return;
   }
-  const [body, index] = await Promise.all([api.get(`/allocations/${uuid}`), api.providers()]);
+  const [body, index] = await Promise.all([api.get(`/allocations/${encodeURIComponent(uuid)}`), api.providers()]);
   const entries = Object.entries(body.allocations || {});
   const section = h("section", { class: "consumer", "data-uuid": uuid });
   if (!entries.length) {

@@ -15,7 +15,7 @@
 // The page updates as data arrives; the result is kept for the session.
 
 import * as api from "./api.js";
-import { bar, fmt, h, link, paged, short, table } from "./ui.js";
+import { bar, byName, fmt, h, link, paged, short, table } from "./ui.js";
 
 const WIDTH = 6; // requests in flight: a browser's connections per host
 let scan = null; // the running or finished scan of this session
@@ -33,7 +33,7 @@ const ENOUGH = 200; // uncovered providers cheaper to read one by one than by an
 // Classes asked for first: those of nova's computes cover most clouds in one query.
 const FIRST = ["VCPU", "MEMORY_MB", "DISK_GB", "PCPU"];
 
-function startScan(index, first) {
+function startScan(index) {
   const state = {
     index,
     phase: "classes", // then "capacity" (waiting for a click), "counts", "complete"
@@ -48,7 +48,7 @@ function startScan(index, first) {
     elapsed: 0,
   };
   state.promise = (async () => {
-    await scanClasses(state, first);
+    await scanClasses(state);
     state.classesAt = performance.now() - state.started;
     state.phase = "capacity";
     if (index.list.length <= AUTO_COUNT) await countAll(state);
@@ -77,13 +77,13 @@ function uncovered(state) {
   return state.index.list.filter((p) => !state.summaries.has(p.uuid));
 }
 
-async function scanClasses(state, first) {
+async function scanClasses(state) {
   const known = (await api.get("/resource_classes")).resource_classes.map((c) => c.name);
   const order = [...FIRST.filter((c) => known.includes(c)), ...known.filter((c) => !FIRST.includes(c))];
   try {
     for (const rc of order) {
       if (uncovered(state).length <= ENOUGH) break;
-      const body = await (rc === FIRST[0] && first ? first : api.get(`/allocation_candidates?resources=${rc}:1`));
+      const body = await api.get(`/allocation_candidates?resources=${rc}:1`);
       for (const [uuid, summary] of Object.entries(body.provider_summaries)) {
         if (!state.summaries.has(uuid)) state.summaries.set(uuid, summary.resources);
       }
@@ -152,11 +152,10 @@ function notify(state, now = false) {
 }
 
 export async function render(view, params) {
-  // The first capacity question does not need the provider list: ask both at once.
-  const first = scan ? null : api.get(`/allocation_candidates?resources=${FIRST[0]}:1`);
-  if (first) first.catch(() => {}); // awaited (and its error handled) by the scan
+  // The provider list first: asked beside it, the heavy candidates request
+  // slows the first paint down more than it gains.
   const index = await api.providers();
-  if (!scan || scan.index !== index) scan = startScan(index, first);
+  if (!scan || scan.index !== index) scan = startScan(index);
   const root = h("section", { class: "overview", "data-state": "loading", "aria-busy": "true" });
   view.replaceChildren(h("h1", {}, "Overview"), root);
   const draw = (state) => {
@@ -243,7 +242,7 @@ function drawOverview(root, state, chosen) {
     )),
     h("h2", {}, `Providers without inventory (${empty.length})`),
     paged(
-      empty.sort((a, b) => a.name.localeCompare(b.name)),
+      empty.sort(byName),
       20,
       (p) => h("div", { class: "row" }, link(`#/tree/${p.uuid}`, p.name), " ", h("code", {}, short(p.uuid))),
       "providers without inventory",

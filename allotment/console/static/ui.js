@@ -16,6 +16,11 @@ export function h(tag, attrs, ...children) {
   return node;
 }
 
+// One collator for every sort: localeCompare with options builds one per call,
+// which takes seconds over thousands of provider names.
+const collator = new Intl.Collator("en", { numeric: true });
+export const byName = (a, b) => collator.compare(a.name, b.name);
+
 export function fmt(n) {
   return Number(n).toLocaleString("en-US", { maximumFractionDigits: 1 });
 }
@@ -108,4 +113,21 @@ export function link(href, text) {
 
 export function short(uuid) {
   return uuid ? uuid.slice(0, 8) : "";
+}
+
+// The uuid box of the consumer and aggregate views: submitting opens `#/<view>/<uuid>`.
+export function lookupForm(view, uuid) {
+  const input = h("input", {
+    type: "search",
+    id: `${view}-uuid`,
+    value: uuid || "",
+    placeholder: `${view} uuid`,
+    "aria-label": `${view} uuid`,
+    size: 40,
+  });
+  const submit = (event) => {
+    event.preventDefault();
+    location.hash = `#/${view}/${encodeURIComponent(input.value.trim())}`;
+  };
+  return h("form", { class: "search", onsubmit: submit }, input, h("button", { type: "submit" }, "Show"));
 }
