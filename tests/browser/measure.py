@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from allotment.store import schema
 from allotment.store.engine import Database
 from benchmarks.candidates_scale import build
@@ -64,6 +66,18 @@ def overview_times(
     return out
 
 
+def api_times(base_url: str, runs: int) -> dict[str, list[float]]:
+    """Seconds for the overview's two heaviest calls made directly, for comparison."""
+    out: dict[str, list[float]] = {}
+    with httpx.Client(base_url=base_url, headers=cloud.HEADERS, timeout=300) as client:
+        for path in ("/resource_providers", "/allocation_candidates?resources=VCPU:1"):
+            for _ in range(runs):
+                start = time.perf_counter()
+                client.get(path).raise_for_status()
+                out.setdefault(path, []).append(time.perf_counter() - start)
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("computes", nargs="?", type=int, default=5000)
@@ -85,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         server = cloud.serve(Path(tmp), url)
         try:
             times = overview_times(server.base_url, args.runs, not args.skip_counts)
+            bare = api_times(server.base_url, args.runs)
         finally:
             server.stop()
     for i, (painted, capacity, done) in enumerate(times, 1):
@@ -92,6 +107,10 @@ def main(argv: list[str] | None = None) -> None:
             f"run {i}: provider counts {painted:.2f} s, capacity and fullest {capacity:.1f} s, "
             f"consumer and aggregate counts {done:.1f} s"
         )
+    print(
+        "same run, the API alone (httpx, median): "
+        + ", ".join(f"{path} {statistics.median(t):.2f} s" for path, t in bare.items())
+    )
     print(
         f"median: provider counts {statistics.median(t[0] for t in times):.2f} s, "
         f"capacity and fullest {statistics.median(t[1] for t in times):.1f} s, "
