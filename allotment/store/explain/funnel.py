@@ -172,7 +172,8 @@ def _failures(
     if group.member_of or group.forbidden_aggs:
         yield from _aggregate_failures(provider, group, universe, scope is not None).items()
     if group.in_tree is not None and provider.root_id != in_tree_root:
-        yield IN_TREE, f"not in the tree of {group.in_tree}"
+        unknown = " (no provider has that uuid)" if in_tree_root is None else ""
+        yield IN_TREE, f"not in the tree of {group.in_tree}{unknown}"
 
 
 def _trait_failures(
