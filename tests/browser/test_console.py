@@ -225,3 +225,16 @@ def test_a_token_without_rights_is_refused_by_policy(browser: Any, server: str) 
         expect(p.locator("#token")).to_have_value("someone:someproject")
     finally:
         page.close()
+
+
+def test_reload_reads_the_cloud_again(page: Page, api: httpx.Client) -> None:
+    p = page.open("#/overview")
+    expect(p.locator(".overview[data-state=complete]")).to_be_visible(timeout=30_000)
+    before = len(api.get("/resource_providers").json()["resource_providers"])
+    expect(p.locator("[data-count=providers] dd")).to_have_text(str(before))
+    created = api.post("/resource_providers", json={"name": "late-host"})
+    assert created.status_code == 200, created.text
+    p.get_by_role("button", name="Reload").click()
+    expect(p.locator("[data-count=providers] dd")).to_have_text(str(before + 1))
+    expect(p.locator(".overview[data-state=complete]")).to_be_visible(timeout=30_000)
+    expect(p.get_by_role("link", name="late-host")).to_be_visible()

@@ -7,10 +7,19 @@ export async function render(view, params, uuid) {
   const form = lookupForm("consumer", uuid);
   view.replaceChildren(h("h1", {}, "Consumer"), form);
   if (!uuid) {
-    view.append(h("p", { class: "muted" }, "Enter a consumer uuid, or follow a consumer link from a provider in the tree."));
+    view.append(
+      h(
+        "p",
+        { class: "muted" },
+        "Enter a consumer uuid, or follow a consumer link from a provider in the tree.",
+      ),
+    );
     return;
   }
-  const [body, index] = await Promise.all([api.get(`/allocations/${encodeURIComponent(uuid)}`), api.providers()]);
+  const [body, index] = await Promise.all([
+    api.get(`/allocations/${encodeURIComponent(uuid)}`),
+    api.providers(),
+  ]);
   const entries = Object.entries(body.allocations || {});
   const section = h("section", { class: "consumer", "data-uuid": uuid });
   if (!entries.length) {
@@ -50,5 +59,10 @@ export async function render(view, params, uuid) {
 }
 
 function fact(label, value) {
-  return h("div", { "data-fact": label.replace(/ /g, "-") }, h("dt", {}, label), h("dd", {}, String(value)));
+  return h(
+    "div",
+    { "data-fact": label.replace(/ /g, "-") },
+    h("dt", {}, label),
+    h("dd", {}, String(value)),
+  );
 }

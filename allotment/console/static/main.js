@@ -28,7 +28,11 @@ function parse(hash) {
   const text = hash.replace(/^#\/?/, "");
   const [path, search] = text.split("?");
   const [name, arg] = path.split("/");
-  return { name: VIEWS[name] ? name : "overview", arg: arg ? decodeURIComponent(arg) : null, params: new URLSearchParams(search || "") };
+  return {
+    name: VIEWS[name] ? name : "overview",
+    arg: arg ? decodeURIComponent(arg) : null,
+    params: new URLSearchParams(search || ""),
+  };
 }
 
 let generation = 0;
@@ -44,7 +48,10 @@ async function route() {
   view.dataset.view = name;
   status("");
   if (!api.getToken()) {
-    view.replaceChildren(h("h1", {}, "Token needed"), h("p", {}, "Type a token in the box above: the console calls the placement API with it."));
+    view.replaceChildren(
+      h("h1", {}, "Token needed"),
+      h("p", {}, "Type a token in the box above: the console calls the placement API with it."),
+    );
     document.getElementById("token").focus();
     return;
   }
@@ -52,7 +59,12 @@ async function route() {
     await VIEWS[name](view, params, arg);
   } catch (error) {
     if (mine !== generation) return;
-    const hint = error.status === 401 ? " (is the token valid?)" : error.status === 403 ? " (the token's roles do not allow this)" : "";
+    const hint =
+      error.status === 401
+        ? " (is the token valid?)"
+        : error.status === 403
+          ? " (the token's roles do not allow this)"
+          : "";
     status(`${error.message}${hint}`);
     console.warn("allotment console:", error.message);
   }
@@ -66,6 +78,12 @@ function main() {
     event.preventDefault();
     api.setToken(input.value.trim());
     sessionStorage.setItem(KEY, input.value.trim());
+    api.forgetProviders();
+    overview.forget();
+    route();
+  });
+  // Views share the provider list and the overview's scan for the session: read them again.
+  document.getElementById("reload").addEventListener("click", () => {
     api.forgetProviders();
     overview.forget();
     route();

@@ -63,7 +63,12 @@ function countAll(state) {
   state.countStarted = performance.now();
   notify(state, true);
   state.counting = api
-    .pool(state.index.list, WIDTH, (p) => countOne(state, p), () => notify(state))
+    .pool(
+      state.index.list,
+      WIDTH,
+      (p) => countOne(state, p),
+      () => notify(state),
+    )
     .then(() => {
       state.phase = "complete";
       state.done = true;
@@ -79,7 +84,10 @@ function uncovered(state) {
 
 async function scanClasses(state) {
   const known = (await api.get("/resource_classes")).resource_classes.map((c) => c.name);
-  const order = [...FIRST.filter((c) => known.includes(c)), ...known.filter((c) => !FIRST.includes(c))];
+  const order = [
+    ...FIRST.filter((c) => known.includes(c)),
+    ...known.filter((c) => !FIRST.includes(c)),
+  ];
   try {
     for (const rc of order) {
       if (uncovered(state).length <= ENOUGH) break;
@@ -92,20 +100,31 @@ async function scanClasses(state) {
   } catch (error) {
     if (error.status !== 403) throw error; // not allowed to ask: read every provider instead
   }
-  await api.pool(uncovered(state), WIDTH, async (p) => {
-    const base = `/resource_providers/${p.uuid}`;
-    const [inv, use] = await Promise.all([api.get(`${base}/inventories`), api.get(`${base}/usages`)]);
-    const resources = {};
-    for (const [rc, record] of Object.entries(inv.inventories)) {
-      resources[rc] = { capacity: api.capacity(record), used: use.usages[rc] || 0 };
-    }
-    state.summaries.set(p.uuid, resources);
-  }, () => notify(state));
+  await api.pool(
+    uncovered(state),
+    WIDTH,
+    async (p) => {
+      const base = `/resource_providers/${p.uuid}`;
+      const [inv, use] = await Promise.all([
+        api.get(`${base}/inventories`),
+        api.get(`${base}/usages`),
+      ]);
+      const resources = {};
+      for (const [rc, record] of Object.entries(inv.inventories)) {
+        resources[rc] = { capacity: api.capacity(record), used: use.usages[rc] || 0 };
+      }
+      state.summaries.set(p.uuid, resources);
+    },
+    () => notify(state),
+  );
 }
 
 async function countOne(state, provider) {
   const base = `/resource_providers/${provider.uuid}`;
-  const [allocs, aggs] = await Promise.all([api.get(`${base}/allocations`), api.get(`${base}/aggregates`)]);
+  const [allocs, aggs] = await Promise.all([
+    api.get(`${base}/allocations`),
+    api.get(`${base}/aggregates`),
+  ]);
   for (const consumer of Object.keys(allocs.allocations)) state.consumers.add(consumer);
   for (const agg of aggs.aggregates) state.aggregates.add(agg);
   state.counted += 1;
@@ -133,7 +152,9 @@ function totals(state, chosen) {
       if (!seen || ratio > seen.ratio) fullness.set(p.uuid, { provider: p, rc, ratio, ...r });
     }
   }
-  const fullest = [...fullness.values()].sort((a, b) => b.ratio - a.ratio || b.used - a.used).slice(0, 10);
+  const fullest = [...fullness.values()]
+    .sort((a, b) => b.ratio - a.ratio || b.used - a.used)
+    .slice(0, 10);
   return { classes, fullest, empty };
 }
 
@@ -192,22 +213,30 @@ function drawOverview(root, state, chosen) {
             "p",
             { class: "muted" },
             `Capacity read in ${fmt(state.classesAt / 1000)} s. `,
-            h("button", { type: "button", id: "count-all", onclick: () => countAll(state) }, "Count consumers and aggregates"),
+            h(
+              "button",
+              { type: "button", id: "count-all", onclick: () => countAll(state) },
+              "Count consumers and aggregates",
+            ),
             ` (reads every provider's allocations and aggregates: ${fmt(2 * n)} requests)`,
           )
-      : state.phase === "counts"
-        ? h(
-            "p",
-            { class: "muted" },
-            h("progress", { max: n, value: state.counted, "aria-label": "providers counted" }),
-            ` capacity read in ${fmt(state.classesAt / 1000)} s; counting consumers and aggregates: ${fmt(state.counted)} of ${fmt(n)} providers`,
-          )
-        : h(
-            "p",
-            { class: "muted" },
-            h("progress", { max: n, value: state.summaries.size, "aria-label": "providers read" }),
-            ` reading capacity: ${fmt(state.summaries.size)} of ${fmt(n)} providers`,
-          );
+        : state.phase === "counts"
+          ? h(
+              "p",
+              { class: "muted" },
+              h("progress", { max: n, value: state.counted, "aria-label": "providers counted" }),
+              ` capacity read in ${fmt(state.classesAt / 1000)} s; counting consumers and aggregates: ${fmt(state.counted)} of ${fmt(n)} providers`,
+            )
+          : h(
+              "p",
+              { class: "muted" },
+              h("progress", {
+                max: n,
+                value: state.summaries.size,
+                "aria-label": "providers read",
+              }),
+              ` reading capacity: ${fmt(state.summaries.size)} of ${fmt(n)} providers`,
+            );
   const classRows = [...classes.entries()]
     .sort((a, b) => a[0].localeCompare(b[0]))
     .map(([rc, t]) =>
@@ -226,30 +255,50 @@ function drawOverview(root, state, chosen) {
     counts,
     progress,
     h("h2", {}, "Capacity by resource class"),
-    h("p", { class: "muted" }, "capacity = (total - reserved) x allocation_ratio, summed over providers"),
+    h(
+      "p",
+      { class: "muted" },
+      "capacity = (total - reserved) x allocation_ratio, summed over providers",
+    ),
     table(["class", "capacity", "used", "free", "", "providers"], classRows),
     h("h2", {}, chosen ? `Fullest providers by ${chosen}` : "Fullest providers"),
     chosen ? h("p", {}, link("#/overview", "all classes")) : "",
-    h("ol", { class: "fullest" }, fullest.map((f) =>
-      h(
-        "li",
-        {},
-        link(`#/tree/${f.provider.uuid}`, f.provider.name),
-        " ",
-        h("span", { class: "muted" }, `${fmt(100 * Math.min(f.ratio, 9.99))}%`),
-        bar(f.rc, { total: f.capacity, reserved: 0, allocation_ratio: 1 }, f.used),
+    h(
+      "ol",
+      { class: "fullest" },
+      fullest.map((f) =>
+        h(
+          "li",
+          {},
+          link(`#/tree/${f.provider.uuid}`, f.provider.name),
+          " ",
+          h("span", { class: "muted" }, `${fmt(100 * Math.min(f.ratio, 9.99))}%`),
+          bar(f.rc, { total: f.capacity, reserved: 0, allocation_ratio: 1 }, f.used),
+        ),
       ),
-    )),
+    ),
     h("h2", {}, `Providers without inventory (${empty.length})`),
     paged(
       empty.sort(byName),
       20,
-      (p) => h("div", { class: "row" }, link(`#/tree/${p.uuid}`, p.name), " ", h("code", {}, short(p.uuid))),
+      (p) =>
+        h(
+          "div",
+          { class: "row" },
+          link(`#/tree/${p.uuid}`, p.name),
+          " ",
+          h("code", {}, short(p.uuid)),
+        ),
       "providers without inventory",
     ),
   );
 }
 
 function count(label, value) {
-  return h("div", { "data-count": label.replace(/ /g, "-") }, h("dt", {}, label), h("dd", {}, typeof value === "number" ? fmt(value) : value));
+  return h(
+    "div",
+    { "data-count": label.replace(/ /g, "-") },
+    h("dt", {}, label),
+    h("dd", {}, typeof value === "number" ? fmt(value) : value),
+  );
 }

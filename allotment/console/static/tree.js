@@ -48,9 +48,19 @@ export async function render(view, params, focus) {
     roots = index.roots.filter((r) => found.has(r.uuid));
     caption = `${fmt(roots.length)} trees match “${q}”`;
   }
-  const tree = h("div", { class: "tree", role: "tree", "aria-label": "resource providers", onkeydown: keys });
+  const tree = h("div", {
+    class: "tree",
+    role: "tree",
+    "aria-label": "resource providers",
+    onkeydown: keys,
+  });
   tree.append(paged(roots, PAGE, (p) => node(index, p, focus), "trees"));
-  view.replaceChildren(h("h1", {}, "Provider tree"), form, h("p", { class: "muted" }, caption), tree);
+  view.replaceChildren(
+    h("h1", {}, "Provider tree"),
+    form,
+    h("p", { class: "muted" }, caption),
+    tree,
+  );
   if (focus) await reveal(tree, index, focus);
 }
 
@@ -71,7 +81,12 @@ function node(index, provider, focus, sharing = false) {
   );
   const item = h(
     "div",
-    { role: "treeitem", class: sharing ? "node sharing" : "node", "data-uuid": provider.uuid, "aria-expanded": "false" },
+    {
+      role: "treeitem",
+      class: sharing ? "node sharing" : "node",
+      "data-uuid": provider.uuid,
+      "aria-expanded": "false",
+    },
     h(
       "div",
       { class: focus === provider.uuid ? "row focus" : "row" },
@@ -93,7 +108,8 @@ function node(index, provider, focus, sharing = false) {
     item.setAttribute("aria-expanded", "true");
     item.querySelector(".caret").textContent = "▾";
     if (loaded) {
-      for (const el of item.querySelectorAll(":scope > .details, :scope > [role=group]")) el.hidden = false;
+      for (const el of item.querySelectorAll(":scope > .details, :scope > [role=group]"))
+        el.hidden = false;
       return;
     }
     loaded = true;
@@ -115,7 +131,8 @@ function collapse(item) {
   toggle.setAttribute("aria-expanded", "false");
   item.setAttribute("aria-expanded", "false");
   item.querySelector(".caret").textContent = "▸";
-  for (const el of item.querySelectorAll(":scope > .details, :scope > [role=group]")) el.hidden = true;
+  for (const el of item.querySelectorAll(":scope > .details, :scope > [role=group]"))
+    el.hidden = true;
 }
 
 async function expand(index, provider, item, focus, sharing) {
@@ -129,19 +146,43 @@ async function expand(index, provider, item, focus, sharing) {
       { class: "meta" },
       `generation ${d.generation} · uuid `,
       h("code", {}, provider.uuid),
-      provider.parent_provider_uuid ? [" · parent ", link(`#/tree/${provider.parent_provider_uuid}`, short(provider.parent_provider_uuid))] : null,
+      provider.parent_provider_uuid
+        ? [
+            " · parent ",
+            link(`#/tree/${provider.parent_provider_uuid}`, short(provider.parent_provider_uuid)),
+          ]
+        : null,
     ),
     Object.keys(d.inventories).length
       ? Object.entries(d.inventories).map(([rc, inv]) => bar(rc, inv, d.usages[rc] || 0))
       : h("p", { class: "muted" }, "no inventory"),
-    h("p", { class: "chips", "aria-label": "traits" }, h("span", { class: "muted" }, "traits"), d.traits.length ? d.traits.sort().map((t) => h("span", { class: "chip" }, t)) : h("span", {}, "none")),
-    h("p", { class: "chips", "aria-label": "aggregates" }, h("span", { class: "muted" }, "aggregates"), d.aggregates.length ? d.aggregates.map((a) => link(`#/aggregate/${a}`, short(a))) : h("span", {}, "none")),
-    h("button", { type: "button", class: "small", onclick: () => showConsumers(provider, consumers) }, "consumers"),
+    h(
+      "p",
+      { class: "chips", "aria-label": "traits" },
+      h("span", { class: "muted" }, "traits"),
+      d.traits.length
+        ? d.traits.sort().map((t) => h("span", { class: "chip" }, t))
+        : h("span", {}, "none"),
+    ),
+    h(
+      "p",
+      { class: "chips", "aria-label": "aggregates" },
+      h("span", { class: "muted" }, "aggregates"),
+      d.aggregates.length
+        ? d.aggregates.map((a) => link(`#/aggregate/${a}`, short(a)))
+        : h("span", {}, "none"),
+    ),
+    h(
+      "button",
+      { type: "button", class: "small", onclick: () => showConsumers(provider, consumers) },
+      "consumers",
+    ),
     consumers,
   );
   item.append(details);
   const group = h("div", { role: "group" });
-  for (const child of index.children.get(provider.uuid) || []) group.append(node(index, child, focus));
+  for (const child of index.children.get(provider.uuid) || [])
+    group.append(node(index, child, focus));
   const isRoot = !provider.parent_provider_uuid;
   if (isRoot && !sharing && d.aggregates.length) {
     const body = await api.get(
@@ -162,15 +203,25 @@ async function showConsumers(provider, box) {
     const entries = Object.entries(body.allocations);
     box.replaceChildren(
       entries.length
-        ? paged(entries, 20, ([c, e]) =>
-            h(
-              "div",
-              { class: "row" },
-              link(`#/consumer/${c}`, c),
-              " ",
-              h("span", { class: "muted" }, Object.entries(e.resources).map(([rc, n]) => `${rc}:${n}`).join(", ")),
-            ),
-          "consumers")
+        ? paged(
+            entries,
+            20,
+            ([c, e]) =>
+              h(
+                "div",
+                { class: "row" },
+                link(`#/consumer/${c}`, c),
+                " ",
+                h(
+                  "span",
+                  { class: "muted" },
+                  Object.entries(e.resources)
+                    .map(([rc, n]) => `${rc}:${n}`)
+                    .join(", "),
+                ),
+              ),
+            "consumers",
+          )
         : h("p", { class: "muted" }, "no consumers"),
     );
   } catch (error) {
@@ -181,7 +232,8 @@ async function showConsumers(provider, box) {
 // Open every ancestor of `uuid` and focus its row.
 async function reveal(tree, index, uuid) {
   const path = [];
-  for (let p = index.byUuid.get(uuid); p; p = index.byUuid.get(p.parent_provider_uuid)) path.unshift(p);
+  for (let p = index.byUuid.get(uuid); p; p = index.byUuid.get(p.parent_provider_uuid))
+    path.unshift(p);
   for (const p of path) {
     const toggle = tree.querySelector(`.toggle[data-uuid="${p.uuid}"]`);
     if (!toggle) break;

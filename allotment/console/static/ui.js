@@ -6,7 +6,8 @@ export function h(tag, attrs, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (key === "class") node.className = value;
-    else if (key === "style") Object.assign(node.style, value); // CSSOM: allowed by the CSP
+    else if (key === "style")
+      Object.assign(node.style, value); // CSSOM: allowed by the CSP
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat(Infinity)) {
@@ -73,7 +74,11 @@ export function paged(items, size, renderItem, label, wrap) {
   const pages = Math.max(1, Math.ceil(items.length / size));
   function draw() {
     const slice = items.slice(page * size, (page + 1) * size);
-    const prev = h("button", { type: "button", disabled: page === 0, onclick: () => go(-1) }, "Previous");
+    const prev = h(
+      "button",
+      { type: "button", disabled: page === 0, onclick: () => go(-1) },
+      "Previous",
+    );
     const next = h(
       "button",
       { type: "button", disabled: page >= pages - 1, onclick: () => go(1) },
@@ -81,7 +86,13 @@ export function paged(items, size, renderItem, label, wrap) {
     );
     const pager =
       pages > 1
-        ? h("div", { class: "pager" }, prev, h("span", {}, `page ${page + 1} of ${pages} (${items.length})`), next)
+        ? h(
+            "div",
+            { class: "pager" },
+            prev,
+            h("span", {}, `page ${page + 1} of ${pages} (${items.length})`),
+            next,
+          )
         : "";
     box.replaceChildren(
       wrap
@@ -102,7 +113,15 @@ export function table(headers, rows) {
   return h(
     "table",
     {},
-    h("thead", {}, h("tr", {}, headers.map((x) => h("th", { scope: "col" }, x)))),
+    h(
+      "thead",
+      {},
+      h(
+        "tr",
+        {},
+        headers.map((x) => h("th", { scope: "col" }, x)),
+      ),
+    ),
     h("tbody", {}, rows),
   );
 }
@@ -129,5 +148,10 @@ export function lookupForm(view, uuid) {
     event.preventDefault();
     location.hash = `#/${view}/${encodeURIComponent(input.value.trim())}`;
   };
-  return h("form", { class: "search", onsubmit: submit }, input, h("button", { type: "submit" }, "Show"));
+  return h(
+    "form",
+    { class: "search", onsubmit: submit },
+    input,
+    h("button", { type: "submit" }, "Show"),
+  );
 }
