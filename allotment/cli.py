@@ -146,6 +146,7 @@ def _add_operator_commands(
     from allotment.commands import (
         adopt,
         audit,
+        backup,
         explain,
         import_,
         online_migrations,
@@ -155,6 +156,7 @@ def _add_operator_commands(
     )
 
     import_.add_parser(db_sub)
+    backup.add_parser(db_sub)
     adopt.add_parser(db_sub)
     online_migrations.add_parser(db_sub)
     status.add_parser(sub)

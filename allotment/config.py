@@ -80,6 +80,10 @@ class Settings:
     access_log: bool = True
     log_format: str = "plain"
     debug: bool = False
+    # --- options of issue 20 ---
+    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
+    database_slave_url: str | None = None
+    # --- end of options of issue 20 ---
     # --- options of issue 21 ---
     console: bool = True
     # Sections passed through untouched (e.g. [keystone_authtoken]).
@@ -133,6 +137,9 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("allotment", "access_log"): "access_log",
     ("allotment", "log_format"): "log_format",
     ("DEFAULT", "debug"): "debug",
+    # --- options of issue 20 ---
+    ("placement_database", "slave_connection"): "database_slave_url",
+    # --- end of options of issue 20 ---
     # --- options of issue 21 ---
     ("allotment", "console"): "console",
 }
