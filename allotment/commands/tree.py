@@ -74,7 +74,7 @@ def load(args: argparse.Namespace, settings: Settings, refs: Sequence[str]) -> l
     try:
         with db.read() as conn:
             return provider_tree.read(conn, refs)
-    except sa.exc.SQLAlchemyError as error:
+    except (sa.exc.SQLAlchemyError, exc.DatabaseUnavailable) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         raise SourceError(f"cannot read the database: {reason}") from None
     finally:
