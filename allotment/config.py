@@ -232,6 +232,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 def _legacy_option(section: str, name: str, field_name: str) -> Option:
     kind = str(_FIELDS[field_name].type)
     typ = "bool" if kind == "bool" else "int" if kind.startswith("int") else "str"
+    typ = "float" if kind.startswith("float") else typ
     typ = "list" if kind.startswith("tuple") else typ
     default = _FIELDS[field_name].default
     return Option(section, name, typ, default, f"Settings.{field_name}", "allotment", field_name)
@@ -261,6 +262,8 @@ def _oslo_opt(option: Option) -> Any:
         return cfg.BoolOpt(option.name, **kwargs)
     if option.type == "int":
         return cfg.IntOpt(option.name, min=option.min, max=option.max, **kwargs)
+    if option.type == "float":
+        return cfg.FloatOpt(option.name, **kwargs)
     if option.type == "list":
         return cfg.ListOpt(option.name, **kwargs)
     return cfg.StrOpt(option.name, choices=option.choices, **kwargs)
