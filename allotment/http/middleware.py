@@ -23,7 +23,9 @@ from allotment.http import microversion as mv
 from allotment.http.auth import ENV_GLOBAL_REQUEST_ID
 from allotment.http.policy import PolicyDenied
 from allotment.http.request import (
+    ENV_ERROR,
     ENV_REQUEST_ID,
+    ENV_ROUTE,
     ENV_STATE,
     ENV_VERSION,
     Request,
@@ -240,6 +242,7 @@ class PlacementHandler:
         if found is None:
             return error_response(environ, 404, "The resource could not be found.")
         route, params = found
+        environ[ENV_ROUTE] = route.template
         method = environ["REQUEST_METHOD"]
         endpoint = route.methods.get(method)
         if endpoint is None:
@@ -275,10 +278,12 @@ class PlacementHandler:
                 self.state.enforcer.authorize(endpoint.policy, req.context, target)
             return endpoint.handler(req)
         except errors.HTTPError as error:
+            environ[ENV_ERROR] = error
             return error_response(
                 environ, error.status, error.message, error.code, error.headers, error.extra
             )
         except exc.PlacementError as error:
+            environ[ENV_ERROR] = error
             http_error = errors.from_domain(error)
             return error_response(environ, http_error.status, http_error.message, http_error.code)
         except PolicyDenied as denied:
