@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError
 from allotment import exceptions as exc
 from allotment.model import Allocation, Consumer, Inventory, ResourceProvider
 from allotment.store import consumer as consumer_store
+from allotment.store import hooks
 from allotment.store import resource_class as rc_store
 from allotment.store import resource_provider as rp_store
 from allotment.store.engine import DEADLOCK_RETRIES, Database, is_retryable, utcnow
@@ -480,14 +481,17 @@ def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:
             conflicts += 1
             if conflicts > retry_count:
                 raise exc.ConcurrentUpdate(f"{CONCURRENT_MESSAGE}: {error}") from error
+            hooks.write_retried("generation_conflict")
         except consumer_store.RowCreatedConcurrently as error:
             races += 1
             if races > DEADLOCK_RETRIES:
                 raise exc.ConcurrentUpdate(f"{CONCURRENT_MESSAGE}: {error}") from error
+            hooks.write_retried("row_race")
         except DBAPIError as error:
             if not is_retryable(error) or deadlocks >= DEADLOCK_RETRIES:
                 raise
             deadlocks += 1
+            hooks.write_retried("deadlock")
         LOG.debug(
             "allocation write retried (provider races %d, rows created concurrently %d, "
             "deadlocks %d)",

@@ -23,6 +23,7 @@ from allotment.http.query import (
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas.allocation_candidate import query_schema
 from allotment.http.validation import is_valid_name, parse_uuid, validate_query
+from allotment.metrics import candidate_search
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
@@ -60,8 +61,10 @@ def list_allocation_candidates(req: Request) -> Response:
         randomize=settings.randomize_allocation_candidates,
     )
     try:
-        with req.state.db.read() as conn:
+        with candidate_search(req.state.metrics) as search, req.state.db.read() as conn:
             result = find_candidates(conn, request, options)
+            providers = len(result.universe.providers)
+            search.found(len(result.candidates), providers, request.limit, options.max_candidates)
     except exc.ResourceClassNotFound as error:
         raise HTTPError(400, f"Invalid resource class in resources parameter: {error}") from None
     except exc.TraitNotFound as error:
