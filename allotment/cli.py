@@ -143,13 +143,14 @@ def _add_operator_commands(
     sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
 ) -> None:
     """db import, db adopt, status and audit: each module registers its own parser."""
-    from allotment.commands import adopt, audit, import_, online_migrations, status
+    from allotment.commands import adopt, audit, import_, online_migrations, openapi, status
 
     import_.add_parser(db_sub)
     adopt.add_parser(db_sub)
     online_migrations.add_parser(db_sub)
     status.add_parser(sub)
     audit.add_parser(sub)
+    openapi.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
