@@ -80,6 +80,9 @@ class Settings:
     access_log: bool = True
     log_format: str = "plain"
     debug: bool = False
+    # --- options of issue 19 ---
+    # GET /metrics and the instrumentation behind it.
+    metrics: bool = True
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
@@ -131,6 +134,8 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("allotment", "access_log"): "access_log",
     ("allotment", "log_format"): "log_format",
     ("DEFAULT", "debug"): "debug",
+    # --- options of issue 19 ---
+    ("allotment", "metrics"): "metrics",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
