@@ -1,7 +1,8 @@
 """``allotment serve``: the application under gunicorn, workers forked from one master.
 
-The master prepares the database once (upgrade, standard data); each worker
-then builds its own app and connection pool, so no connection crosses a fork.
+The master prepares the database once (upgrade, standard data) and the
+metrics directory; each worker then builds its own app and connection pool,
+so no connection crosses a fork.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from gunicorn.app.base import BaseApplication
 
 from allotment.app import make_app, prepare_database
 from allotment.config import Settings
+from allotment.metrics import multiprocess
 from allotment.store.engine import Database
 
 LOG = logging.getLogger(__name__)
@@ -38,6 +40,9 @@ class _Gunicorn(BaseApplication):
         # gunicorn's per-user control socket (gunicorn >= 24).
         if "control_socket_disable" in self.cfg.settings:
             self.cfg.set("control_socket_disable", True)
+        if self.settings.metrics:
+            # A dead worker's live gauges (pool, connections) leave the sum.
+            self.cfg.set("child_exit", multiprocess.worker_exited)
 
     def load(self) -> Any:
         return make_app(self.settings, prepare=False)
@@ -55,4 +60,10 @@ def serve(settings: Settings, threads: int = 4) -> None:
         settings.workers,
         db.url.render_as_string(hide_password=True),
     )
-    _Gunicorn(settings, threads).run()
+    # Workers write their samples to one shared directory, read by /metrics.
+    metrics_dir = multiprocess.prepare() if settings.metrics else None
+    try:
+        _Gunicorn(settings, threads).run()
+    finally:
+        if metrics_dir is not None:
+            multiprocess.cleanup(*metrics_dir)

@@ -452,7 +452,12 @@ ROUTES: tuple[Route, ...] = (
             query=candidate_schemas.query_schema,
             responses=_json(responses.allocation_candidates),
             errors={
-                400: (UNDEFINED, codes.QUERY_DUPLICATE_KEY, codes.QUERY_BAD_VALUE),
+                400: (
+                    UNDEFINED,
+                    codes.QUERY_DUPLICATE_KEY,
+                    codes.QUERY_BAD_VALUE,
+                    codes.QUERY_MISSING_VALUE,
+                ),
             },
         ),
     ),
@@ -478,7 +483,10 @@ ROUTES: tuple[Route, ...] = (
             summary="Move inventories and allocations between providers atomically.",
             body=reshaper_schemas.reshape_schema,
             responses=_empty(204),
-            errors={400: (UNDEFINED, codes.PROVIDER_NOT_FOUND), **CONFLICT},
+            errors={
+                400: (UNDEFINED, codes.PROVIDER_NOT_FOUND),
+                409: (codes.CONCURRENT_UPDATE, codes.INVENTORY_INUSE),
+            },
         ),
     ),
 )
