@@ -103,3 +103,11 @@ class InvalidInventory(Conflict):
 
 class DatabaseNotAtHead(PlacementError):
     """The database schema is not at the revision this code expects."""
+
+
+class DatabaseUnavailable(PlacementError):
+    """The database cannot be reached or the connection was lost (answered 503).
+
+    Raised by the store when failover is exhausted, and made in the HTTP fault
+    path from a driver's connection error: the request may be retried later.
+    """
