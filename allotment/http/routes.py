@@ -337,7 +337,7 @@ ROUTES: tuple[Route, ...] = (
             summary="Create a custom resource class.",
             body=_const(rc_schemas.RESOURCE_CLASS_BODY),
             responses=_empty(201),
-            errors={**BAD, 409: (codes.DUPLICATE_NAME,)},
+            errors={**BAD, 409: (codes.DUPLICATE_NAME, codes.CONCURRENT_UPDATE)},
         ),
     ),
     _route(
@@ -357,7 +357,7 @@ ROUTES: tuple[Route, ...] = (
             body=_const(rc_schemas.RESOURCE_CLASS_BODY),
             body_before=mv.RESOURCE_CLASS_PUT_CREATES,
             responses=_put_resource_class,
-            errors={**BAD, 409: (codes.DUPLICATE_NAME,)},
+            errors={**BAD, 409: (codes.DUPLICATE_NAME, codes.CONCURRENT_UPDATE)},
         ),
         DELETE=E(
             resource_class.delete_resource_class,
