@@ -10,7 +10,7 @@ Unknown paths are 404; known paths with another method are 405 with an
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,7 @@ class Endpoint:
     body: SchemaFn | None = None
     body_before: mv.Version | None = None
     responses: ResponsesFn | None = None
-    errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -139,8 +139,8 @@ E = Endpoint
 RP = "placement:resource_providers"
 INV = "placement:resource_providers:inventories"
 UNDEFINED = codes.UNDEFINED
-CONFLICT = {409: (codes.CONCURRENT_UPDATE,)}
-BAD = {400: (UNDEFINED,)}
+CONFLICT: dict[int, tuple[str, ...]] = {409: (codes.CONCURRENT_UPDATE,)}
+BAD: dict[int, tuple[str, ...]] = {400: (UNDEFINED,)}
 BAD_OR_CONFLICT = {**BAD, **CONFLICT}
 
 ROUTES: tuple[Route, ...] = (

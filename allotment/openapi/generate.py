@@ -46,7 +46,7 @@ def document(version: mv.Version = mv.MAX_VERSION) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``version`` (a new dict each call)."""
     paths: dict[str, Any] = {}
     for route in ROUTES:
-        operations = {
+        operations: dict[str, Any] = {
             method.lower(): _operation(route, endpoint, version)
             for method, endpoint in sorted(route.methods.items())
             if version >= endpoint.min_version
