@@ -167,6 +167,8 @@ class RequestLog:
             "duration_ms": round(elapsed * 1000, 2),
         }
         if self.json_format:
+            # The route template groups requests the way the metrics do.
+            fields["route"] = environ.get(ENV_ROUTE, NO_VALUE)
             ACCESS_LOG.info(orjson.dumps({**log_context, **fields}).decode())
         else:
             ACCESS_LOG.info(
