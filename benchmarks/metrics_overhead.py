@@ -114,6 +114,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=servers.ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     work = args.output / "work"
     work.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -170,3 +170,14 @@ def test_operation_conforms(app: Any, version: mv.Version, method: str, template
         case.call_and_validate(headers={"x-auth-token": "admin"}, checks=CHECKS)
 
     check()
+
+
+# --- what the runs found, each kept as a regression test --------------------------
+
+
+def test_replace_inventories_with_a_null_record_under_a_bad_key_is_a_400(app: Any) -> None:
+    """Found by schemathesis: ``{"inventories": {"": null}}`` was a 500 (fixed with
+    the hostile-input work: records under keys outside the pattern are validated)."""
+    _seed(app)
+    body = {"inventories": {"": None}, "resource_provider_generation": 405}
+    assert _call(app, "PUT", f"/resource_providers/{PROVIDER}/inventories", body) == 400

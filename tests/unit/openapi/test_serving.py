@@ -6,8 +6,10 @@ from typing import Any
 
 import orjson
 import pytest
+from openapi_spec_validator import validate
 
 from allotment import cli
+from allotment.http import microversion as mv
 from allotment.openapi.wsgi import openapi_app
 
 
@@ -41,7 +43,13 @@ def test_served_microversion_is_selectable() -> None:
     assert _get("microversion=nope")[0] == 400
 
 
-def test_command_prints_the_document(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+def test_command_prints_a_valid_openapi_3_1_document(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    assert cli.main(["openapi"]) == 0
+    doc = orjson.loads(capsysbinary.readouterr().out)
+    validate(doc)  # the OpenAPI 3.1 meta-schema, and every schema in it
+    assert doc["info"]["version"].startswith(f"placement {mv.MAX_VERSION}")
     assert cli.main(["openapi", "--microversion", "1.10"]) == 0
     doc = orjson.loads(capsysbinary.readouterr().out)
     assert doc["info"]["version"].startswith("placement 1.10")
