@@ -225,7 +225,8 @@ class ComputeOperations:
         """
         self._require(microversion, CONSUMER_GENERATIONS, "claim")
         if isinstance(candidate, AllocationRequest):
-            allocations, mappings = candidate.allocations, candidate.mappings or None
+            allocations: Mapping[str, Mapping[str, int]] = candidate.allocations
+            mappings = candidate.mappings or None
         else:
             allocations, mappings = candidate, None
         self.set_allocations(

@@ -7,14 +7,28 @@ done (run again); 2: a migration failed; 127: a bad ``--max-count``.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from typing import TextIO
+
+from sqlalchemy.engine import Connection
 
 from allotment.config import Settings
 from allotment.store import online_migrations
 from allotment.store.engine import Database
 
 DEFAULT_BATCH = 50
+
+
+def _run_one(
+    migration: online_migrations.Migration,
+    conn: Connection,
+    *,
+    batch: int,
+    project_id: str,
+    user_id: str,
+) -> tuple[int, int]:
+    return migration(conn, batch, project_id, user_id)
 
 
 def add_parser(db_sub: argparse._SubParsersAction) -> None:
@@ -54,11 +68,12 @@ def _run_all(db: Database, settings: Settings, max_count: int | None, out: TextI
         for name, migration in online_migrations.MIGRATIONS:
             try:
                 found, done = db.run_write(
-                    lambda conn, m=migration: m(
-                        conn,
-                        batch,
-                        settings.incomplete_consumer_project_id,
-                        settings.incomplete_consumer_user_id,
+                    functools.partial(
+                        _run_one,
+                        migration,
+                        batch=batch,
+                        project_id=settings.incomplete_consumer_project_id,
+                        user_id=settings.incomplete_consumer_user_id,
                     )
                 )
             except Exception as error:  # noqa: BLE001 - reported, then exit 2

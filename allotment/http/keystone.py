@@ -88,7 +88,7 @@ def build_conf(sections: Mapping[str, Mapping[str, str]]) -> Any:
     auth_type = plugin_section.get("auth_type")
     if auth_type:
         try:
-            loader = loading.get_plugin_loader(auth_type)
+            loader: Any = loading.get_plugin_loader(auth_type)
         except ksa_exceptions.NoMatchingPlugin:
             raise ConfigError(f"[{plugin_group}] auth_type: unknown plugin {auth_type!r}") from None
         plugin_opts = loading.get_auth_plugin_conf_options(loader)

@@ -109,7 +109,9 @@ def _check_columns(inspector: sa.Inspector, table: sa.Table, result: SchemaCheck
 def _check_uniques(inspector: sa.Inspector, table: sa.Table, result: SchemaCheck) -> None:
     have = {frozenset(u["column_names"]) for u in inspector.get_unique_constraints(table.name)}
     have |= {
-        frozenset(i["column_names"]) for i in inspector.get_indexes(table.name) if i.get("unique")
+        frozenset(name for name in i["column_names"] if name is not None)
+        for i in inspector.get_indexes(table.name)
+        if i.get("unique")
     }
     for constraint in table.constraints:
         if isinstance(constraint, sa.UniqueConstraint):

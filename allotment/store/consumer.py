@@ -8,7 +8,7 @@ allocations. Every function runs inside the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -110,7 +110,7 @@ def find(conn: Connection, uuid: str) -> Consumer | None:
     return find_many(conn, [uuid]).get(uuid)
 
 
-def create_many(conn: Connection, rows: list[dict[str, object]]) -> dict[str, int]:
+def create_many(conn: Connection, rows: Sequence[Mapping[str, object]]) -> dict[str, int]:
     """Insert consumers (keys uuid, project_id, user_id, consumer_type_id) at generation 0.
 
     Returns their ids by uuid. A consumer created meanwhile by another

@@ -245,7 +245,7 @@ class _Copier:
         if self.options.on_batch:
             self.options.on_batch(name, self.done[name], self.totals[name])
 
-    def _pages(self, name: str, key: Sequence[str]) -> Iterator[list[Row]]:
+    def _pages(self, name: str, key: Sequence[str]) -> Iterator[Sequence[Row]]:
         return source.pages(self.src, self.schema, name, key, self.options.batch_size)
 
     # -- lookup tables, matched by name ----------------------------------
@@ -566,13 +566,14 @@ def compare_groups(
     while a is not None or b is not None:
         groups += 1
         problem = None
-        if b is None or (a is not None and a[0] < b[0]):
+        if a is not None and (b is None or a[0] < b[0]):
             problem = f"{a[0]}: source {a[1]}, target nothing"
             a = next(left, None)
-        elif a is None or b[0] < a[0]:
+        elif b is not None and (a is None or b[0] < a[0]):
             problem = f"{b[0]}: source nothing, target {b[1]}"
             b = next(right, None)
         else:
+            assert a is not None and b is not None  # both streams are at the same key
             if a[1] != b[1]:
                 problem = f"{a[0]}: source {a[1]}, target {b[1]}"
             a, b = next(left, None), next(right, None)

@@ -168,7 +168,7 @@ def create(
             f"Conflicting resource provider name: {name} or uuid {uuid} already exists."
         ) from None
     if parent is None:
-        new_id = result.inserted_primary_key[0]
+        new_id = result.inserted_primary_key[0]  # type: ignore[index]
         conn.execute(sa.update(rp).where(rp.c.id == new_id).values(root_provider_id=new_id))
     return get(conn, uuid)
 

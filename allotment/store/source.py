@@ -202,7 +202,7 @@ def max_id(conn: Connection, schema: SourceSchema, name: str) -> int:
 
 def pages(
     conn: Connection, schema: SourceSchema, name: str, key: Sequence[str], batch_size: int
-) -> Iterator[list[Row]]:
+) -> Iterator[Sequence[Row]]:
     """Every row of ``name`` in ``key`` order, ``batch_size`` rows at a time."""
     if name not in schema.columns:
         return

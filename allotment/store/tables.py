@@ -7,6 +7,8 @@ database can be adopted in place and upstream tools keep working on ours.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     Column,
     DateTime,
@@ -27,7 +29,11 @@ metadata = MetaData()
 # is not enough for names to compare exactly as they do on PostgreSQL and
 # SQLite ("x" = "x " under PAD SPACE): revision 0002_14_exact_string_compare
 # moves every table to the server's NO PAD binary collation.
-_MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+_MYSQL: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
 
 
 def _timestamps() -> list[Column]:

@@ -103,5 +103,5 @@ class PlacementFixture(PlacementService, fixtures.Fixture):
         fixtures.Fixture.__enter__(self)
         return self
 
-    def __exit__(self, *exc_info: Any) -> bool:
+    def __exit__(self, *exc_info: Any) -> bool:  # type: ignore[override]
         return fixtures.Fixture.__exit__(self, *exc_info)

@@ -179,7 +179,8 @@ def _parse_root_required(values: list[str] | None) -> tuple[frozenset[str], froz
             "Query parameter 'root_required' may be specified only once.",
             error_codes.QUERY_DUPLICATE_KEY,
         )
-    required, forbidden = set(), set()
+    required: set[str] = set()
+    forbidden: set[str] = set()
     for item in values[0].split(","):
         name = item.lstrip("!")
         if not name or not is_valid_name(name):

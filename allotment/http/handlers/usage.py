@@ -45,5 +45,5 @@ def get_total_usages(req: Request) -> Response:
 
 def usages_policy_target(req: Request) -> dict:
     """``/usages`` is authorized against the project being asked about."""
-    values = req.query.get("project_id") or [None]
-    return {"project_id": values[-1], "user_id": req.context.user_id}
+    values = req.query.get("project_id")
+    return {"project_id": values[-1] if values else None, "user_id": req.context.user_id}

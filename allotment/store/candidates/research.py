@@ -83,13 +83,11 @@ class _Facts:
 
     def absorb(self, other: _Facts) -> _Facts:
         """Add ``other``'s facts (about other providers) and take its links; returns self."""
-        for mine, theirs in (
-            (self.fits, other.fits),
-            (self.traits, other.traits),
-            (self.aggregates, other.aggregates),
-        ):
-            for key, found in theirs.items():
-                mine.setdefault(key, {}).update(found)
+        for fit, found in other.fits.items():
+            self.fits.setdefault(fit, {}).update(found)
+        for facts, theirs in ((self.traits, other.traits), (self.aggregates, other.aggregates)):
+            for name, members in theirs.items():
+                facts.setdefault(name, {}).update(members)
         self.links = other.links
         self.in_tree_roots = other.in_tree_roots
         return self

@@ -8,6 +8,8 @@ A snapshot on purpose: later changes to ``tables.py`` come with their own
 migration, and this one keeps creating exactly the upstream-compatible schema.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -16,7 +18,11 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+MYSQL: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
 
 
 def _ts() -> list[sa.Column]:
