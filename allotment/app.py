@@ -86,7 +86,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     A broken policy file raises ``PolicyFileError`` here, before serving.
     """
     enforcer = Enforcer.from_settings(settings)
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, replica_url=settings.database_slave_url)
     recorder = Metrics() if settings.metrics else None
     if recorder is not None:
         metrics_database.instrument(db)

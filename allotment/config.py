@@ -119,6 +119,10 @@ class Settings:
     # Open connections each worker holds before answering 503.
     max_connections: int = 1000
     # --- end of options of issue 14 ---
+    # --- options of issue 20 ---
+    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
+    database_slave_url: str | None = None
+    # --- end of options of issue 20 ---
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
@@ -177,6 +181,9 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("allotment", "metrics"): "metrics",
     # --- options of issue 14 ---
     **{("allotment", name): name for name in LIMIT_OPTIONS},
+    # --- options of issue 20 ---
+    ("placement_database", "slave_connection"): "database_slave_url",
+    # --- end of options of issue 20 ---
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

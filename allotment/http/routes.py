@@ -20,6 +20,7 @@ from allotment.http.handlers import (
     aggregate,
     allocation,
     allocation_candidate,
+    allocation_candidate_explain,
     inventory,
     reshaper,
     resource_class,
@@ -459,6 +460,15 @@ ROUTES: tuple[Route, ...] = (
                     codes.QUERY_MISSING_VALUE,
                 ),
             },
+        ),
+    ),
+    # An allotment extension (docs/explain.md): not part of upstream's API.
+    _route(
+        "/allocation_candidates/explain",
+        GET=E(
+            allocation_candidate_explain.explain_allocation_candidates,
+            "placement:allocation_candidates:explain",
+            mv.ALLOCATION_CANDIDATES,
         ),
     ),
     _route(

@@ -22,13 +22,18 @@ _INSTRUMENTED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def instrument(db: Database) -> None:
-    """Attach the listeners to ``db``'s engine and pool (once per engine)."""
-    engine = db.engine
+    """Attach the listeners to ``db``'s engines (primary, replica) and pools."""
+    for engine in (db.engine, getattr(db, "replica", None)):
+        if engine is not None:
+            _instrument_engine(engine, db.backend)
+
+
+def _instrument_engine(engine: Any, backend: str) -> None:
+    """Listeners on one engine and its pool (once per engine)."""
     if engine in _INSTRUMENTED:
         return
     _INSTRUMENTED.add(engine)
     found = instruments()
-    backend = db.backend
     query_seconds = found.query_seconds.labels(backend)
     checked_out = found.pool_checked_out.labels(backend)
     connections = found.pool_connections.labels(backend)

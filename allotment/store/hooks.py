@@ -18,6 +18,7 @@ def on_write_retry(callback: Callable[[str], None]) -> None:
 
 
 def write_retried(reason: str) -> None:
-    """A write is retried: ``generation_conflict``, ``row_race`` or ``deadlock``."""
+    """A write is retried: ``generation_conflict`` (a lost provider race, or a
+    row created concurrently), ``deadlock`` or ``connection_lost``."""
     for callback in _write_retry:
         callback(reason)
