@@ -469,6 +469,17 @@ ROUTES: tuple[Route, ...] = (
             allocation_candidate_explain.explain_allocation_candidates,
             "placement:allocation_candidates:explain",
             mv.ALLOCATION_CANDIDATES,
+            summary="Explain why a candidates query returns what it returns (allotment).",
+            query=candidate_schemas.query_schema,
+            responses=_json(responses.explain),
+            errors={
+                400: (
+                    UNDEFINED,
+                    codes.QUERY_DUPLICATE_KEY,
+                    codes.QUERY_BAD_VALUE,
+                    codes.QUERY_MISSING_VALUE,
+                ),
+            },
         ),
     ),
     _route(

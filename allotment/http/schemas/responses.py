@@ -228,3 +228,16 @@ def allocation_candidates(version: mv.Version) -> Schema:
             "provider_summaries": {"type": "object", "additionalProperties": _object(summary)},
         }
     )
+
+
+# --- explain (an allotment extension; the shape is described in docs/explain.md) ---
+def explain(version: mv.Version) -> Schema:
+    return {
+        "type": "object",
+        "properties": {
+            "verdict": {"type": ["object", "null"]},
+            "candidates": {"type": "object"},
+            "groups": {"type": "array", "items": {"type": "object"}},
+            "tree_funnel": {"type": "array", "items": {"type": "object"}},
+        },
+    }
