@@ -33,6 +33,7 @@ LIMIT_OPTIONS = (
     "keepalive_timeout",
     "keepalive_requests",
     "max_connections",
+    "max_allocations_per_write",
 )
 _POSITIVE_LIMITS = LIMIT_OPTIONS
 
@@ -118,6 +119,9 @@ class Settings:
     keepalive_requests: int = 1000
     # Open connections each worker holds before answering 503.
     max_connections: int = 1000
+    # (consumer, provider) allocation pairs one POST /allocations or
+    # /reshaper may write: bounds how long one request holds the write lock.
+    max_allocations_per_write: int = 1000
     # --- end of options of issue 14 ---
     # --- options of issue 20 ---
     # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).

@@ -27,6 +27,7 @@ import logging
 import os
 import sys
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -90,9 +91,11 @@ class Connection:
         self.served = 0
 
     async def serve(self) -> None:
+        task = asyncio.current_task()
         try:
             while await self._one_request():
                 self.served += 1
+                self.worker.busy.discard(task)
         except ClientError as error:
             await self._send_error(error.status, error.message)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
@@ -156,6 +159,8 @@ class Connection:
                 431, f"The request header is larger than {self.limits.max_header_size} bytes."
             )
         body = await self._read_body(event)
+        # From here to the answer the connection is busy: a shutdown waits for it.
+        self.worker.busy.add(asyncio.current_task())
         try:
             status, headers, content = await loop.run_in_executor(
                 self.worker.pool, self.worker.call_app, self._environ(event, body)
@@ -185,7 +190,7 @@ class Connection:
             if name == b"content-length" and int(value) > limit:
                 raise too_large
         if self.h11.client_is_waiting_for_100_continue:
-            self.writer.write(self.h11.send(h11.InformationalResponse(status_code=100)))
+            self.writer.write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.body_timeout
         timed_out = ClientError(408, "The request body was not received in time.")
@@ -277,7 +282,9 @@ class FrontWorker(Worker):
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None):
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             if exc_info is not None and captured:
                 raise exc_info[1].with_traceback(exc_info[2])
             captured["status"], captured["headers"] = status, list(headers)
@@ -301,6 +308,7 @@ class FrontWorker(Worker):
     async def _main(self) -> None:
         self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="allotment")
         self.connections: set[asyncio.Task[None]] = set()
+        self.busy: set[asyncio.Task[Any] | None] = set()
         servers = [
             await asyncio.start_server(self._accept, sock=listener.sock, backlog=self.cfg.backlog)
             for listener in self.sockets
@@ -319,9 +327,13 @@ class FrontWorker(Worker):
             self.pool.shutdown(wait=True)
 
     async def _drain(self) -> None:
-        """Let requests in progress finish, up to gunicorn's graceful timeout."""
-        if self.connections:
-            _, pending = await asyncio.wait(self.connections, timeout=self.cfg.graceful_timeout)
+        """Close idle connections now; let requests in progress finish, up to
+        gunicorn's graceful timeout."""
+        for task in self.connections - self.busy:
+            task.cancel()
+        busy = {task for task in self.busy if task is not None and not task.done()}
+        if busy:
+            _, pending = await asyncio.wait(busy, timeout=self.cfg.graceful_timeout)
             for task in pending:
                 task.cancel()
 
@@ -337,8 +349,11 @@ class FrontWorker(Worker):
                 return
             self.connections.add(task)
             await Connection(self, reader, writer).serve()
+        except asyncio.CancelledError:
+            pass  # closed by a shutdown
         finally:
             self.connections.discard(task)
+            self.busy.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1.0)

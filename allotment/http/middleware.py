@@ -197,7 +197,11 @@ class FaultWrapper:
             path = escape_control(environ.get("PATH_INFO"))
             unavailable = faults.unavailable(error)
             if unavailable is not None:
-                LOG.warning(
+                # The store's write path logs the outages it gives up on; a
+                # driver error that escaped it is logged here, in one line.
+                level = logging.DEBUG if unavailable is error else logging.WARNING
+                LOG.log(
+                    level,
                     "Database unavailable handling %s %s [%s]: %s",
                     method,
                     path,

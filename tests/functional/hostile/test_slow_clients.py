@@ -9,6 +9,8 @@ generous and bounded; no timing is asserted.
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -50,6 +52,19 @@ def test_normal_requests_are_answered_while_slow_clients_are_held(server: Server
             data = sock.recv(65536)
             answered += data.startswith(b"HTTP/1.1 408") and b'"code"' in data
         assert answered == SLOW
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_shutdown_does_not_wait_for_slow_clients(server: Server) -> None:
+    sockets = slow_clients(server.port, 50)
+    try:
+        assert get(server.port, "/", timeout=15.0)[0] == 200
+        os.killpg(server.process.pid, signal.SIGTERM)
+        # Idle and half-sent connections are closed at once: well within
+        # gunicorn's 30 s graceful timeout.
+        assert server.process.wait(timeout=20) == 0
     finally:
         for sock in sockets:
             sock.close()
