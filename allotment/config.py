@@ -312,8 +312,10 @@ def parse(
     config_files: list[str] | None = None,
     config_dirs: list[str] | None = None,
     environ: dict[str, str] | None = None,
+    conf: Any = None,
 ) -> Any:
-    """A ``ConfigOpts`` with every option registered and the files parsed."""
+    """A ``ConfigOpts`` (``conf``, or a new one) with every option registered and
+    the files parsed. Options ``conf`` already holds are kept as registered."""
     from oslo_config import cfg
 
     # oslo.config's own OS_<GROUP>__<OPTION> environment source reads os.environ:
@@ -327,7 +329,7 @@ def parse(
     for path in dirs or []:
         if not os.path.isdir(path):
             raise ConfigError(f"config directory not found: {path}")
-    conf = cfg.ConfigOpts()
+    conf = cfg.ConfigOpts() if conf is None else conf
     register_opts(conf)
     try:
         conf(
