@@ -1,4 +1,4 @@
-"""The ``allotment`` command: serve, db upgrade|current|stamp|import|adopt, status, audit."""
+"""The ``allotment`` command: serve, db, status, audit, explain, policy."""
 
 from __future__ import annotations
 
@@ -195,13 +195,23 @@ def _add_operator_commands(
     sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
 ) -> None:
     """db import, db adopt, status and audit: each module registers its own parser."""
-    from allotment.commands import adopt, audit, import_, online_migrations, status
+    from allotment.commands import (
+        adopt,
+        audit,
+        backup,
+        explain,
+        import_,
+        online_migrations,
+        status,
+    )
 
     import_.add_parser(db_sub)
+    backup.add_parser(db_sub)
     adopt.add_parser(db_sub)
     online_migrations.add_parser(db_sub)
     status.add_parser(sub)
     audit.add_parser(sub)
+    explain.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

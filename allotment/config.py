@@ -101,7 +101,6 @@ class Settings:
     # [placement_database] engine and start-up options.
     connection_parameters: str = ""
     sqlite_synchronous: bool = True
-    slave_connection: str | None = None
     mysql_sql_mode: str = "TRADITIONAL"
     connection_recycle_time: int = 3600
     max_pool_size: int | None = None
@@ -128,6 +127,8 @@ class Settings:
     workers: int = 2
     access_log: bool = True
     log_format: str = "plain"
+    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
+    database_slave_url: str | None = None
     # Where the settings came from, and what to warn about at start-up.
     config_files: tuple[str, ...] = field(default=(), compare=False)
     embedded: bool = field(default=False, compare=False)

@@ -235,10 +235,10 @@ OPTIONS: tuple[Option, ...] = (
         "slave_connection",
         "str",
         None,
-        "SQLAlchemy URL of a read replica.",
-        field="slave_connection",
+        "SQLAlchemy URL of a read-only replica, used for the reads that tolerate lag "
+        "(allocation candidates; see docs/scale-out.md).",
+        field="database_slave_url",
         secret=True,
-        unsupported="reads go to [placement_database] connection; no read replica is used",
     ),
     _db(
         "mysql_sql_mode",

@@ -38,7 +38,7 @@ def announce(settings: Settings, conf: object | None = None) -> None:
         LOG.warning("%s", NOAUTH2_WARNING)
     if settings.log_options:
         for name in sorted(settings.__dataclass_fields__):
-            if name in ("sections", "notices", "database_url", "slave_connection"):
+            if name in ("sections", "notices", "database_url", "database_slave_url"):
                 continue
             LOG.debug("option %s = %r", name, getattr(settings, name))
 

@@ -64,8 +64,12 @@ QUERIES: dict[str, tuple[str, str]] = {
         "&resources2=PCPU:2,MEMORY_MB:1024&group_policy=isolate&limit=1000",
     ),
     "sharing": ("/allocation_candidates", _BASE + "&required=MISC_SHARES_VIA_AGGREGATE&limit=1000"),
+    "none": ("/allocation_candidates", "resources=VCPU:2000,MEMORY_MB:2048&limit=1000"),
     "rp-resources": ("/resource_providers", "resources=VCPU:2,MEMORY_MB:2048,DISK_GB:20"),
 }
+# GET /allocation_candidates/explain (docs/explain.md) is timed beside each
+# candidate query with the same query string; its goal is at most 2x.
+EXPLAIN = "/allocation_candidates/explain"
 
 
 def build(db: Database, computes: int) -> float:
@@ -148,21 +152,35 @@ def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int
     return int(status[0].split()[0]), body
 
 
-def measure(app: Any, runs: int) -> None:
+def _median(app: Any, path: str, query: str, runs: int) -> tuple[float, float, int, bytes]:
+    """Median wall and CPU seconds of ``runs`` requests (CPU time is steadier on a busy host)."""
+    times, cpu = [], []
+    for _ in range(runs):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        code, body = request(app, path, query)
+        times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(times), statistics.median(cpu), code, body
+
+
+def measure(app: Any, runs: int, explain: bool = True) -> None:
     for name, (path, query) in QUERIES.items():
-        times = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            code, body = request(app, path, query)
-            times.append(time.perf_counter() - start)
+        median, cpu, code, body = _median(app, path, query, runs)
         data = orjson.loads(body)
         count = len(data.get("allocation_requests", data.get("resource_providers", [])))
         digest = hashlib.sha1(body).hexdigest()[:10]
-        print(
-            f"{name:13s} median {statistics.median(times) * 1000:8.1f} ms  "
-            f"n={count:<6d} code={code} digest={digest}",
-            flush=True,
+        line = (
+            f"{name:13s} median {median * 1000:8.1f} ms (cpu {cpu * 1000:7.1f})  "
+            f"n={count:<6d} code={code} digest={digest}"
         )
+        if explain and path == "/allocation_candidates":
+            explained, explained_cpu, code, body = _median(app, EXPLAIN, query, runs)
+            verdict = orjson.loads(body)["verdict"]["step"] if code == 200 else "-"
+            line += (
+                f"  explain {explained * 1000:8.1f} ms (cpu {explained_cpu * 1000:7.1f}, "
+                f"cpu ratio {explained_cpu / max(cpu, 1e-9):.1f}x) verdict={verdict}"
+            )
+        print(line, flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -174,6 +192,9 @@ def main(argv: list[str] | None = None) -> None:
         "--no-analyze",
         action="store_true",
         help="keep the statistics as they are (PostgreSQL, MySQL)",
+    )
+    parser.add_argument(
+        "--no-explain", action="store_true", help="do not time GET /allocation_candidates/explain"
     )
     parser.add_argument(
         "--no-load",
@@ -193,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
             )
         if not args.no_analyze:
             analyze(db)
-        measure(_app(db), args.runs)
+        measure(_app(db), args.runs, explain=not args.no_explain)
         db.dispose()
 
 

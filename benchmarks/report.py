@@ -58,6 +58,11 @@ def _metric_rows(records: dict[str, dict[str, Any]]) -> Iterator[Row]:
             lambda r, s=shape: _get(r, "candidates", s, "p95_ms"),
         )
         yield row(
+            f"candidates {shape}: explain p50 ms",
+            INFO,
+            lambda r, s=shape: _get(r, "candidates", s, "explain_p50_ms"),
+        )
+        yield row(
             f"candidates {shape}: KiB",
             INFO,
             lambda r, s=shape: _kib(_get(r, "candidates", s, "bytes")),

@@ -69,10 +69,14 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[rank - 1]
 
 
+EXPLAIN = "/allocation_candidates/explain"
+
+
 def _measure_shape(
     target: Target,
     params: list[tuple[str, str]],
     budget: Budget,
+    heavy: bool = False,
 ) -> dict[str, Any]:
     """One warm-up request (gives the counts), then timed repeats within the budget."""
     response, first = target.timed("GET", "/allocation_candidates", params=params)
@@ -101,7 +105,25 @@ def _measure_shape(
         p95_ms=percentile(samples, 0.95),
         min_ms=min(samples),
     )
+    if target.name == "allotment" and not heavy:
+        result.update(_measure_explain(target, params, budget))
     return result
+
+
+def _measure_explain(target: Target, params: list[tuple[str, str]], budget: Budget) -> dict:
+    """GET /allocation_candidates/explain (an allotment extension) with the same query."""
+    samples: list[float] = []
+    verdict = None
+    deadline = time.monotonic() + budget.shape_seconds
+    while len(samples) < min(budget.repeats, 5) and time.monotonic() < deadline:
+        response, seconds = target.timed("GET", EXPLAIN, params=params)
+        if response.status_code != 200:
+            return {"explain_error": str(BenchError(response, (200,)))}
+        verdict = response.json()["verdict"]["step"]
+        samples.append(seconds * 1000)
+    if not samples:
+        return {}
+    return {"explain_p50_ms": percentile(samples, 0.5), "explain_verdict": verdict}
 
 
 # Shapes that may keep a server busy long after the client gave up (a naive
@@ -119,7 +141,7 @@ def run_candidates(
         if (name in HEAVY_SHAPES) != heavy:
             continue
         try:
-            results[name] = _measure_shape(target, params, budget)
+            results[name] = _measure_shape(target, params, budget, heavy)
         except httpx.TimeoutException:
             results[name] = {"error": f"timeout: no answer within {target.timeout:.0f}s"}
         except httpx.HTTPError as error:

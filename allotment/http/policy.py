@@ -152,6 +152,11 @@ API_RULES: tuple[Rule, ...] = (
     ),
     _api("placement:allocation_candidates:list", "List allocation candidates."),
     _api(
+        "placement:allocation_candidates:explain",
+        "Explain an allocation candidates query (allotment extension, not upstream).",
+        "rule:admin_api",
+    ),
+    _api(
         "placement:reshaper:reshape",
         "Reshape inventories and allocations of several providers atomically.",
         SERVICE,

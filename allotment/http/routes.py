@@ -17,6 +17,7 @@ from allotment.http.handlers import (
     aggregate,
     allocation,
     allocation_candidate,
+    allocation_candidate_explain,
     inventory,
     reshaper,
     resource_class,
@@ -175,6 +176,15 @@ ROUTES: tuple[Route, ...] = (
         GET=E(
             allocation_candidate.list_allocation_candidates,
             "placement:allocation_candidates:list",
+            mv.ALLOCATION_CANDIDATES,
+        ),
+    ),
+    # An allotment extension (docs/explain.md): not part of upstream's API.
+    _route(
+        "/allocation_candidates/explain",
+        GET=E(
+            allocation_candidate_explain.explain_allocation_candidates,
+            "placement:allocation_candidates:explain",
             mv.ALLOCATION_CANDIDATES,
         ),
     ),

@@ -105,7 +105,11 @@ def open_database(settings: Settings, create: bool = True) -> Database:
         if not create:
             raise DatabaseMissing(f"no database at {path}")
         _create_private_file(path)
-    db = Database(url, **engine_options(settings, url.get_backend_name()))
+    db = Database(
+        url,
+        replica_url=settings.database_slave_url,
+        **engine_options(settings, url.get_backend_name()),
+    )
     _session_settings(db, settings)
     return db
 
@@ -114,11 +118,14 @@ def _session_settings(db: Database, settings: Settings) -> None:
     if db.backend == "mysql" and settings.mysql_sql_mode:
         mode = settings.mysql_sql_mode
 
-        @event.listens_for(db.engine, "connect")
         def _sql_mode(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("SET SESSION sql_mode = %s", [mode])
             cursor.close()
+
+        for engine in (db.engine, db.replica):
+            if engine is not None:
+                event.listen(engine, "connect", _sql_mode)
 
     if db.backend == "sqlite" and not settings.sqlite_synchronous:
 

@@ -66,6 +66,9 @@ def test_harness_runs_every_scenario_in_process(db: Database, settings: Settings
     for shape, measured in result["candidates"].items():
         assert "error" not in measured, (shape, measured)
         assert measured["samples"] >= 1 and measured["p95_ms"] >= measured["p50_ms"] > 0
+        if shape != "wide_tree_isolate":  # explain is timed beside every light shape
+            assert measured["explain_p50_ms"] > 0, (shape, measured)
+            assert (measured["explain_verdict"] == "passed") == (measured["candidates"] > 0)
     assert result["candidates"]["simple"]["candidates"] > 0
     assert result["candidates"]["wide_tree_isolate"]["candidates"] > 0
     for kind, measured in result["reads"].items():

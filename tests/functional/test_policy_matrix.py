@@ -45,6 +45,8 @@ def expected_allowed(policy: str, persona: str, new_defaults: bool) -> bool:
         return True
     if policy == "placement:reshaper:reshape":
         return persona == "service"
+    if policy == "placement:allocation_candidates:explain":
+        return persona == "admin"  # an allotment extension (rule:admin_api)
     if policy == "placement:usages":
         return persona in ("admin", "service", "own_reader")
     return persona in ("admin", "service")

@@ -129,11 +129,11 @@ def test_embedded_only_without_any_file(tmp_path, monkeypatch):
 def test_unsupported_options_are_named_in_start_up_notices(tmp_path):
     conf = _write(
         tmp_path / "placement.conf",
-        "[placement_database]\nconnection = sqlite://\nslave_connection = sqlite://\n"
+        "[placement_database]\nconnection = sqlite://\nconnection_trace = true\n"
         "[profiler]\nenabled = true\n",
     )
     notices = config.load([conf], environ={}).notices
-    assert any("[placement_database] slave_connection" in n for n in notices)
+    assert any("[placement_database] connection_trace" in n for n in notices)
     assert any("[profiler] enabled" in n for n in notices)
 
 

@@ -7,7 +7,10 @@ code of spec J2. The search itself lives in ``allotment.store.candidates``.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from allotment import exceptions as exc
@@ -30,6 +33,9 @@ from allotment.store.candidates.request import (
     RequestGroup,
 )
 from allotment.store.candidates.search import SearchOptions, SearchResult, find_candidates
+from allotment.store.explain import explain, log_line
+
+LOG = logging.getLogger(__name__)
 
 _GROUP_PARAM = re.compile(r"^(resources|required|member_of|in_tree)(.*)$")
 _NUMERIC_SUFFIX = re.compile(r"^[1-9][0-9]*$")
@@ -53,20 +59,34 @@ _WIDE_PARAM_SINCE = {
 
 def list_allocation_candidates(req: Request) -> Response:
     request = parse_request(req.query, req.version)
-    settings = req.state.settings
-    options = SearchOptions(
+    options = search_options(req.state.settings)
+    # A replica's lag is harmless here: every claim is checked on the primary.
+    with candidate_errors(), req.state.db.read(replica=True) as conn:
+        result = find_candidates(conn, request, options)
+        if not result.candidates and LOG.isEnabledFor(logging.DEBUG):
+            # Why nothing (docs/explain.md): one line, only paid for at DEBUG.
+            LOG.debug(log_line(explain(conn, request, options), req.request_id))
+    return json_response(req, render(result, request, req.version))
+
+
+def search_options(settings: Any) -> SearchOptions:
+    """The ``[placement]`` options that shape a candidate search."""
+    return SearchOptions(
         max_candidates=settings.max_allocation_candidates,
         strategy=settings.allocation_candidates_generation_strategy,
         randomize=settings.randomize_allocation_candidates,
     )
+
+
+@contextmanager
+def candidate_errors() -> Iterator[None]:
+    """Unknown classes and traits (found by the search) as upstream's 400s."""
     try:
-        with req.state.db.read() as conn:
-            result = find_candidates(conn, request, options)
+        yield
     except exc.ResourceClassNotFound as error:
         raise HTTPError(400, f"Invalid resource class in resources parameter: {error}") from None
     except exc.TraitNotFound as error:
         raise HTTPError(400, f"Invalid trait in required parameter: {error}") from None
-    return json_response(req, render(result, request, req.version))
 
 
 # ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, product
+from typing import Protocol
 
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.universe import Provider, Universe
@@ -55,6 +56,19 @@ class Candidate:
         for providers in self.mappings.values():
             ids.update(providers)
         return ids
+
+
+class Observer(Protocol):
+    """Watches a real search (``allotment.store.explain`` is one); None costs nothing.
+
+    ``planned`` is told each anchor's slots (None: some group or the root rules
+    fail there); ``watch`` wraps that anchor's candidate stream (before the
+    cross-anchor de-duplication) and must yield what it is given.
+    """
+
+    def planned(self, universe: Universe, anchor: int, slots: list[_Slot] | None) -> None: ...
+
+    def watch(self, anchor: int, candidates: Iterator[Candidate]) -> Iterator[Candidate]: ...
 
 
 @dataclass
@@ -424,16 +438,23 @@ class _Search:
 
 
 def anchor_candidates(
-    universe: Universe, anchor: int, request: CandidateRequest, in_tree_roots: dict[str, int | None]
+    universe: Universe,
+    anchor: int,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+    observer: Observer | None = None,
 ) -> Iterator[Candidate]:
     """Candidates of one anchor, planned lazily (a capped search may never get here)."""
     slots = plan_anchor(universe, anchor, request, in_tree_roots)
+    if observer is not None:
+        observer.planned(universe, anchor, slots)
     if slots is None:
         return
     if not request.suffixed and request.nested_aware:
-        yield from _products(universe, anchor, slots, request)
+        found = _products(universe, anchor, slots, request)
     else:
-        yield from _Search(universe, anchor, request, slots).run()
+        found = _Search(universe, anchor, request, slots).run()
+    yield from found if observer is None else observer.watch(anchor, found)
 
 
 def _products(
@@ -500,6 +521,7 @@ def generate_over(
     in_tree_roots: dict[str, int | None] | None = None,
     strategy: str = DEPTH_FIRST,
     stop_after: int | None = None,
+    observer: Observer | None = None,
 ) -> list[Candidate]:
     """Distinct candidates over the anchors of each universe in turn, at most ``stop_after``.
 
@@ -517,7 +539,7 @@ def generate_over(
         for universe in universes:
             sharing.update(pid for pid, p in universe.providers.items() if p.sharing)
             for anchor in universe.anchors:
-                yield anchor_candidates(universe, anchor, request, roots)
+                yield anchor_candidates(universe, anchor, request, roots, observer)
 
     gens = per_anchor()
     stream = _round_robin(gens) if strategy == BREADTH_FIRST else chain.from_iterable(gens)

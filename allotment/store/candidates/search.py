@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection
 
 from allotment.store.candidates import research as research_mod
-from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, generate_over
+from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, Observer, generate_over
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Research
 from allotment.store.candidates.universe import Provider, Universe
@@ -81,14 +81,19 @@ def find_candidates(
     return _select(universes(), plan.in_tree_roots, request, options)
 
 
-def select(found: Research, request: CandidateRequest, options: SearchOptions) -> SearchResult:
+def select(
+    found: Research,
+    request: CandidateRequest,
+    options: SearchOptions,
+    observer: Observer | None = None,
+) -> SearchResult:
     """Generate, cap, limit (or sample) over an already loaded universe."""
     universe = found.universe
     if options.randomize:
         universe = copy.copy(universe)
         universe.anchors = list(universe.anchors)
         options.rng.shuffle(universe.anchors)
-    return _select(iter([universe]), found.in_tree_roots, request, options)
+    return _select(iter([universe]), found.in_tree_roots, request, options, observer)
 
 
 def _stop(request: CandidateRequest, options: SearchOptions) -> int | None:
@@ -107,6 +112,7 @@ def _select(
     in_tree_roots: dict[str, int | None],
     request: CandidateRequest,
     options: SearchOptions,
+    observer: Observer | None = None,
 ) -> SearchResult:
     loaded: list[Universe] = []
 
@@ -121,6 +127,7 @@ def _select(
         in_tree_roots,
         strategy=options.strategy,
         stop_after=_stop(request, options),
+        observer=observer,
     )
     if options.randomize:
         if request.limit is not None and request.limit < len(candidates):

@@ -157,6 +157,8 @@ def expected_new(policy: str, persona: str, own_project: bool) -> bool:
     """Upstream's secure-RBAC defaults, written out by hand."""
     if policy == "placement:reshaper:reshape":
         return persona == "service"
+    if policy == "placement:allocation_candidates:explain":
+        return persona == "admin"  # an allotment extension: admin only
     if policy == "placement:usages":
         return persona in ("admin", "service") or (persona in ("reader", "member") and own_project)
     return persona in ("admin", "service")

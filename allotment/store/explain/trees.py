@@ -1,0 +1,237 @@
+"""The tree-level funnel of an explanation (no SQL).
+
+Counts trees (roots), each step keeping the trees that passed every step before:
+
+* ``trees``: every tree loaded.
+* ``sharing_joined``: every request group finds providers in the tree itself
+  or among the sharing providers linked to it (``assemble.unnumbered_choices``
+  and ``assemble.suffixed_choices``, the engine's own).
+* ``root_required``: the root has the ``root_required`` traits and none of the
+  forbidden ones (``assemble.root_ok``).
+* ``combination``: the engine's search finds a candidate when ``same_subtree``
+  and ``group_policy=isolate`` are left out. What stops it here: amounts of
+  several groups summed on one provider, the unnumbered group's required
+  traits on the providers it uses, and below 1.29 one provider per tree.
+* ``same_subtree``: the same search with ``same_subtree``.
+* ``group_policy_isolate``: the real request; these are the trees the real
+  search (watched through ``assemble.Observer``) produced candidates for.
+
+Only trees that the real search did not produce a candidate for are searched
+again, each one up to its first candidate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from allotment.store.candidates import assemble
+from allotment.store.candidates.assemble import Candidate
+from allotment.store.candidates.request import ISOLATE, NONE, UNNUMBERED, CandidateRequest
+from allotment.store.candidates.universe import Universe
+
+MAX_MISSES = 5
+
+TREES = "trees"
+SHARING_JOINED = "sharing_joined"
+ROOT_REQUIRED = "root_required"
+COMBINATION = "combination"
+SAME_SUBTREE = "same_subtree"
+ISOLATE_STEP = "group_policy_isolate"
+STEPS = (SHARING_JOINED, ROOT_REQUIRED, COMBINATION, SAME_SUBTREE, ISOLATE_STEP)
+
+
+class Watcher:
+    """An ``assemble.Observer``: which anchors the real search produced candidates for."""
+
+    def __init__(self) -> None:
+        self.planned_anchors: set[int] = set()
+        self.produced: set[int] = set()
+        # Set by the caller when the search stopped at a cap before every anchor.
+        self.stopped = False
+
+    def planned(self, universe: Universe, anchor: int, slots: object) -> None:
+        self.planned_anchors.add(anchor)
+
+    def watch(self, anchor: int, candidates: Iterator[Candidate]) -> Iterator[Candidate]:
+        for candidate in candidates:
+            self.produced.add(anchor)
+            yield candidate
+
+
+@dataclass
+class TreeMiss:
+    root: int
+    lacks: list[str]
+
+
+@dataclass
+class TreeFunnel:
+    funnel: list[tuple[str, int]]
+    # Trees removed by each step (root ids, in id order), with why.
+    removed: dict[str, list[TreeMiss]] = field(default_factory=dict)
+
+
+def _groups_served(
+    universe: Universe,
+    root: int,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+) -> list[str]:
+    """What the tree lacks to serve every group (empty: every group is served)."""
+    lacks = []
+    for group in request.groups:
+        in_tree_root = in_tree_roots.get(group.suffix)
+        if group.suffix == UNNUMBERED:
+            if not group.resources:
+                continue
+            for rc, amount in sorted(group.resources.items()):
+                single = dataclasses.replace(group, resources={rc: amount})
+                if assemble.unnumbered_choices(universe, root, single, in_tree_root) is None:
+                    lacks.append(
+                        f"group '': no provider for {rc}:{amount} in the tree "
+                        "or its linked sharing providers"
+                    )
+        elif not assemble.suffixed_choices(universe, root, group, in_tree_root):
+            lacks.append(
+                f"group '{group.suffix}': no single provider of the tree "
+                "or its linked sharing providers meets it"
+            )
+    return lacks
+
+
+def _finds(
+    universe: Universe,
+    root: int,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+) -> bool:
+    found = assemble.anchor_candidates(universe, root, request, in_tree_roots)
+    return next(found, None) is not None
+
+
+def tree_funnel(
+    universe: Universe,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+    watcher: Watcher,
+    group_served: bool = True,
+) -> TreeFunnel:
+    """Trees left after each step; a tree the real search produced for passes them all.
+
+    ``group_served`` False: some group's funnel ended at zero, so no tree serves
+    it and every step after ``trees`` is zero (without searching each tree).
+    """
+    roots = sorted(r for r in universe.trees if r in universe.providers)
+    if not group_served:
+        return TreeFunnel(
+            [(TREES, len(roots)), *((step, 0) for step in STEPS)], {s: [] for s in STEPS}
+        )
+    relaxed = dataclasses.replace(
+        request, same_subtrees=(), group_policy=NONE if request.group_policy else None
+    )
+    subtree_only = dataclasses.replace(relaxed, same_subtrees=request.same_subtrees)
+    removed: dict[str, list[int]] = {step: [] for step in STEPS}
+    for root in roots:
+        if root in watcher.produced:
+            continue
+        for step in STEPS:
+            if step == ISOLATE_STEP:
+                passed = _final(universe, root, request, in_tree_roots, watcher) is None
+            else:
+                passed = _passes(
+                    step, universe, root, request, relaxed, subtree_only, in_tree_roots
+                )
+            if not passed:
+                removed[step].append(root)
+                break
+    out = TreeFunnel([(TREES, len(roots))])
+    alive = len(roots)
+    for step in STEPS:
+        alive -= len(removed[step])
+        out.funnel.append((step, alive))
+        out.removed[step] = [
+            TreeMiss(root, lacks(step, universe, root, request, in_tree_roots, watcher))
+            for root in removed[step][:MAX_MISSES]
+        ]
+    return out
+
+
+def _passes(
+    step: str,
+    universe: Universe,
+    root: int,
+    request: CandidateRequest,
+    relaxed: CandidateRequest,
+    subtree_only: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+) -> bool:
+    if step == SHARING_JOINED:
+        return _served(universe, root, request, in_tree_roots)
+    if step == ROOT_REQUIRED:
+        return assemble.root_ok(universe, root, request)
+    if step == COMBINATION:
+        return _finds(universe, root, relaxed, in_tree_roots)
+    if step == SAME_SUBTREE:
+        return not request.same_subtrees or _finds(universe, root, subtree_only, in_tree_roots)
+    raise ValueError(step)
+
+
+def _served(
+    universe: Universe, root: int, request: CandidateRequest, in_tree_roots: dict[str, int | None]
+) -> bool:
+    for group in request.groups:
+        in_tree_root = in_tree_roots.get(group.suffix)
+        if group.suffix == UNNUMBERED:
+            if group.resources and (
+                assemble.unnumbered_choices(universe, root, group, in_tree_root) is None
+            ):
+                return False
+        elif not assemble.suffixed_choices(universe, root, group, in_tree_root):
+            return False
+    return True
+
+
+def lacks(
+    step: str,
+    universe: Universe,
+    root: int,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+    watcher: Watcher,
+) -> list[str]:
+    """Why a tree failed ``step`` (one line per reason)."""
+    if step == SHARING_JOINED:
+        return _groups_served(universe, root, request, in_tree_roots)
+    if step == ROOT_REQUIRED:
+        traits = universe.providers[root].traits
+        out = [f"root lacks trait {t}" for t in sorted(request.root_required - traits)]
+        return out + [
+            f"root has forbidden trait {t}" for t in sorted(traits & request.root_forbidden)
+        ]
+    if step == COMBINATION:
+        return ["no combination of its providers satisfies every group at once"]
+    if step == SAME_SUBTREE:
+        return ["no combination places each same_subtree set under one of its providers"]
+    return _final(universe, root, request, in_tree_roots, watcher) or []
+
+
+def _final(
+    universe: Universe,
+    root: int,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+    watcher: Watcher,
+) -> list[str] | None:
+    """The real request: what the real search found (it may have stopped before the tree)."""
+    if root in watcher.produced:
+        return None
+    if root not in watcher.planned_anchors:
+        if watcher.stopped and _finds(universe, root, request, in_tree_roots):
+            return None
+        if not watcher.stopped:
+            return ["the research step found no way to anchor a candidate here"]
+    if request.group_policy == ISOLATE:
+        return ["no combination gives every suffixed group a provider of its own"]
+    return ["no candidate (its candidates repeat another tree's)"]

@@ -1,0 +1,63 @@
+"""The explain funnel agrees with the real search on random small clouds (every backend).
+
+For random worlds and requests (the generators of the candidate tests): the
+funnel's final count is the number of candidates GET /allocation_candidates
+returns without a limit, the verdict is "passed" exactly when there are
+candidates, every funnel only ever shrinks, and no group funnel reaches zero
+while candidates exist (its filters are necessary conditions of the engine's).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allotment.store import schema
+from allotment.store.candidates.search import find_candidates
+from allotment.store.engine import Database
+from allotment.store.explain import PASSED, explain
+from tests.candidate_data import TreeBuilder
+from tests.unit.store.candidates.reference import TRAITS, requests, worlds
+
+
+@settings(
+    max_examples=int(os.environ.get("EXPLAIN_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_funnel_matches_the_search(db: Database, data: st.DataObject) -> None:
+    providers = data.draw(worlds())
+    request = data.draw(requests(providers))
+    limit = data.draw(st.none() | st.integers(1, 4))
+    request = replace(request, limit=limit)
+    schema.reset_data(db)
+    with db.write() as conn:
+        builder = TreeBuilder(conn)
+        for name in TRAITS:
+            builder._trait_id(name)
+        builder.add_world(providers)
+    with db.read() as conn:
+        every = find_candidates(conn, replace(request, limit=None))
+        document = explain(conn, request)
+    count = len(every.candidates)
+    assert document["candidates"]["before_limit"] == count
+    assert document["candidates"]["returned"] == (count if limit is None else min(limit, count))
+    if count:
+        assert document["verdict"]["step"] == PASSED
+        for group in document["groups"]:
+            assert group["funnel"][-1]["remaining"] > 0, group
+            assert group["zero_step"] is None
+        assert document["tree_funnel"][-1]["remaining"] > 0
+    else:
+        assert document["verdict"]["step"] != PASSED
+        assert document["verdict"]["message"]
+    for funnel in [g["funnel"] for g in document["groups"]] + [document["tree_funnel"]]:
+        counts = [entry["remaining"] for entry in funnel]
+        assert counts == sorted(counts, reverse=True), funnel
+    assert document["tree_funnel"][0]["remaining"] == len(
+        {p.root_id for p in builder.providers.values()}
+    )

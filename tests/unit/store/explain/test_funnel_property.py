@@ -1,0 +1,68 @@
+"""The group funnel against the engine's own per-provider rules, on random worlds.
+
+A suffixed group's providers passing every step are exactly the providers
+``assemble.suffixed_choices`` offers for some anchor. For the unnumbered
+group, per class, they are those ``assemble.unnumbered_choices`` offers (the
+funnel's extra trait test only narrows them), and every provider a real
+candidate uses for a group passes that group's funnel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allotment.store.candidates import assemble
+from allotment.store.candidates.request import UNNUMBERED
+from allotment.store.candidates.universe import Universe
+from allotment.store.explain import funnel
+from tests.unit.store.candidates.reference import requests, worlds
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_funnel_matches_the_engines_rules(data: st.DataObject) -> None:
+    providers = data.draw(worlds())
+    request = data.draw(requests(providers))
+    universe = Universe(providers)
+    root_of = {p.uuid: p.root_id for p in providers}
+    in_tree_roots = {g.suffix: root_of.get(g.in_tree) for g in request.groups if g.in_tree}
+    roots = [r for r in universe.trees if r in universe.providers]
+    passed = {
+        g.suffix: funnel.passing(universe, g, in_tree_roots.get(g.suffix)) for g in request.groups
+    }
+    for group in request.groups:
+        root = in_tree_roots.get(group.suffix)
+        if group.suffix != UNNUMBERED or not group.resources:
+            engine = {
+                pid for a in roots for pid in assemble.suffixed_choices(universe, a, group, root)
+            }
+            assert passed[group.suffix][""] == engine
+            continue
+        for rc, amount in group.resources.items():
+            single = dataclasses.replace(group, resources={rc: amount})
+            engine = set()
+            for a in roots:
+                found = assemble.unnumbered_choices(universe, a, single, root)
+                engine |= set(found[rc]) if found else set()
+            if group.required:
+                assert passed[UNNUMBERED][rc] <= engine
+            else:
+                assert passed[UNNUMBERED][rc] == engine
+    for candidate in assemble.generate(universe, request, in_tree_roots):
+        for suffix, pids in candidate.mappings.items():
+            group = request.group(suffix)
+            assert group is not None
+            if suffix != UNNUMBERED:
+                assert set(pids) <= passed[suffix][""]
+                continue
+            for pid, resources in candidate.allocations.items():
+                for rc in resources:
+                    if rc in group.resources and pid in pids:
+                        assert pid in passed[UNNUMBERED][rc] or any(
+                            rc in request.group(s).resources and pid in candidate.mappings[s]
+                            for s in candidate.mappings
+                            if s != UNNUMBERED
+                        )
