@@ -55,6 +55,23 @@ __all__ = [
 PROJECT = "placement"
 
 
+# --- options of issue 14 (the [allotment] limits, all > 0) ---
+LIMIT_OPTIONS = (
+    "max_body_size",
+    "max_list_items",
+    "max_json_depth",
+    "max_request_line",
+    "max_header_size",
+    "header_timeout",
+    "body_timeout",
+    "keepalive_timeout",
+    "keepalive_requests",
+    "max_connections",
+    "max_allocations_per_write",
+)
+_POSITIVE_LIMITS = LIMIT_OPTIONS
+
+
 class ConfigError(ValueError):
     """A setting has a value we cannot use."""
 
@@ -133,6 +150,31 @@ class Settings:
     config_files: tuple[str, ...] = field(default=(), compare=False)
     embedded: bool = field(default=False, compare=False)
     notices: tuple[str, ...] = field(default=(), compare=False)
+    # --- options of issue 14: request limits and the slow-client front ---
+    # Largest request body in bytes (413 above it).
+    max_body_size: int = 1048576
+    # Most items in any one JSON array or object of a body (traits, aggregates,
+    # consumers of POST /allocations, ...) and in one query-string list.
+    max_list_items: int = 1000
+    # Deepest nesting of a JSON body.
+    max_json_depth: int = 32
+    # Longest request line (414) and largest header block (431), in bytes.
+    max_request_line: int = 16384
+    max_header_size: int = 32768
+    # Seconds a client may take to send a request head, then its body.
+    header_timeout: float = 30.0
+    body_timeout: float = 60.0
+    # Idle seconds a kept-alive connection is held; requests per connection.
+    keepalive_timeout: float = 5.0
+    keepalive_requests: int = 1000
+    # Open connections each worker holds before answering 503.
+    max_connections: int = 1000
+    # (consumer, provider) allocation pairs one POST /allocations or
+    # /reshaper may write: bounds how long one request holds the write lock.
+    max_allocations_per_write: int = 1000
+    # --- end of options of issue 14 ---
+    # --- options of issue 21 ---
+    console: bool = True
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
@@ -155,6 +197,9 @@ class Settings:
         if self.log_format not in ("plain", "json"):
             raise ConfigError("[allotment] log_format must be plain or json")
         _check_bind(self.bind)
+        for name in _POSITIVE_LIMITS:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0")
         return self
 
     def replace(self, **changes: Any) -> Settings:
@@ -172,7 +217,12 @@ def _check_bind(bind: str) -> None:
 # Options added by other branches as (section, option) -> Settings field, before they
 # were ported to ``allotment.options``: each is registered as a string option and
 # converted by its Settings field's type. Prefer declaring an ``Option``.
-FILE_OPTIONS: dict[tuple[str, str], str] = {}
+FILE_OPTIONS: dict[tuple[str, str], str] = {
+    # --- options of issue 14 ---
+    **{("allotment", name): name for name in LIMIT_OPTIONS},
+    # --- options of issue 21 ---
+    ("allotment", "console"): "console",
+}
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
@@ -180,6 +230,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 def _legacy_option(section: str, name: str, field_name: str) -> Option:
     kind = str(_FIELDS[field_name].type)
     typ = "bool" if kind == "bool" else "int" if kind.startswith("int") else "str"
+    typ = "float" if kind == "float" else typ
     typ = "list" if kind.startswith("tuple") else typ
     default = _FIELDS[field_name].default
     return Option(section, name, typ, default, f"Settings.{field_name}", "allotment", field_name)
@@ -211,6 +262,8 @@ def _oslo_opt(option: Option) -> Any:
         return cfg.IntOpt(option.name, min=option.min, max=option.max, **kwargs)
     if option.type == "list":
         return cfg.ListOpt(option.name, **kwargs)
+    if option.type == "float":
+        return cfg.FloatOpt(option.name, **kwargs)
     return cfg.StrOpt(option.name, choices=option.choices, **kwargs)
 
 
@@ -444,6 +497,8 @@ def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
                 values[name] = types.Integer()(raw) if raw.strip() else None
             elif kind == "list":
                 values[name] = tuple(types.List()(raw))
+            elif kind == "float":
+                values[name] = types.Float()(raw)
             else:
                 values[name] = raw
         except ValueError as error:

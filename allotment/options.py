@@ -48,7 +48,7 @@ class Option:
 
     group: str
     name: str
-    type: str  # "str", "bool", "int" or "list"
+    type: str  # "str", "bool", "int", "float" or "list"
     default: Any
     help: str
     source: str  # "placement", "oslo.log", "oslo.policy", "oslo.middleware", "allotment"
