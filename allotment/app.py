@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from allotment import console, startup
 from allotment.config import Settings
-from allotment.http import auth, cors, health, middleware
+from allotment.http import auth, cors, health, middleware, proxy
 from allotment.http.middleware import WSGIApp
 from allotment.http.policy import Enforcer
+from allotment.http.policy_reload import ReloadingEnforcer, build
 from allotment.metrics import Metrics
 from allotment.metrics import database as metrics_database
 from allotment.metrics.endpoint import metrics_app
@@ -33,17 +35,21 @@ class AppState:
 
 
 def prepare_database(settings: Settings, db: Database) -> None:
-    """Upgrade the schema when configured to, then sync standard classes and traits."""
+    """Upgrade the schema when configured to (under a database-wide lock), else
+    refuse a schema that is not at head; then sync standard classes and traits."""
     if settings.sync_on_startup:
         schema.upgrade(db)
-    else:
-        schema.sync_standard_data(db)
+        return
+    problem = schema.problem(db)
+    if problem:
+        raise schema.SchemaNotReady(problem)
+    schema.sync_standard_data(db)
 
 
 def check_settings(settings: Settings) -> None:
     """Refuse, before serving or forking workers, what make_app would refuse:
     a broken policy file, or keystone auth that cannot be configured."""
-    Enforcer.from_settings(settings)
+    build(settings)  # also remembered: a worker started later falls back to these rules
     if settings.auth_strategy == "keystone":
         from allotment.http import keystone  # optional dependency
 
@@ -79,14 +85,16 @@ class Mounts:
 
 
 def make_app(settings: Settings, db: Database | None = None, prepare: bool = True) -> Any:
-    """Build the WSGI app. Every request passes RequestLog (request id, one
-    access log line) and CORS (only when [cors] allowed_origin is set), then
-    goes to the first matching mount of the list below.
+    """Build the WSGI app. Every request passes ProxyHeaders (only with
+    enable_proxy_headers_parsing: scheme, host, prefix), RequestLog (request
+    id, one access log line) and CORS (only when [cors] allowed_origin is
+    set), then goes to the first matching mount of the list below.
 
     A broken policy file raises ``PolicyFileError`` here, before serving.
     """
-    enforcer = Enforcer.from_settings(settings)
-    db = db or Database(settings.database_url, replica_url=settings.database_slave_url)
+    enforcer = cast(Enforcer, ReloadingEnforcer(settings))
+    if db is None:
+        db = startup.open_for_serving(settings, wait=prepare)
     recorder = Metrics() if settings.metrics else None
     if recorder is not None:
         metrics_database.instrument(db)
@@ -100,12 +108,13 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
         *([Mount("/metrics", metrics_app, exact=True)] if recorder else []),
         # The OpenAPI 3.1 document (?microversion=1.X), no token, cacheable.
         Mount("/openapi.json", openapi_app, exact=True),
-        # Everything else: /healthcheck and the placement API.
+        # Everything else: /healthcheck, the console (/ui/) and the placement API.
         Mount("", _api(state)),
     ]
     app: Any = Mounts(mounts)
     app = cors.wrap(app, settings)
-    app = middleware.RequestLog(app, settings.access_log, settings.log_format == "json")
+    app = middleware.RequestLog(app, settings.access_log, settings.json_logs)
+    app = proxy.wrap(app, settings.enable_proxy_headers_parsing)
     app.state = state
     return app
 
@@ -114,6 +123,7 @@ def _api(state: AppState) -> WSGIApp:
     """The placement API. A request passes the layers top to bottom:
 
     1. HealthCheck      - GET /healthcheck, no token, no microversion
+    1b. Console         - GET /ui/: static console assets, no token ([allotment] console)
     2. RequestMetrics   - count and time each request (when metrics are on)
     3. FaultWrapper     - any unexpected exception becomes a JSON 500
     4. authentication   - noauth2 or keystonemiddleware (root document stays open)
@@ -126,6 +136,7 @@ def _api(state: AppState) -> WSGIApp:
     app = middleware.FaultWrapper(app)
     if state.metrics is not None:
         app = RequestMetrics(app, state.metrics)
+    app = console.mount(app, state.settings)  # /ui/: static assets; the page calls the API
     return health.HealthCheck(app, state.db)
 
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from allotment import startup
 from allotment.app import make_app, prepare_database
 from allotment.config import Settings
 from allotment.metrics import multiprocess
-from allotment.store.engine import Database
 
 LOG = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("backlog", 2048)
         self.cfg.set("proc_name", "allotment")
         self.cfg.set("accesslog", None)
+        # gunicorn's own lines go through our handlers, in our format (JSON or plain).
+        self.cfg.set("logger_class", "allotment.logs.GunicornLogger")
         # Several servers on one host (tests, benchmarks) must not share
         # gunicorn's per-user control socket (gunicorn >= 24).
         if "control_socket_disable" in self.cfg.settings:
@@ -54,7 +56,7 @@ class _Gunicorn(BaseApplication):
 
 
 def serve(settings: Settings, threads: int = 4) -> None:
-    db = Database(settings.database_url)
+    db = startup.open_for_serving(settings)
     try:
         prepare_database(settings, db)
     finally:
