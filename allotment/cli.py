@@ -202,6 +202,7 @@ def _add_operator_commands(
         explain,
         import_,
         online_migrations,
+        openapi,
         status,
         top,
         tree,
@@ -216,6 +217,7 @@ def _add_operator_commands(
     explain.add_parser(sub)
     tree.add_parser(sub)
     top.add_parser(sub)
+    openapi.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -144,6 +144,8 @@ class Settings:
     workers: int = 2
     access_log: bool = True
     log_format: str = "plain"
+    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
+    database_slave_url: str | None = None
     # Where the settings came from, and what to warn about at start-up.
     config_files: tuple[str, ...] = field(default=(), compare=False)
     embedded: bool = field(default=False, compare=False)
@@ -171,12 +173,11 @@ class Settings:
     # /reshaper may write: bounds how long one request holds the write lock.
     max_allocations_per_write: int = 1000
     # --- end of options of issue 14 ---
-    # --- options of issue 20 ---
-    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
-    database_slave_url: str | None = None
-    # --- end of options of issue 20 ---
     # --- options of issue 21 ---
     console: bool = True
+    # --- options of issue 19 ---
+    # GET /metrics and the instrumentation behind it.
+    metrics: bool = True
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
@@ -224,6 +225,8 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     **{("allotment", name): name for name in LIMIT_OPTIONS},
     # --- options of issue 21 ---
     ("allotment", "console"): "console",
+    # --- options of issue 19 ---
+    ("allotment", "metrics"): "metrics",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
@@ -232,7 +235,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 def _legacy_option(section: str, name: str, field_name: str) -> Option:
     kind = str(_FIELDS[field_name].type)
     typ = "bool" if kind == "bool" else "int" if kind.startswith("int") else "str"
-    typ = "float" if kind.startswith("float") else typ
+    typ = "float" if kind == "float" else typ
     typ = "list" if kind.startswith("tuple") else typ
     default = _FIELDS[field_name].default
     return Option(section, name, typ, default, f"Settings.{field_name}", "allotment", field_name)
@@ -262,10 +265,10 @@ def _oslo_opt(option: Option) -> Any:
         return cfg.BoolOpt(option.name, **kwargs)
     if option.type == "int":
         return cfg.IntOpt(option.name, min=option.min, max=option.max, **kwargs)
-    if option.type == "float":
-        return cfg.FloatOpt(option.name, **kwargs)
     if option.type == "list":
         return cfg.ListOpt(option.name, **kwargs)
+    if option.type == "float":
+        return cfg.FloatOpt(option.name, **kwargs)
     return cfg.StrOpt(option.name, choices=option.choices, **kwargs)
 
 
@@ -368,8 +371,10 @@ def parse(
     config_files: list[str] | None = None,
     config_dirs: list[str] | None = None,
     environ: dict[str, str] | None = None,
+    conf: Any = None,
 ) -> Any:
-    """A ``ConfigOpts`` with every option registered and the files parsed."""
+    """A ``ConfigOpts`` (``conf``, or a new one) with every option registered and
+    the files parsed. Options ``conf`` already holds are kept as registered."""
     from oslo_config import cfg
 
     # oslo.config's own OS_<GROUP>__<OPTION> environment source reads os.environ:
@@ -383,7 +388,7 @@ def parse(
     for path in dirs or []:
         if not os.path.isdir(path):
             raise ConfigError(f"config directory not found: {path}")
-    conf = cfg.ConfigOpts()
+    conf = cfg.ConfigOpts() if conf is None else conf
     register_opts(conf)
     try:
         conf(
@@ -497,6 +502,8 @@ def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
                 values[name] = types.Integer()(raw) if raw.strip() else None
             elif kind == "list":
                 values[name] = tuple(types.List()(raw))
+            elif kind == "float":
+                values[name] = types.Float()(raw)
             else:
                 values[name] = raw
         except ValueError as error:

@@ -235,8 +235,8 @@ OPTIONS: tuple[Option, ...] = (
         "slave_connection",
         "str",
         None,
-        "SQLAlchemy URL of a read replica, for the reads that tolerate lag "
-        "(see docs/scale-out.md).",
+        "SQLAlchemy URL of a read-only replica, used for the reads that tolerate lag "
+        "(allocation candidates; see docs/scale-out.md).",
         field="database_slave_url",
         secret=True,
     ),

@@ -23,7 +23,9 @@ from allotment.http import microversion as mv
 from allotment.http.auth import ENV_GLOBAL_REQUEST_ID
 from allotment.http.policy import PolicyDenied
 from allotment.http.request import (
+    ENV_ERROR,
     ENV_REQUEST_ID,
+    ENV_ROUTE,
     ENV_STATE,
     ENV_VERSION,
     Request,
@@ -177,6 +179,8 @@ class RequestLog:
             "duration_ms": round(elapsed * 1000, 2),
         }
         if self.json_format:
+            # The route template groups requests the way the metrics do.
+            fields["route"] = environ.get(ENV_ROUTE, NO_VALUE)
             ACCESS_LOG.info(orjson.dumps({**log_context, **fields}).decode())
         else:
             ACCESS_LOG.info(
@@ -316,6 +320,7 @@ class PlacementHandler:
             environ[ENV_HANDLER_ERROR] = True  # upstream's router raises it: no Vary
             return error_response(environ, 404, "")
         route, params = found
+        environ[ENV_ROUTE] = route.template
         method = environ["REQUEST_METHOD"]
         endpoint = route.methods.get(method)
         if endpoint is None:
@@ -340,10 +345,12 @@ class PlacementHandler:
         except exc.DatabaseUnavailable:
             raise  # the fault wrapper answers 503 and logs one line
         except errors.HTTPError as error:
+            environ[ENV_ERROR] = error
             return error_response(
                 environ, error.status, error.message, error.code, error.headers, error.extra
             )
         except exc.PlacementError as error:
+            environ[ENV_ERROR] = error
             http_error = errors.from_domain(error)
             if http_error.status == 404:
                 # Upstream's handlers let a missing object escape to the

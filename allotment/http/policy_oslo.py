@@ -56,11 +56,16 @@ def list_rules() -> list[Any]:
 def get_enforcer() -> Any:
     """``oslo.policy.enforcer`` entry point: an oslo.policy Enforcer over our rules,
     configured from placement.conf as the service is."""
+    from oslo_config import cfg
+    from oslo_policy import opts as policy_opts
     from oslo_policy import policy
 
     from allotment import config
 
-    conf = config.parse()
+    conf = cfg.ConfigOpts()
+    for group, opts in policy_opts.list_opts():  # oslo.policy's own [oslo_policy]
+        conf.register_opts(opts, group=group)
+    conf = config.parse(conf=conf)
     enforcer = policy.Enforcer(conf)
     enforcer.register_defaults(list_rules())
     return enforcer

@@ -24,6 +24,10 @@ ENV_STATE = "allotment.state"
 ENV_VERSION = "allotment.microversion"
 ENV_CONTEXT = "allotment.context"
 ENV_REQUEST_ID = "allotment.request_id"
+# Dispatch records the matched route template (for logs and metrics: a
+# template, never the raw path) and the exception an error answer came from.
+ENV_ROUTE = "allotment.route"
+ENV_ERROR = "allotment.error"
 
 # The limits of a request with no app state (a bare Request in a unit test).
 _DEFAULT_LIMITS = Settings(database_url="sqlite://")

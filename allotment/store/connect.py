@@ -118,11 +118,14 @@ def _session_settings(db: Database, settings: Settings) -> None:
     if db.backend == "mysql" and settings.mysql_sql_mode:
         mode = settings.mysql_sql_mode
 
-        @event.listens_for(db.engine, "connect")
         def _sql_mode(dbapi_conn: Any, _record: Any) -> None:
             cursor = dbapi_conn.cursor()
             cursor.execute("SET SESSION sql_mode = %s", [mode])
             cursor.close()
+
+        for engine in (db.engine, db.replica):
+            if engine is not None:
+                event.listen(engine, "connect", _sql_mode)
 
     if db.backend == "sqlite" and not settings.sqlite_synchronous:
 

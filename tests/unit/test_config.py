@@ -129,14 +129,12 @@ def test_embedded_only_without_any_file(tmp_path, monkeypatch):
 def test_unsupported_options_are_named_in_start_up_notices(tmp_path):
     conf = _write(
         tmp_path / "placement.conf",
-        "[placement_database]\nconnection = sqlite://\nslave_connection = sqlite://\n"
+        "[placement_database]\nconnection = sqlite://\nconnection_trace = true\n"
         "[profiler]\nenabled = true\n",
     )
-    loaded = config.load([conf], environ={})
-    # slave_connection is acted on (a read replica, docs/scale-out.md): no notice.
-    assert not any("slave_connection" in n for n in loaded.notices)
-    assert loaded.database_slave_url == "sqlite://"
-    assert any("[profiler] enabled" in n for n in loaded.notices)
+    notices = config.load([conf], environ={}).notices
+    assert any("[placement_database] connection_trace" in n for n in notices)
+    assert any("[profiler] enabled" in n for n in notices)
 
 
 def test_settings_from_a_callers_conf_object():

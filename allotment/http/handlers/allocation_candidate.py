@@ -26,6 +26,7 @@ from allotment.http.query import (
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas.allocation_candidate import query_schema
 from allotment.http.validation import MAX_INT, is_valid_name, parse_uuid, validate_query
+from allotment.metrics import candidate_search
 from allotment.store import resource_class as rc_store
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
@@ -62,7 +63,11 @@ def list_allocation_candidates(req: Request) -> Response:
     request = parse_request(req.query, req.version)
     options = search_options(req.state.settings)
     # A replica's lag is harmless here: every claim is checked on the primary.
-    with candidate_errors(trait_prefix=""), req.state.db.read(replica=True) as conn:
+    with (
+        candidate_errors(trait_prefix=""),
+        candidate_search(req.state.metrics) as search,
+        req.state.db.read(replica=True) as conn,
+    ):
         try:
             result = find_candidates(conn, request, options)
         except exc.ResourceClassNotFound:
@@ -71,6 +76,8 @@ def list_allocation_candidates(req: Request) -> Response:
                 # Upstream: an unknown class in a suffixed group finds nothing.
                 return json_response(req, {"allocation_requests": [], "provider_summaries": {}})
             raise unknown from None
+        providers = len(result.universe.providers)
+        search.found(len(result.candidates), providers, request.limit, options.max_candidates)
         if not result.candidates and LOG.isEnabledFor(logging.DEBUG):
             # Why nothing (docs/explain.md): one line, only paid for at DEBUG.
             LOG.debug(log_line(explain(conn, request, options), req.request_id))

@@ -133,3 +133,39 @@ def test_database_url_from_a_file(home):
     result = run(["db", "upgrade", "--database-file", str(secret)], home)
     assert result.returncode == 0, result.stderr
     assert target.exists()
+
+
+def test_password_never_stays_in_the_process_arguments(home):
+    """`ps` shows /proc/PID/cmdline: after the re-exec it holds no password while the
+    command runs (here: blocked on a server that accepts and never answers)."""
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        url = f"postgresql://placement:s3cret-pw@127.0.0.1:{port}/placement"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "allotment", "--database", url, "db", "current"],
+            env=clean_env(home),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            cmdline = ""
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with open(f"/proc/{proc.pid}/cmdline", "rb") as handle:
+                    cmdline = handle.read().decode()
+                if "s3cret" not in cmdline and "allotment" in cmdline:
+                    break
+                time.sleep(0.05)
+            assert "s3cret" not in cmdline and "db\0current" in cmdline
+            time.sleep(1)  # still running, connecting to the silent server
+            assert proc.poll() is None
+            with open(f"/proc/{proc.pid}/cmdline", "rb") as handle:
+                assert b"s3cret" not in handle.read()
+        finally:
+            proc.kill()
+            proc.wait(timeout=30)
