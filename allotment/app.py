@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from allotment import console, startup
 from allotment.config import Settings
-from allotment.http import auth, cors, health, middleware
+from allotment.http import auth, cors, health, middleware, proxy
+from allotment.http.middleware import WSGIApp
 from allotment.http.policy import Enforcer
+from allotment.http.policy_reload import ReloadingEnforcer, build
+from allotment.metrics import Metrics
+from allotment.metrics import database as metrics_database
+from allotment.metrics.endpoint import metrics_app
+from allotment.metrics.requests import RequestMetrics
+from allotment.openapi.wsgi import openapi_app
 from allotment.store import schema
 from allotment.store.engine import Database
 
@@ -17,58 +26,118 @@ LOG = logging.getLogger(__name__)
 
 @dataclass
 class AppState:
-    """What every request may use: settings, the database and the policy enforcer."""
+    """What every request may use: settings, the database, the policy enforcer, metrics."""
 
     settings: Settings
     db: Database
     enforcer: Enforcer
+    metrics: Metrics | None = None
 
 
 def prepare_database(settings: Settings, db: Database) -> None:
-    """Upgrade the schema when configured to, then sync standard classes and traits."""
+    """Upgrade the schema when configured to (under a database-wide lock), else
+    refuse a schema that is not at head; then sync standard classes and traits."""
     if settings.sync_on_startup:
         schema.upgrade(db)
-    else:
-        schema.sync_standard_data(db)
+        return
+    problem = schema.problem(db)
+    if problem:
+        raise schema.SchemaNotReady(problem)
+    schema.sync_standard_data(db)
 
 
 def check_settings(settings: Settings) -> None:
     """Refuse, before serving or forking workers, what make_app would refuse:
     a broken policy file, or keystone auth that cannot be configured."""
-    Enforcer.from_settings(settings)
+    build(settings)  # also remembered: a worker started later falls back to these rules
     if settings.auth_strategy == "keystone":
         from allotment.http import keystone  # optional dependency
 
         keystone.check(settings)
 
 
-def make_app(settings: Settings, db: Database | None = None, prepare: bool = True) -> Any:
-    """Build the WSGI app. A request passes the layers top to bottom:
+@dataclass(frozen=True)
+class Mount:
+    """A WSGI app serving one path (``exact``) or every path under a prefix."""
 
-    1. RequestLog       - request id (and caller's global id), one access log line
-    2. CORS             - only when [cors] allowed_origin is set; answers preflights
-    3. HealthCheck      - GET /healthcheck, no token, no microversion
-    4. FaultWrapper     - any unexpected exception becomes a JSON 500
-    5. authentication   - noauth2 or keystonemiddleware (root document stays open)
-    6. ContextMiddleware - RequestContext from identity headers, 401 without a user
-    7. PlacementHandler - microversion, routing, policy, handler
+    path: str
+    app: WSGIApp
+    exact: bool = False
+
+    def matches(self, path: str) -> bool:
+        if self.exact:
+            return path == self.path
+        return path == self.path.rstrip("/") or path.startswith(self.path)
+
+
+class Mounts:
+    """Sends each request to the first mount whose path matches (the last catches all)."""
+
+    def __init__(self, mounts: list[Mount]) -> None:
+        self.mounts = mounts
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "") or "/"
+        for mount in self.mounts:
+            if mount.matches(path):
+                return mount.app(environ, start_response)
+        raise LookupError(f"no mount for {path}")  # the API mount ("") matches everything
+
+
+def make_app(settings: Settings, db: Database | None = None, prepare: bool = True) -> Any:
+    """Build the WSGI app. Every request passes ProxyHeaders (only with
+    enable_proxy_headers_parsing: scheme, host, prefix), RequestLog (request
+    id, one access log line) and CORS (only when [cors] allowed_origin is
+    set), then goes to the first matching mount of the list below.
 
     A broken policy file raises ``PolicyFileError`` here, before serving.
     """
-    enforcer = Enforcer.from_settings(settings)
-    db = db or Database(settings.database_url, replica_url=settings.database_slave_url)
+    enforcer = cast(Enforcer, ReloadingEnforcer(settings))
+    if db is None:
+        db = startup.open_for_serving(settings, wait=prepare)
+    recorder = Metrics() if settings.metrics else None
+    if recorder is not None:
+        metrics_database.instrument(db)
     if prepare:
         prepare_database(settings, db)
-    state = AppState(settings=settings, db=db, enforcer=enforcer)
-    app: Any = middleware.PlacementHandler(state)
-    app = auth.ContextMiddleware(app)
-    app = _authentication(settings, app)
-    app = middleware.FaultWrapper(app)
-    app = health.HealthCheck(app, db)
+    state = AppState(settings=settings, db=db, enforcer=enforcer, metrics=recorder)
+    mounts = [
+        # Prometheus exposition of every worker's samples. No token: like
+        # /healthcheck it belongs on the internal network. Off with
+        # [allotment] metrics = false.
+        *([Mount("/metrics", metrics_app, exact=True)] if recorder else []),
+        # The OpenAPI 3.1 document (?microversion=1.X), no token, cacheable.
+        Mount("/openapi.json", openapi_app, exact=True),
+        # Everything else: /healthcheck, the console (/ui/) and the placement API.
+        Mount("", _api(state)),
+    ]
+    app: Any = Mounts(mounts)
     app = cors.wrap(app, settings)
-    app = middleware.RequestLog(app, settings.access_log, settings.log_format == "json")
+    app = middleware.RequestLog(app, settings.access_log, settings.json_logs)
+    app = proxy.wrap(app, settings.enable_proxy_headers_parsing)
     app.state = state
     return app
+
+
+def _api(state: AppState) -> WSGIApp:
+    """The placement API. A request passes the layers top to bottom:
+
+    1. HealthCheck      - GET /healthcheck, no token, no microversion
+    1b. Console         - GET /ui/: static console assets, no token ([allotment] console)
+    2. RequestMetrics   - count and time each request (when metrics are on)
+    3. FaultWrapper     - any unexpected exception becomes a JSON 500
+    4. authentication   - noauth2 or keystonemiddleware (root document stays open)
+    5. ContextMiddleware - RequestContext from identity headers, 401 without a user
+    6. PlacementHandler - microversion, routing, policy, handler
+    """
+    app: Any = middleware.PlacementHandler(state)
+    app = auth.ContextMiddleware(app)
+    app = _authentication(state.settings, app)
+    app = middleware.FaultWrapper(app)
+    if state.metrics is not None:
+        app = RequestMetrics(app, state.metrics)
+    app = console.mount(app, state.settings)  # /ui/: static assets; the page calls the API
+    return health.HealthCheck(app, state.db)
 
 
 def _authentication(settings: Settings, app: Any) -> Any:

@@ -1,24 +1,58 @@
-"""Typed settings, read from a placement.conf-style file and ALLOTMENT_* variables.
+"""Settings read as upstream placement reads them: oslo.config and placement.conf.
 
-Precedence, lowest first: defaults, the config file (upstream option names in
-their upstream sections, plus an ``[allotment]`` section of our own), then
-``ALLOTMENT_<OPTION>`` environment variables, then explicit overrides (CLI
-flags). The resulting ``Settings`` is passed explicitly; there is no global.
+The options are declared once, in ``allotment.options``. ``register_opts(conf)``
+puts every one of them on an oslo.config ``ConfigOpts``; ``settings_from_conf``
+turns a parsed ``ConfigOpts`` into the frozen ``Settings`` the rest of the code
+takes. oslo.config itself does the parsing, so values mean exactly what they
+mean to upstream: quotes, booleans, lists, ``$var`` interpolation, deprecated
+names, the ``OS_<GROUP>__<OPTION>`` environment source and the default files
+and ``.conf.d`` directories in oslo's search order.
+
+Which files, first match wins: ``--config-file``/``--config-dir`` given on the
+command line; ``ALLOTMENT_CONFIG_FILE``; ``$OS_PLACEMENT_CONFIG_DIR/placement.conf``
+(as upstream's WSGI application); else oslo.config's search for project
+``placement`` (``~/.placement/``, ``~/``, ``/etc/placement/``, ``/etc/``, with
+their ``placement.conf.d`` directories).
+
+Precedence, lowest first: the option's default, the config files,
+``ALLOTMENT_<FIELD>`` environment variables, then explicit overrides (CLI flags).
 """
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DEFAULT_BIND = "127.0.0.1:8778"
-INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
-GENERATION_STRATEGIES = ("depth-first", "breadth-first")
-AUTH_STRATEGIES = ("noauth2", "keystone")
+from allotment.options import (
+    AUTH_STRATEGIES,
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    DEFAULT_BIND,
+    GENERATION_STRATEGIES,
+    INCOMPLETE_CONSUMER_ID,
+    OPTIONS,
+    OPTIONS_BY_FIELD,
+    Option,
+)
+
+__all__ = [
+    "AUTH_STRATEGIES",
+    "DEFAULT_BIND",
+    "GENERATION_STRATEGIES",
+    "INCOMPLETE_CONSUMER_ID",
+    "ConfigError",
+    "Settings",
+    "all_options",
+    "load",
+    "register_opts",
+    "settings_from_conf",
+]
+
+PROJECT = "placement"
 
 
 # --- options of issue 14 (the [allotment] limits, all > 0) ---
@@ -55,12 +89,15 @@ def default_database_url() -> str:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting, its default, and where it comes from in a config file."""
+    """Every setting the code uses. Field defaults are for programs and tests that
+    build ``Settings`` directly (an embedded SQLite, noauth2, schema upgraded on
+    start); a config file's defaults are upstream's (see ``allotment.options``)."""
 
     database_url: str = field(default_factory=default_database_url)
     sync_on_startup: bool = True
     auth_strategy: str = "noauth2"
     policy_file: str | None = None
+    policy_dirs: tuple[str, ...] = ()
     enforce_new_defaults: bool = True
     # oslo.policy (>= 4.5, as upstream 16 runs with) enforces scope by default.
     enforce_scope: bool = True
@@ -74,33 +111,45 @@ class Settings:
     cors_allowed_origin: tuple[str, ...] = ()
     cors_allow_credentials: bool = True
     cors_max_age: int = 3600
-    cors_allow_methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH")
-    # --- options of issue 17 ---
-    # Candidate searches read a per-worker in-memory model of the providers,
-    # kept fresh by the change feed (false: research by SQL on every request).
-    in_memory_candidates: bool = True
-    cors_allow_headers: tuple[str, ...] = (
-        "X-Auth-Token",
-        "X-Openstack-Request-Id",
-        "X-Identity-Status",
-        "X-Roles",
-        "X-Service-Catalog",
-        "X-User-Id",
-        "X-Tenant-Id",
-        "OpenStack-API-Version",
-    )
-    cors_expose_headers: tuple[str, ...] = (
-        "X-Auth-Token",
-        "X-Openstack-Request-Id",
-        "X-Subject-Token",
-        "X-Service-Token",
-        "OpenStack-API-Version",
-    )
+    cors_allow_methods: tuple[str, ...] = CORS_ALLOW_METHODS
+    cors_allow_headers: tuple[str, ...] = CORS_ALLOW_HEADERS
+    cors_expose_headers: tuple[str, ...] = CORS_EXPOSE_HEADERS
+    enable_proxy_headers_parsing: bool = False
+    # [placement_database] engine and start-up options.
+    connection_parameters: str = ""
+    sqlite_synchronous: bool = True
+    mysql_sql_mode: str = "TRADITIONAL"
+    connection_recycle_time: int = 3600
+    max_pool_size: int | None = None
+    max_overflow: int | None = None
+    pool_timeout: int | None = None
+    max_retries: int = 10
+    retry_interval: int = 10
+    connection_debug: int = 0
+    # Logging ([DEFAULT], oslo.log's names).
+    debug: bool = False
+    log_config_append: str | None = None
+    log_date_format: str = "%Y-%m-%d %H:%M:%S"
+    log_file: str | None = None
+    log_dir: str | None = None
+    watch_log_file: bool = False
+    use_syslog: bool = False
+    syslog_log_facility: str = "LOG_USER"
+    use_journal: bool = False
+    use_json: bool = False
+    use_stderr: bool = False
+    log_options: bool = True
+    # [allotment]
     bind: str = DEFAULT_BIND
     workers: int = 2
     access_log: bool = True
     log_format: str = "plain"
-    debug: bool = False
+    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
+    database_slave_url: str | None = None
+    # Where the settings came from, and what to warn about at start-up.
+    config_files: tuple[str, ...] = field(default=(), compare=False)
+    embedded: bool = field(default=False, compare=False)
+    notices: tuple[str, ...] = field(default=(), compare=False)
     # --- options of issue 14: request limits and the slow-client front ---
     # Largest request body in bytes (413 above it).
     max_body_size: int = 1048576
@@ -124,26 +173,37 @@ class Settings:
     # /reshaper may write: bounds how long one request holds the write lock.
     max_allocations_per_write: int = 1000
     # --- end of options of issue 14 ---
-    # --- options of issue 20 ---
-    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
-    database_slave_url: str | None = None
-    # --- end of options of issue 20 ---
+    # --- options of issue 21 ---
+    console: bool = True
+    # --- options of issue 19 ---
+    # GET /metrics and the instrumentation behind it.
+    metrics: bool = True
+    # --- options of issue 17 ---
+    # Candidate searches read a per-worker in-memory model of the providers,
+    # kept fresh by the change feed (false: research by SQL on every request).
+    in_memory_candidates: bool = True
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
+    @property
+    def json_logs(self) -> bool:
+        return self.use_json or self.log_format == "json"
+
     def validate(self) -> Settings:
         if self.auth_strategy not in AUTH_STRATEGIES:
-            raise ConfigError(f"auth_strategy must be one of {AUTH_STRATEGIES}")
+            raise ConfigError(f"[api] auth_strategy must be one of {', '.join(AUTH_STRATEGIES)}")
         if self.allocation_candidates_generation_strategy not in GENERATION_STRATEGIES:
             raise ConfigError(
-                f"allocation_candidates_generation_strategy must be one of {GENERATION_STRATEGIES}"
+                "[placement] allocation_candidates_generation_strategy must be one of "
+                + ", ".join(GENERATION_STRATEGIES)
             )
         if self.allocation_conflict_retry_count < 0:
-            raise ConfigError("allocation_conflict_retry_count must be >= 0")
+            raise ConfigError("[placement] allocation_conflict_retry_count must be >= 0")
         if self.workers < 1:
-            raise ConfigError("workers must be >= 1")
+            raise ConfigError("[allotment] workers must be >= 1")
         if self.log_format not in ("plain", "json"):
-            raise ConfigError("log_format must be plain or json")
+            raise ConfigError("[allotment] log_format must be plain or json")
+        _check_bind(self.bind)
         for name in _POSITIVE_LIMITS:
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be > 0")
@@ -153,134 +213,307 @@ class Settings:
         return dataclasses.replace(self, **changes).validate()
 
 
-# (section, option) in a placement.conf -> Settings field.
+def _check_bind(bind: str) -> None:
+    host, sep, port = bind.rpartition(":")
+    if not sep or not host:
+        raise ConfigError(f"bind {bind!r}: expected HOST:PORT")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"bind {bind!r}: port must be a number from 1 to 65535")
+
+
+# Options added by other branches as (section, option) -> Settings field, before they
+# were ported to ``allotment.options``: each is registered as a string option and
+# converted by its Settings field's type. Prefer declaring an ``Option``.
 FILE_OPTIONS: dict[tuple[str, str], str] = {
-    ("placement_database", "connection"): "database_url",
-    ("placement_database", "sync_on_startup"): "sync_on_startup",
-    ("api", "auth_strategy"): "auth_strategy",
-    ("oslo_policy", "policy_file"): "policy_file",
-    ("oslo_policy", "enforce_new_defaults"): "enforce_new_defaults",
-    ("oslo_policy", "enforce_scope"): "enforce_scope",
-    ("placement", "randomize_allocation_candidates"): "randomize_allocation_candidates",
-    ("placement", "incomplete_consumer_project_id"): "incomplete_consumer_project_id",
-    ("placement", "incomplete_consumer_user_id"): "incomplete_consumer_user_id",
-    ("placement", "allocation_conflict_retry_count"): "allocation_conflict_retry_count",
-    ("placement", "max_allocation_candidates"): "max_allocation_candidates",
-    (
-        "placement",
-        "allocation_candidates_generation_strategy",
-    ): "allocation_candidates_generation_strategy",
-    ("workarounds", "optimize_for_wide_provider_trees"): "optimize_for_wide_provider_trees",
-    ("cors", "allowed_origin"): "cors_allowed_origin",
-    ("cors", "allow_credentials"): "cors_allow_credentials",
-    ("cors", "max_age"): "cors_max_age",
-    ("cors", "allow_methods"): "cors_allow_methods",
-    ("cors", "allow_headers"): "cors_allow_headers",
-    ("cors", "expose_headers"): "cors_expose_headers",
-    ("allotment", "bind"): "bind",
-    ("allotment", "workers"): "workers",
-    ("allotment", "access_log"): "access_log",
-    ("allotment", "log_format"): "log_format",
-    ("DEFAULT", "debug"): "debug",
-    # --- options of issue 17 ---
-    ("allotment", "in_memory_candidates"): "in_memory_candidates",
     # --- options of issue 14 ---
     **{("allotment", name): name for name in LIMIT_OPTIONS},
-    # --- options of issue 20 ---
-    ("placement_database", "slave_connection"): "database_slave_url",
-    # --- end of options of issue 20 ---
+    # --- options of issue 21 ---
+    ("allotment", "console"): "console",
+    # --- options of issue 19 ---
+    ("allotment", "metrics"): "metrics",
+    # --- options of issue 17 ---
+    ("allotment", "in_memory_candidates"): "in_memory_candidates",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 
 
-def _convert(name: str, raw: str) -> Any:
-    kind = _FIELDS[name].type
-    text = raw.strip()
-    if kind == "bool":
-        lowered = text.lower()
-        if lowered in ("1", "true", "yes", "on"):
-            return True
-        if lowered in ("0", "false", "no", "off"):
-            return False
-        raise ConfigError(f"{name}: {raw!r} is not a boolean")
-    if kind == "int":
+def _legacy_option(section: str, name: str, field_name: str) -> Option:
+    kind = str(_FIELDS[field_name].type)
+    typ = "bool" if kind == "bool" else "int" if kind.startswith("int") else "str"
+    typ = "float" if kind == "float" else typ
+    typ = "list" if kind.startswith("tuple") else typ
+    default = _FIELDS[field_name].default
+    return Option(section, name, typ, default, f"Settings.{field_name}", "allotment", field_name)
+
+
+def all_options() -> tuple[Option, ...]:
+    """The registry: ``allotment.options.OPTIONS`` plus any FILE_OPTIONS entries."""
+    extra = tuple(
+        _legacy_option(section, name, field_name)
+        for (section, name), field_name in FILE_OPTIONS.items()
+        if field_name not in OPTIONS_BY_FIELD
+    )
+    return OPTIONS + extra
+
+
+def _oslo_opt(option: Option) -> Any:
+    from oslo_config import cfg
+
+    group = None if option.group == "DEFAULT" else option.group
+    kwargs: dict[str, Any] = {
+        "default": list(option.default) if isinstance(option.default, tuple) else option.default,
+        "help": option.help,
+        "secret": option.secret,
+        "deprecated_opts": [cfg.DeprecatedOpt(old, group=group) for old in option.deprecated_names],
+    }
+    if option.type == "bool":
+        return cfg.BoolOpt(option.name, **kwargs)
+    if option.type == "int":
+        return cfg.IntOpt(option.name, min=option.min, max=option.max, **kwargs)
+    if option.type == "list":
+        return cfg.ListOpt(option.name, **kwargs)
+    if option.type == "float":
+        return cfg.FloatOpt(option.name, **kwargs)
+    return cfg.StrOpt(option.name, choices=option.choices, **kwargs)
+
+
+def register_opts(conf: Any) -> None:
+    """Register every option (upstream placement's and ours) on an oslo.config
+    ``ConfigOpts``. An option the caller already registered (e.g. oslo.log's
+    ``debug``) is left as it is."""
+    from oslo_config import cfg
+
+    for option in all_options():
+        group = None if option.group == "DEFAULT" else option.group
         try:
-            return int(text)
-        except ValueError:
-            raise ConfigError(f"{name}: {raw!r} is not an integer") from None
-    if kind == "float":
-        try:
-            return float(text)
-        except ValueError:
-            raise ConfigError(f"{name}: {raw!r} is not a number") from None
-    if kind.startswith("tuple"):
-        return tuple(item.strip() for item in text.split(",") if item.strip())
-    if kind == "str | None":
-        return text or None
-    return text
+            conf.register_opt(_oslo_opt(option), group=group)
+        except cfg.DuplicateOptError:
+            pass
 
 
-def config_files(explicit: list[str] | None = None) -> list[Path]:
-    """The files to read: the ones named, else ``$OS_PLACEMENT_CONFIG_DIR/placement.conf``."""
-    if explicit:
-        return [Path(p) for p in explicit]
-    env_file = os.environ.get("ALLOTMENT_CONFIG_FILE")
-    if env_file:
-        return [Path(env_file)]
-    config_dir = os.environ.get("OS_PLACEMENT_CONFIG_DIR")
-    if config_dir and (Path(config_dir) / "placement.conf").exists():
-        return [Path(config_dir) / "placement.conf"]
-    return []
+def list_opts() -> list[tuple[str, list[Any]]]:
+    """``oslo.config.opts`` entry point: oslo-config-generator --namespace placement."""
+    groups: dict[str, list[Any]] = {}
+    for option in all_options():
+        groups.setdefault(option.group, []).append(_oslo_opt(option))
+    return list(groups.items())
 
 
-def read_files(paths: list[Path]) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    for path in paths:
-        if not path.exists():
-            raise ConfigError(f"config file not found: {path}")
-        parser.read(path, encoding="utf-8")
+def _conf_value(conf: Any, option: Option) -> Any:
+    from oslo_config import cfg
+
+    try:
+        node = conf if option.group == "DEFAULT" else getattr(conf, option.group)
+        value = getattr(node, option.name)
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return option.default
+    except (cfg.ConfigFileValueError, ValueError) as error:
+        raise ConfigError(f"{option.key}: {_oslo_message(error)}") from None
+    except cfg.Error as error:
+        raise ConfigError(f"{option.key}: {_oslo_message(error)}") from None
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _oslo_message(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def conf_values(conf: Any) -> dict[str, Any]:
+    """Settings field values from a parsed ``ConfigOpts`` (every registered option)."""
     values: dict[str, Any] = {}
-    if paths:
-        # An upstream placement.conf that does not name a strategy means keystone.
-        values["auth_strategy"] = "keystone"
-    for (section, option), name in FILE_OPTIONS.items():
-        if section == "DEFAULT":
-            if option in parser.defaults():
-                values[name] = _convert(name, parser.defaults()[option])
-        elif parser.has_section(section) and parser.has_option(section, option):
-            values[name] = _convert(name, parser.get(section, option))
-    if paths:
-        values["policy_file"] = _policy_path(paths, values.get("policy_file"))
-    sections = {s: dict(parser.items(s)) for s in parser.sections()}
-    return values, sections
+    for option in all_options():
+        if option.field is None:
+            continue
+        value = _conf_value(conf, option)
+        if option.field == "database_url":
+            if value:
+                values["database_url"] = value
+            continue
+        values[option.field] = value
+    return values
 
 
-def _policy_path(paths: list[Path], configured: str | None) -> str:
-    """A relative ``[oslo_policy] policy_file`` (default ``policy.yaml``) lives
-    next to the config file that names it (else the last one), as upstream."""
+def startup_notices(conf: Any) -> tuple[str, ...]:
+    """A warning for each option set that we accept but do not act on."""
+    found = []
+    for option in all_options():
+        if option.unsupported and _conf_value(conf, option) not in (option.default, None, ""):
+            found.append(f"{option.key} is set but ignored: {option.unsupported}")
+    return tuple(found)
+
+
+def settings_from_conf(conf: Any, **overrides: Any) -> Settings:
+    """The ``Settings`` for a parsed oslo.config ``ConfigOpts`` (e.g. a test's
+    ``conf_fixture.conf``). Call ``register_opts(conf)`` first; unregistered options
+    keep their registry default."""
+    conf = getattr(conf, "conf", conf)  # an oslo_config.fixture.Config
+    values = conf_values(conf)
+    values["notices"] = startup_notices(conf)
+    values.update(overrides)
+    return Settings(**values).validate()
+
+
+# --------------------------------------------------------------------------
+# Finding and reading the files.
+
+
+def search(
+    config_files: list[str] | None, config_dirs: list[str] | None, environ: dict[str, str]
+) -> tuple[list[str] | None, list[str] | None]:
+    """(default_config_files, default_config_dirs) to hand to oslo.config:
+    None means oslo.config's own search for project ``placement``."""
+    if config_files or config_dirs:
+        return list(config_files or []), list(config_dirs or [])
+    if environ.get("ALLOTMENT_CONFIG_FILE"):
+        return [environ["ALLOTMENT_CONFIG_FILE"]], []
+    dirname = environ.get("OS_PLACEMENT_CONFIG_DIR", "").strip()
+    if dirname:
+        return [os.path.join(dirname, "placement.conf")], []
+    return None, None
+
+
+def parse(
+    config_files: list[str] | None = None,
+    config_dirs: list[str] | None = None,
+    environ: dict[str, str] | None = None,
+    conf: Any = None,
+) -> Any:
+    """A ``ConfigOpts`` (``conf``, or a new one) with every option registered and
+    the files parsed. Options ``conf`` already holds are kept as registered."""
+    from oslo_config import cfg
+
+    # oslo.config's own OS_<GROUP>__<OPTION> environment source reads os.environ:
+    # used unless the caller passed an environment of its own (tests).
+    use_env = environ is None
+    environ = dict(os.environ if environ is None else environ)
+    files, dirs = search(config_files, config_dirs, environ)
+    for path in files or []:
+        if not os.path.isfile(path):
+            raise ConfigError(f"config file not found: {path}")
+    for path in dirs or []:
+        if not os.path.isdir(path):
+            raise ConfigError(f"config directory not found: {path}")
+    conf = cfg.ConfigOpts() if conf is None else conf
+    register_opts(conf)
+    try:
+        conf(
+            [],
+            project=PROJECT,
+            prog=PROJECT,
+            default_config_files=files,
+            default_config_dirs=dirs,
+            use_env=use_env,
+        )
+    except cfg.ConfigFilesPermissionDeniedError as error:
+        raise ConfigError(f"cannot read config file: {_oslo_message(error)}") from None
+    except cfg.ConfigFilesNotFoundError as error:
+        raise ConfigError(_oslo_message(error)) from None
+    except cfg.ConfigFileParseError as error:
+        raise ConfigError(_oslo_message(error)) from None
+    except cfg.Error as error:
+        raise ConfigError(_oslo_message(error)) from None
+    return conf
+
+
+def files_read(conf: Any) -> list[str]:
+    """The files oslo.config read, in its order (files, then each directory's *.conf)."""
+    found = [os.path.abspath(p) for p in conf.config_file or []]
+    dirs = conf.config_dir
+    for directory in [dirs] if isinstance(dirs, str) else list(dirs or []):
+        found += sorted(str(p.absolute()) for p in Path(directory).glob("*.conf"))
+    return list(dict.fromkeys(found))  # project and prog are both "placement"
+
+
+def raw_sections(paths: list[str]) -> dict[str, dict[str, str]]:
+    """Each section's raw values (last one wins, quotes stripped as oslo.config does),
+    for sections configured by other libraries (``[keystone_authtoken]``)."""
+    from oslo_config import cfg
+
+    merged: dict[str, dict[str, str]] = {}
+    for path in paths:
+        sections: dict[str, dict[str, list[str]]] = {}
+        try:
+            cfg.ConfigParser(path, sections).parse()
+        except cfg.ParseError as error:
+            raise ConfigError(_oslo_message(error)) from None
+        for name, options in sections.items():
+            target = merged.setdefault(name, {})
+            for key, values in options.items():
+                target[key] = values[-1]
+    return merged
+
+
+# Sections whose every option we know: anything else in them is a typo or an
+# option of another release, and is named at start-up rather than ignored silently.
+CHECKED_SECTIONS = ("placement_database", "placement", "api", "workarounds", "allotment")
+
+
+def unknown_options(sections: dict[str, dict[str, str]]) -> tuple[str, ...]:
+    known: dict[str, set[str]] = {}
+    for option in all_options():
+        known.setdefault(option.group, set()).update((option.name, *option.deprecated_names))
+    found = []
+    for section in CHECKED_SECTIONS:
+        for name in sections.get(section, {}):
+            if name not in known.get(section, set()):
+                found.append(f"[{section}] {name} is not an option allotment knows; ignored")
+    return tuple(found)
+
+
+def _policy_path(conf: Any, configured: str | None) -> str | None:
+    """A relative ``[oslo_policy] policy_file`` is found as oslo.policy finds it:
+    through oslo.config's ``find_file`` (next to the config files)."""
     name = os.path.expanduser(configured or "policy.yaml")
     if os.path.isabs(name):
         return name
-    base = paths[-1].absolute().parent
-    for path in reversed(paths):
-        single = configparser.ConfigParser(interpolation=None, strict=False)
-        single.read(path, encoding="utf-8")
-        if single.has_option("oslo_policy", "policy_file"):
-            base = path.absolute().parent
-            break
-    return str(base / name)
+    found = conf.find_file(name)
+    if found:
+        return str(Path(found).absolute())
+    paths = files_read(conf)
+    return str(Path(paths[-1]).parent / name) if paths else name
+
+
+def _policy_dirs(conf: Any, dirs: tuple[str, ...]) -> tuple[str, ...]:
+    resolved = []
+    for name in dirs:
+        name = os.path.expanduser(name)
+        if os.path.isabs(name):
+            resolved.append(name)
+            continue
+        found = conf.find_file(name)
+        if found:
+            resolved.append(str(Path(found).absolute()))
+    return tuple(resolved)
 
 
 def read_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """``ALLOTMENT_<FIELD>`` variables, parsed by the field's option type."""
+    from oslo_config import types
+
     environ = dict(os.environ if environ is None else environ)
     values: dict[str, Any] = {}
+    options = {o.field: o for o in all_options() if o.field}
     for name in _FIELDS:
-        if name == "sections":
-            continue
         key = f"ALLOTMENT_{name.upper()}"
-        if key in environ:
-            values[name] = _convert(name, environ[key])
+        if key not in environ or name in ("sections", "notices", "embedded", "config_files"):
+            continue
+        option = options.get(name)
+        kind = option.type if option else "str"
+        raw = environ[key]
+        try:
+            if kind == "bool":
+                values[name] = types.Boolean()(raw)
+            elif kind == "int":
+                values[name] = types.Integer()(raw) if raw.strip() else None
+            elif kind == "list":
+                values[name] = tuple(types.List()(raw))
+            elif kind == "float":
+                values[name] = types.Float()(raw)
+            else:
+                values[name] = raw
+        except ValueError as error:
+            raise ConfigError(f"{key}: {_oslo_message(error)}") from None
     return values
 
 
@@ -288,9 +521,50 @@ def load(
     config_file: list[str] | None = None,
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
+    *,
+    config_dir: list[str] | None = None,
+    require_database: bool = False,
 ) -> Settings:
-    """Settings from files, environment and overrides, validated."""
-    file_values, sections = read_files(config_files(config_file))
-    values = {**file_values, **read_environment(environ)}
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return Settings(sections=sections, **values).validate()
+    """Settings from the config files, environment and overrides, validated.
+
+    When no config file is found the settings are ``embedded`` (for
+    ``allotment serve`` and the other commands): noauth2 and the schema upgraded
+    on start unless the environment says otherwise, and a SQLite file in the
+    data directory unless a database is named. ``require_database`` (the WSGI
+    application) refuses a configuration without a database instead, and keeps
+    upstream's defaults (keystone, no upgrade on start) even without a file.
+    """
+    conf = parse(config_file, config_dir, environ)
+    environ = dict(os.environ if environ is None else environ)
+    paths = files_read(conf)
+    values = conf_values(conf)
+    values["policy_file"] = _policy_path(conf, values.get("policy_file")) if paths else None
+    values["policy_dirs"] = _policy_dirs(conf, values.get("policy_dirs", ())) if paths else ()
+    env_values = read_environment(environ)
+    explicit = {k: v for k, v in (overrides or {}).items() if v is not None}
+    has_database = any("database_url" in d for d in (values, env_values, explicit))
+    if require_database and not has_database:
+        if paths:
+            raise ConfigError(
+                "no database configured: set [placement_database] connection in " + ", ".join(paths)
+            )
+        raise ConfigError(
+            "no configuration found: create /etc/placement/placement.conf (or set "
+            "OS_PLACEMENT_CONFIG_DIR) with [placement_database] connection"
+        )
+    embedded = not paths and not require_database
+    if embedded:
+        values.update(auth_strategy="noauth2", sync_on_startup=True)
+    values.update(env_values)
+    values.update(explicit)
+    sections = raw_sections(paths)
+    values.update(
+        config_files=tuple(paths),
+        embedded=embedded,
+        notices=startup_notices(conf) + unknown_options(sections),
+        sections=sections,
+    )
+    try:
+        return Settings(**values).validate()
+    except TypeError as error:  # a value of the wrong type from an override
+        raise ConfigError(str(error)) from None

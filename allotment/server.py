@@ -3,8 +3,9 @@
 Each worker is an ``allotment.front.FrontWorker``: one event loop reads
 requests within the ``[allotment]`` limits, a thread pool runs the app.
 
-The master prepares the database once (upgrade, standard data); each worker
-then builds its own app and connection pool, so no connection crosses a fork.
+The master prepares the database once (upgrade, standard data) and the
+metrics directory; each worker then builds its own app and connection pool,
+so no connection crosses a fork.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from allotment import startup
 from allotment.app import make_app, prepare_database
 from allotment.config import Settings
-from allotment.store.engine import Database
+from allotment.metrics import multiprocess
 
 LOG = logging.getLogger(__name__)
 
@@ -39,17 +41,22 @@ class _Gunicorn(BaseApplication):
         self.cfg.set("backlog", 2048)
         self.cfg.set("proc_name", "allotment")
         self.cfg.set("accesslog", None)
+        # gunicorn's own lines go through our handlers, in our format (JSON or plain).
+        self.cfg.set("logger_class", "allotment.logs.GunicornLogger")
         # Several servers on one host (tests, benchmarks) must not share
         # gunicorn's per-user control socket (gunicorn >= 24).
         if "control_socket_disable" in self.cfg.settings:
             self.cfg.set("control_socket_disable", True)
+        if self.settings.metrics:
+            # A dead worker's live gauges (pool, connections) leave the sum.
+            self.cfg.set("child_exit", multiprocess.worker_exited)
 
     def load(self) -> Any:
         return make_app(self.settings, prepare=False)
 
 
 def serve(settings: Settings, threads: int = 4) -> None:
-    db = Database(settings.database_url)
+    db = startup.open_for_serving(settings)
     try:
         prepare_database(settings, db)
     finally:
@@ -60,4 +67,10 @@ def serve(settings: Settings, threads: int = 4) -> None:
         settings.workers,
         db.url.render_as_string(hide_password=True),
     )
-    _Gunicorn(settings, threads).run()
+    # Workers write their samples to one shared directory, read by /metrics.
+    metrics_dir = multiprocess.prepare() if settings.metrics else None
+    try:
+        _Gunicorn(settings, threads).run()
+    finally:
+        if metrics_dir is not None:
+            multiprocess.cleanup(*metrics_dir)

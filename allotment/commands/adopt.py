@@ -10,7 +10,7 @@ import sys
 
 from allotment.config import Settings
 from allotment.store import adopt
-from allotment.store.engine import Database
+from allotment.store.connect import open_database
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database(settings.database_url)
+    db = open_database(settings, create=False)
     try:
         result = adopt.adopt(db, dry_run=args.dry_run)
     except adopt.AdoptRefused as refusal:

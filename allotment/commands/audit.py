@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from allotment.commands.output import table
 from allotment.config import Settings
 from allotment.store import audit
+from allotment.store.connect import open_database
 from allotment.store.engine import Database
 
 SECTIONS = (
@@ -52,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database(settings.database_url)
+    db = open_database(settings, create=False)
     try:
         findings = collect(db)
     except sa.exc.SQLAlchemyError as error:

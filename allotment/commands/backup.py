@@ -10,7 +10,7 @@ from typing import TextIO
 
 from allotment.config import Settings
 from allotment.store.backup import BackupError, backup_sqlite
-from allotment.store.engine import Database
+from allotment.store.connect import open_database
 
 
 def add_parser(db_sub: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def add_parser(db_sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) -> int:
-    db = Database(settings.database_url)
+    db = open_database(settings, create=False)  # reads only: never creates a file
     try:
         result = backup_sqlite(db, Path(args.target))
     except BackupError as error:

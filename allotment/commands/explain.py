@@ -76,7 +76,7 @@ def _ask_database(settings: Settings, query: str, microversion: str) -> dict[str
     from allotment.http import microversion as mv
     from allotment.http.errors import HTTPError
     from allotment.http.handlers.allocation_candidate import parse_request, search_options
-    from allotment.store.engine import Database
+    from allotment.store.connect import open_database
     from allotment.store.explain import explain
 
     params: dict[str, list[str]] = {}
@@ -87,7 +87,7 @@ def _ask_database(settings: Settings, query: str, microversion: str) -> dict[str
         request = parse_request(params, version)
     except HTTPError as error:
         raise ExplainError(error.message.replace("\n", " ")) from None
-    db = Database(settings.database_url)
+    db = open_database(settings, create=False)  # reads only: never creates a file
     try:
         with db.read() as conn:
             return explain(conn, request, search_options(settings))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from allotment.commands.output import Progress, table
 from allotment.config import Settings
 from allotment.store import importer, schema
-from allotment.store.engine import Database
+from allotment.store.connect import open_database
 from allotment.store.source import SourceError
 
 
@@ -54,7 +54,7 @@ def _positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    target = Database(settings.database_url)
+    target = open_database(settings, create=True)
     progress = Progress()
     options = importer.ImportOptions(
         batch_size=args.batch_size,

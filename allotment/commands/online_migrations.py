@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from allotment.config import Settings
 from allotment.store import online_migrations
+from allotment.store.connect import open_database
 from allotment.store.engine import Database
 
 DEFAULT_BATCH = 50
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace, settings: Settings, out: TextIO = sys.stdout) 
         if max_count < 1:
             print("Must supply a positive value for --max-count", file=sys.stderr)
             return 127
-    db = Database(settings.database_url)
+    db = open_database(settings, create=False)
     try:
         return _run_all(db, settings, max_count, out)
     finally:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from allotment.config import Settings
 from allotment.store import adopt, audit, schema
+from allotment.store.connect import DatabaseMissing, open_database
 from allotment.store.engine import Database
 
 # Long details wrap, as upstream's table does, so the table fits a terminal.
@@ -44,11 +45,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    db = Database(settings.database_url)
     try:
-        results = checks(db, settings)
-    finally:
-        db.dispose()
+        db = open_database(settings, create=False)
+    except DatabaseMissing as missing:  # a check result, and no file created
+        results = [
+            Result("Database Reachable And At Head", Code.FAILURE, str(missing)),
+            _check_policy_file(settings),
+        ]
+    else:
+        try:
+            results = checks(db, settings)
+        finally:
+            db.dispose()
     print(render(results))
     return max(r.code for r in results)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import http
+import re
 from typing import Any
 
 from allotment import exceptions as exc
@@ -95,6 +96,53 @@ def from_domain(error: exc.PlacementError) -> HTTPError:
     return HTTPError(500, str(error))
 
 
+# --- the detail text, worded and spaced as upstream's webob renders it ---------
+# Upstream fills a body template, then strips it for JSON and plain text:
+# newlines become spaces, ``<br />`` becomes a newline, tags and comments go.
+_BR = re.compile(r"<br.*?>", re.I | re.S)
+_COMMENT = re.compile(r"<!--|-->")
+_TAG = re.compile(r"<.*?>", re.S)
+
+
+def strip_tags(value: str) -> str:
+    value = value.replace("\n", " ").replace("\r", "")
+    value = _BR.sub("\n", value)
+    value = _COMMENT.sub("", value)
+    return _TAG.sub("", value)
+
+
+def body_template(
+    status: int,
+    message: str,
+    environ: dict[str, Any] | None = None,
+    code: str | None = None,
+    escape: Any = str,
+) -> str:
+    """The error's body before rendering (``escape`` applies to the values)."""
+    environ = environ or {}
+    detail = escape(message)
+    if status == 405:
+        method = escape(environ.get("REQUEST_METHOD", ""))
+        return f"The method {method} is not allowed for this resource. <br /><br />\n{detail}"
+    if status == 406:
+        # Upstream's request logger turns a missing or "*/*" Accept into JSON first.
+        raw_accept = environ.get("HTTP_ACCEPT")
+        accept = escape(raw_accept if raw_accept and raw_accept != "*/*" else "application/json")
+        return (
+            "The resource could not be generated that was acceptable to your browser\n"
+            f"(content of type {accept}. <br /><br />\n{detail}"
+        )
+    # Upstream passes the error code beside the body, never as an HTML comment.
+    return f"{escape(EXPLANATIONS.get(status, ''))}<br /><br />\n{detail}\n\n"
+
+
+def detail_text(
+    status: int, message: str, environ: dict[str, Any] | None = None, code: str | None = None
+) -> str:
+    """The ``detail`` of a JSON error (and the body of a plain-text one)."""
+    return strip_tags(body_template(status, message, environ, code))
+
+
 def error_body(
     status: int,
     message: str,
@@ -102,14 +150,14 @@ def error_body(
     request_id: str | None,
     version: mv.Version | None,
     extra: dict[str, Any] | None = None,
+    environ: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``{"errors": [...]}`` document; ``code`` only from microversion 1.23."""
     try:
         title = http.HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
-    explanation = EXPLANATIONS.get(status, "")
-    detail = f"{explanation}\n\n {message}  " if message else explanation
+    detail = detail_text(status, message, environ, code)
     error: dict[str, Any] = {"status": status, "title": title, "detail": detail}
     if version is not None and version.matches(mv.ERROR_CODES):
         error["code"] = code or error_codes.UNDEFINED
@@ -167,17 +215,22 @@ def error_media_type(accept: str | None) -> str:
     return max(scored)[2] if scored else "text/plain"
 
 
-def text_error_body(status: int, message: str, media_type: str) -> bytes:
+def text_error_body(
+    status: int,
+    message: str,
+    media_type: str,
+    environ: dict[str, Any] | None = None,
+    code: str | None = None,
+) -> bytes:
     """An error as webob renders it for HTML or plain-text clients."""
     try:
         title = f"{status} {http.HTTPStatus(status).phrase}"
     except ValueError:
         title = str(status)
-    explanation = EXPLANATIONS.get(status, "")
     if media_type == "text/html":
+        body = body_template(status, message, environ, code, escape=html.escape)
         return (
             f"<html>\n <head>\n  <title>{title}</title>\n </head>\n <body>\n"
-            f"  <h1>{title}</h1>\n  {explanation}<br /><br />\n{html.escape(message)}\n\n"
-            " </body>\n</html>"
+            f"  <h1>{title}</h1>\n  {body}\n </body>\n</html>"
         ).encode()
-    return f"{title}\n\n{explanation}\n\n{message}\n\n".encode()
+    return f"{title}\n\n{detail_text(status, message, environ, code)}".encode()

@@ -7,7 +7,7 @@ is checked by a unit test to be sequential.
 
 from __future__ import annotations
 
-import re
+import collections
 from dataclasses import dataclass
 from functools import total_ordering
 
@@ -60,8 +60,6 @@ VERSIONS: tuple[tuple[int, str], ...] = (
 
 MIN_MINOR = VERSIONS[0][0]
 MAX_MINOR = VERSIONS[-1][0]
-
-_VALUE_RE = re.compile(r"^(\d+)\.(\d+)$")
 
 
 @total_ordering
@@ -141,11 +139,20 @@ class MicroversionError(Exception):
         self.message = message
 
 
+# The version as upstream's parser builds it: ``int`` of each side of the first
+# dot into a two-field tuple. Building it the same way makes every failure
+# read as upstream's does ("invalid literal for int() with base 10: 'x'",
+# "Version.__new__() missing 1 required positional argument: 'minor'").
+_Parsed = collections.namedtuple("Version", ["major", "minor"])  # type: ignore[name-match]
+
+
 def parse_header_value(value: str | None) -> Version:
     """Turn the value of ``OpenStack-API-Version`` into a supported Version.
 
     ``value`` may list several services (``compute 2.1, placement 1.30``);
     only the ``placement`` entry counts. No entry means the minimum version.
+    A malformed version is 400, one outside 1.0-1.39 is 406, both worded as
+    upstream: ``Invalid microversion: ...``.
     """
     if not value:
         return MIN_VERSION
@@ -155,7 +162,9 @@ def parse_header_value(value: str | None) -> Version:
         if len(words) == 2 and words[0].lower() == SERVICE_TYPE:
             wanted = words[1]
         elif len(words) == 1 and words[0].lower() == SERVICE_TYPE:
-            raise MicroversionError(400, f"invalid version string: {part.strip()}")
+            raise MicroversionError(
+                400, f"Invalid microversion: invalid version string: {part.strip()}"
+            )
     if wanted is None:
         return MIN_VERSION
     return parse_version(wanted)
@@ -164,13 +173,13 @@ def parse_header_value(value: str | None) -> Version:
 def parse_version(text: str) -> Version:
     if text.lower() == "latest":
         return MAX_VERSION
-    match = _VALUE_RE.match(text.strip())
-    if not match:
-        raise MicroversionError(400, f"invalid version string: {text}")
-    version = Version(int(match.group(1)), int(match.group(2)))
-    if not MIN_VERSION <= version <= MAX_VERSION:
+    try:
+        parsed = _Parsed(*(int(side) for side in text.split(".", 1)))
+    except (TypeError, ValueError) as error:
         raise MicroversionError(
-            406,
-            f"Unacceptable version header: {version}",
-        )
+            400, f"Invalid microversion: invalid version string: {text}; {error}"
+        ) from None
+    version = Version(parsed.major, parsed.minor)
+    if not MIN_VERSION <= version <= MAX_VERSION:
+        raise MicroversionError(406, f"Invalid microversion: Unacceptable version header: {text}")
     return version

@@ -23,7 +23,9 @@ from allotment.http import microversion as mv
 from allotment.http.auth import ENV_GLOBAL_REQUEST_ID
 from allotment.http.policy import PolicyDenied
 from allotment.http.request import (
+    ENV_ERROR,
     ENV_REQUEST_ID,
+    ENV_ROUTE,
     ENV_STATE,
     ENV_VERSION,
     Request,
@@ -36,6 +38,12 @@ from allotment.logs import LOG_CONTEXT, NO_VALUE
 from allotment.store import faults
 
 LOG = logging.getLogger("allotment.api")
+# The GETs whose upstream handler does not insist on a JSON Accept header.
+NO_ACCEPT_CHECK = frozenset({"/", "/traits/{name}"})
+# The one GET whose upstream handler checks Accept before its first microversion.
+ACCEPT_BEFORE_VERSION = frozenset({"/resource_providers/{uuid}/aggregates"})
+# Set when upstream would answer this error past its Vary-adding layer.
+ENV_HANDLER_ERROR = "allotment.handler_error"
 ACCESS_LOG = logging.getLogger("allotment.access")
 
 StartResponse = Callable[..., Any]
@@ -71,12 +79,18 @@ def error_response(
     if media_type != "application/json":
         return Response(
             status,
-            errors.text_error_body(status, message, media_type),
+            errors.text_error_body(status, message, media_type, environ, code),
             list(headers or []),
             f"{media_type}; charset=UTF-8",
         )
     body = errors.error_body(
-        status, message, code, environ.get(ENV_REQUEST_ID), environ.get(ENV_VERSION), extra
+        status,
+        message,
+        code,
+        environ.get(ENV_REQUEST_ID),
+        environ.get(ENV_VERSION),
+        extra,
+        environ,
     )
     return Response(status, orjson.dumps(body), list(headers or []), "application/json")
 
@@ -165,6 +179,8 @@ class RequestLog:
             "duration_ms": round(elapsed * 1000, 2),
         }
         if self.json_format:
+            # The route template groups requests the way the metrics do.
+            fields["route"] = environ.get(ENV_ROUTE, NO_VALUE)
             ACCESS_LOG.info(orjson.dumps({**log_context, **fields}).decode())
         else:
             ACCESS_LOG.info(
@@ -284,12 +300,16 @@ class PlacementHandler:
         environ[ENV_VERSION] = version
         response = self._dispatch(environ)
         response.headers.append((mv.HEADER, f"{mv.SERVICE_TYPE} {version}"))
-        response.headers.append(("vary", mv.HEADER))
+        # Upstream's dispatcher raises a few errors (a missing object, a policy
+        # refusal, a bad Content-Length) past the layer that adds Vary.
+        if not environ.get(ENV_HANDLER_ERROR):
+            response.headers.append(("vary", mv.HEADER))
         return send(response, start_response)
 
     def _dispatch(self, environ: dict[str, Any]) -> Response:
         length_error = _content_length_error(environ)
         if length_error:
+            environ[ENV_HANDLER_ERROR] = True
             return error_response(environ, 400, length_error)
         try:
             _check_envelope(environ, self.state.settings.max_body_size)
@@ -297,37 +317,23 @@ class PlacementHandler:
             return error_response(environ, error.status, error.message, error.code)
         found = routes.match(environ.get("PATH_INFO", ""))
         if found is None:
-            return error_response(environ, 404, "The resource could not be found.")
+            environ[ENV_HANDLER_ERROR] = True  # upstream's router raises it: no Vary
+            return error_response(environ, 404, "")
         route, params = found
+        environ[ENV_ROUTE] = route.template
         method = environ["REQUEST_METHOD"]
         endpoint = route.methods.get(method)
         if endpoint is None:
             return error_response(
                 environ,
                 405,
-                f"The method {method} is not allowed for this resource.",
+                "The method specified is not allowed for this resource.",
                 headers=[("allow", route.allow)],
             )
         req = Request(environ, params)
-        if req.version < endpoint.min_version:
-            if endpoint.below_status == 405:
-                return error_response(
-                    environ,
-                    405,
-                    f"The method {method} is not allowed for this resource.",
-                    headers=[("allow", route.allow)],
-                )
-            return error_response(environ, 404, "The resource could not be found.")
-        if method == "GET" and not _accepts_json(environ):
-            return error_response(environ, 406, "Only application/json is provided.")
-        if endpoint.needs_json(req.version):
-            media = _media_type(environ)
-            if media != "application/json":
-                return error_response(
-                    environ,
-                    415,
-                    f"The media type {media or None} is not supported, use application/json",
-                )
+        refused = _before_handler(environ, route, endpoint, req)
+        if refused is not None:
+            return refused
         try:
             if endpoint.policy:
                 target = endpoint.target(req) if endpoint.target else _default_target(req)
@@ -339,14 +345,47 @@ class PlacementHandler:
         except exc.DatabaseUnavailable:
             raise  # the fault wrapper answers 503 and logs one line
         except errors.HTTPError as error:
+            environ[ENV_ERROR] = error
             return error_response(
                 environ, error.status, error.message, error.code, error.headers, error.extra
             )
         except exc.PlacementError as error:
+            environ[ENV_ERROR] = error
             http_error = errors.from_domain(error)
+            if http_error.status == 404:
+                # Upstream's handlers let a missing object escape to the
+                # dispatcher, whose 404 skips the layer that adds Vary.
+                environ[ENV_HANDLER_ERROR] = True
             return error_response(environ, http_error.status, http_error.message, http_error.code)
         except PolicyDenied as denied:
+            environ[ENV_HANDLER_ERROR] = True
             return error_response(environ, 403, str(denied))
+
+
+def _before_handler(
+    environ: dict[str, Any], route: Any, endpoint: Any, req: Request
+) -> Response | None:
+    """Upstream's handler-decorator checks, in upstream's order: Accept (before the
+    microversion for one route), the route's first microversion, Accept, media type."""
+    method = environ["REQUEST_METHOD"]
+    if method == "GET" and route.template in ACCEPT_BEFORE_VERSION and not _accepts_json(environ):
+        return error_response(environ, 406, "Only application/json is provided")
+    if req.version < endpoint.min_version:
+        # Upstream's handler answers this itself, without an Allow header.
+        if endpoint.below_status == 405:
+            return error_response(environ, 405, "")
+        return error_response(environ, 404, "")
+    if method == "GET" and route.template not in NO_ACCEPT_CHECK and not _accepts_json(environ):
+        return error_response(environ, 406, "Only application/json is provided")
+    if endpoint.needs_json(req.version):
+        media = _media_type(environ)
+        if media != "application/json":
+            return error_response(
+                environ,
+                415,
+                f"The media type {media or None} is not supported, use application/json",
+            )
+    return None
 
 
 def _default_target(req: Request) -> dict[str, Any]:

@@ -496,6 +496,22 @@ def resolve_policy_file(settings: Settings) -> Path | None:
     raise PolicyFileError(f"policy file {path} does not exist")
 
 
+POLICY_DIR_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def policy_dir_files(settings: Settings) -> list[Path]:
+    """The files of ``[oslo_policy] policy_dirs`` (missing directories are
+    skipped, as oslo.policy does), each directory's files in name order."""
+    found: list[Path] = []
+    for directory in settings.policy_dirs:
+        path = Path(os.path.expanduser(directory))
+        if path.is_dir():
+            found += sorted(
+                p for p in path.iterdir() if p.suffix in POLICY_DIR_SUFFIXES and p.is_file()
+            )
+    return found
+
+
 # --------------------------------------------------------------------------
 # The enforcer.
 
@@ -536,12 +552,20 @@ class Enforcer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Enforcer:
-        """The enforcer for the configured defaults and policy file."""
+        """The enforcer for the defaults, the policy file, then each file of the
+        policy directories (in name order), as oslo.policy layers them."""
         path = resolve_policy_file(settings)
         overrides = read_policy_file(path) if path else []
-        return cls(
+        enforcer = cls(
             settings.enforce_new_defaults, settings.enforce_scope, overrides, f"policy file {path}"
         )
+        extra = policy_dir_files(settings)
+        for extra_path in extra:
+            for override in read_policy_file(extra_path):
+                enforcer._add_override(override, f"policy file {extra_path}")
+        if extra:
+            enforcer._check_references("policy directories")
+        return enforcer
 
     def _add_default(self, rule: Rule) -> None:
         node = parse_rule(rule.default)

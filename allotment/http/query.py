@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
-from allotment.http.validation import MAX_INT, is_valid_name, parse_uuid
+from allotment.http.validation import MAX_INT, parse_uuid
 
 
 @dataclass(frozen=True)
@@ -156,11 +156,11 @@ def _parse_required_value(raw: str, version: mv.Version, param: str, collected: 
             "Invalid query string parameters: Expected 'required' parameter "
             f"value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: {raw}",
         )
+    # Names are not checked here: an unknown (or ill-formed) name is "No such
+    # trait(s)" when it is looked up, after the request's other checks, as upstream.
     for name in names:
         forbidden = name.startswith("!")
         name = name.lstrip("!")
-        if not _valid_trait(name):
-            raise HTTPError(400, f"Invalid {param} value {raw!r}: malformed trait name {name!r}.")
         if forbidden:
             collected.forbidden.add(name)
         else:
@@ -187,14 +187,7 @@ def _any_traits(raw: str, version: mv.Version, param: str) -> set[str]:
             f"Invalid query string parameters: The format '{_ANY_FORM}' "
             f"does not support forbidden traits. Got: {raw}",
         )
-    for name in names:
-        if not _valid_trait(name):
-            raise HTTPError(400, f"Invalid trait name {name!r} in {param}.")
     return names
-
-
-def _valid_trait(name: str) -> bool:
-    return bool(name) and is_valid_name(name)
 
 
 _RESOURCES_FORM = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import email.utils
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -23,6 +24,10 @@ ENV_STATE = "allotment.state"
 ENV_VERSION = "allotment.microversion"
 ENV_CONTEXT = "allotment.context"
 ENV_REQUEST_ID = "allotment.request_id"
+# Dispatch records the matched route template (for logs and metrics: a
+# template, never the raw path) and the exception an error answer came from.
+ENV_ROUTE = "allotment.route"
+ENV_ERROR = "allotment.error"
 
 # The limits of a request with no app state (a bare Request in a unit test).
 _DEFAULT_LIMITS = Settings(database_url="sqlite://")
@@ -120,17 +125,15 @@ class Request:
         if not content_type:
             if raw:
                 raise HTTPError(400, "content-type header required when body is provided")
-            raise HTTPError(400, "Malformed JSON: request body is empty")
+            raise HTTPError(400, "Malformed JSON: Expecting value: line 1 column 1 (char 0)")
         if content_type != "application/json":
             raise HTTPError(
                 415, f"The media type {content_type} is not supported, use application/json"
             )
-        if not raw:
-            raise HTTPError(400, "Malformed JSON: request body is empty")
         try:
             data = orjson.loads(raw)
-        except orjson.JSONDecodeError as error:
-            raise HTTPError(400, f"Malformed JSON: {error}") from None
+        except orjson.JSONDecodeError:
+            data = _stdlib_json(raw)
         limits = self.limits
         check_json(data, limits.max_json_depth, limits.max_list_items)
         self._json = data
@@ -188,6 +191,15 @@ def http_date(when: datetime.datetime | None) -> str:
     return email.utils.format_datetime(when, usegmt=True)
 
 
+def _stdlib_json(raw: bytes) -> Any:
+    """What orjson refused, read as upstream reads it (the standard library's
+    parser): its error message is upstream's, and what it accepts is kept."""
+    try:
+        return json.loads(raw.decode("utf-8", "replace"))
+    except ValueError as error:
+        raise HTTPError(400, f"Malformed JSON: {error}") from None
+
+
 def json_response(
     req: Request,
     data: Any,
@@ -195,15 +207,19 @@ def json_response(
     last_modified: datetime.datetime | None = None,
     cache_headers: bool = True,
     headers: list[tuple[str, str]] | None = None,
+    omit_last_modified: bool = False,
 ) -> Response:
     """A JSON response; from 1.15 with ``Last-Modified`` and ``Cache-Control``.
 
     ``last_modified`` is the newest timestamp of what was rendered; None means
     "now" (root document, usages, candidates and other computed results).
+    ``omit_last_modified`` sends ``Cache-Control`` alone, where upstream has no
+    timestamp to send (an empty inventory, a provider never updated before).
     """
     out = list(headers or [])
     if cache_headers and req.version.matches(mv.LAST_MODIFIED):
-        out.append(("last-modified", http_date(last_modified)))
+        if not omit_last_modified:
+            out.append(("last-modified", http_date(last_modified)))
         out.append(("cache-control", "no-cache"))
     return Response(status, orjson.dumps(data), out, "application/json")
 

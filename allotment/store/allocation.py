@@ -183,14 +183,35 @@ def check_capacity(
     ``usage_before`` is the usage before this write, ``released`` what the
     written consumers held before (it is replaced). Amounts for one key from
     several consumers are summed; unit constraints apply to each amount.
+    The checks and their texts follow upstream's order: first every provider
+    without any inventory of the requested classes (all named in one error),
+    then row by row: no inventory of the class, unit constraints, capacity.
     """
+    rows = list(new_rows)
+    # A set built in row order iterates as upstream's does (ids are upstream's).
+    class_ids = set([row.class_id for row in rows])  # noqa: C403 - same order as upstream
+    with_inventory = {key[0] for key in inventories}
+    missing = [
+        provider_uuids[pid]
+        for pid in dict.fromkeys(row.provider_id for row in rows)
+        if pid not in with_inventory
+    ]
+    if missing:
+        classes = ", ".join(class_names[cid] for cid in class_ids)
+        raise exc.InvalidInventory(
+            f"Unable to allocate inventory: Inventory for '{classes}' on resource provider "
+            f"'{', '.join(missing)}' invalid."
+        )
     requested: dict[Key, int] = defaultdict(int)
-    for row in new_rows:
+    for row in rows:
         key = (row.provider_id, row.class_id)
         where = (
             f"'{class_names[row.class_id]}' on resource provider "
             f"'{provider_uuids[row.provider_id]}'"
         )
+        requested[key] += row.used
+        if row.used == 0:
+            continue
         inventory = inventories.get(key)
         if inventory is None:
             raise exc.InvalidInventory(
@@ -204,16 +225,15 @@ def check_capacity(
                 f"Unable to allocate inventory: Unable to create allocation for {where}. "
                 f"The requested amount would violate inventory constraints."
             )
-        requested[key] += row.used
-    for key, amount in requested.items():
         before = usage_before.get(key, 0)
-        after = before - released.get(key, 0) + amount
-        # A write may leave an over-committed provider over-committed as long
-        # as it does not make it worse (spec E3).
-        if after > inventories[key].capacity and after > before:
+        used = before - released.get(key, 0)
+        if inventory.capacity < used + row.used or inventory.capacity < used + requested[key]:
+            # A write may leave an over-committed provider over-committed as long
+            # as it does not make it worse (spec E3).
+            if before and used + requested[key] <= before:
+                continue
             raise exc.CapacityExceeded(
-                f"Unable to allocate inventory: Unable to create allocation for "
-                f"'{class_names[key[1]]}' on resource provider '{provider_uuids[key[0]]}'. "
+                f"Unable to allocate inventory: Unable to create allocation for {where}. "
                 f"The requested amount would exceed the capacity."
             )
 
@@ -262,16 +282,18 @@ def _usage(conn: Connection, keys: set[Key]) -> dict[Key, int]:
 
 
 def _providers(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, ResourceProvider]:
-    wanted = {uuid for w in writes for uuid in w.allocations}
+    wanted = list(dict.fromkeys(uuid for w in writes for uuid in w.allocations))
     found = rp_store.find_many(conn, wanted)
-    missing = sorted(wanted - found.keys())
+    missing = [uuid for uuid in wanted if uuid not in found]
     if missing:
         raise exc.Invalid(f"Allocation for resource provider '{missing[0]}' that does not exist.")
     return found
 
 
 def _class_ids(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, int]:
-    names = {name for w in writes for res in w.allocations.values() for name in res}
+    names = list(
+        dict.fromkeys(name for w in writes for res in w.allocations.values() for name in res)
+    )
     try:
         return rc_store.ids_for_names(conn, names)
     except exc.ResourceClassNotFound as error:
@@ -286,16 +308,29 @@ def _check_consumer_generation(write: ConsumerWrite, existing: Consumer | None) 
             f"consumer generation conflict - expected null but got {write.generation}"
         )
     if existing is not None and existing.generation != write.generation:
-        got = "null" if write.generation is None else write.generation
+        got = write.generation  # a missing one reads "None", as upstream's text has it
         raise exc.ConsumerGenerationConflict(
             f"consumer generation conflict - expected {existing.generation} but got {got}"
         )
 
 
-def _prepare_consumers(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, _ConsumerState]:
-    """Check generations, create missing project/user/type/consumer rows."""
+def precheck(conn: Connection, writes: list[ConsumerWrite]) -> None:
+    """The checks of ``replace_all`` that come first, without writing: consumer
+    generations, then the providers named (in the request's order)."""
     existing = consumer_store.find_many(conn, [w.uuid for w in writes])
     for write in writes:
+        _check_consumer_generation(write, existing.get(write.uuid))
+    _providers(conn, writes)
+
+
+def _prepare_consumers(
+    conn: Connection,
+    writes: list[ConsumerWrite],
+    check_order: list[ConsumerWrite] | None = None,
+) -> dict[str, _ConsumerState]:
+    """Check generations (in ``check_order``), create missing project/user/type/consumer rows."""
+    existing = consumer_store.find_many(conn, [w.uuid for w in writes])
+    for write in check_order if check_order is not None else writes:
         _check_consumer_generation(write, existing.get(write.uuid))
     project_ids = consumer_store.ensure_projects(conn, {w.project_id for w in writes})
     user_ids = consumer_store.ensure_users(conn, {w.user_id for w in writes})
@@ -417,7 +452,11 @@ def _bump_providers(
         rp_store.increment_generation(conn, provider_id, generations[provider_id])
 
 
-def _bump_consumers(conn: Connection, states: Mapping[str, _ConsumerState]) -> None:
+def _bump_consumers(
+    conn: Connection, states: Mapping[str, _ConsumerState], touched: set[str]
+) -> None:
+    """Bump the generation of the consumers whose allocations change (``touched``:
+    they had or get some); the others only take the request's project/user/type."""
     for uuid in sorted(states):
         state = states[uuid]
         consumer_store.increment_generation(
@@ -428,6 +467,7 @@ def _bump_consumers(conn: Connection, states: Mapping[str, _ConsumerState]) -> N
             state.user_id,
             state.type_id,
             set_type=state.set_type,
+            bump=uuid in touched,
         )
 
 
@@ -443,16 +483,19 @@ def replace_all(
     (PUT does, POST does not). Providers in ``no_emptied_bump`` are not bumped
     for being used by an emptied consumer (the reshaper bumps them itself).
     """
-    ordered = sorted(writes, key=lambda w: w.uuid)
+    given = list(writes)
+    # Rows are written in uuid order (a stable lock order); checks run in the
+    # order the request gave, so the error reported is upstream's.
+    ordered = sorted(given, key=lambda w: w.uuid)
     if not ordered:
         return
-    providers = _providers(conn, ordered) if providers_first else {}
-    states = _prepare_consumers(conn, ordered)
+    providers = _providers(conn, given) if providers_first else {}
+    states = _prepare_consumers(conn, ordered, check_order=given)
     if not providers_first:
-        providers = _providers(conn, ordered)
-    class_ids = _class_ids(conn, ordered)
+        providers = _providers(conn, given)
+    class_ids = _class_ids(conn, given)
     uuids = [w.uuid for w in ordered]
-    new_rows = _new_rows(ordered, providers, class_ids)
+    new_rows = _new_rows(given, providers, class_ids)
     old_rows = _old_rows(conn, uuids)
     _check(conn, new_rows, old_rows, providers, class_ids)
     _replace_rows(conn, uuids, new_rows)
@@ -460,8 +503,12 @@ def replace_all(
     changes.record(conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows})
     emptied = {w.uuid for w in ordered if not w.allocations}
     _bump_providers(conn, providers, old_rows, emptied, no_emptied_bump)
-    _bump_consumers(conn, states)
-    consumer_store.delete_if_no_allocations(conn, emptied)
+    touched = {r.consumer_uuid for r in old_rows} | {r.consumer_uuid for r in new_rows}
+    _bump_consumers(conn, states, touched)
+    # Upstream deletes a consumer left without allocations only when it had
+    # some: a new consumer written with no allocations is kept (generation 0).
+    had_rows = {r.consumer_uuid for r in old_rows}
+    consumer_store.delete_if_no_allocations(conn, emptied & had_rows)
 
 
 def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:

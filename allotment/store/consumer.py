@@ -141,14 +141,18 @@ def increment_generation(
     user_id: int,
     consumer_type_id: int | None = None,
     set_type: bool = False,
+    bump: bool = True,
 ) -> int:
     """Bump the generation from ``expected`` and set project, user (and type if ``set_type``).
+
+    ``bump=False`` sets the attributes alone (upstream does so for a consumer
+    written with no allocations, old or new), still guarded by ``expected``.
 
     The WHERE on the old generation makes two writers of one consumer
     exclusive: the loser gets a 409 and is not retried by the server.
     """
     values: dict[str, object] = {
-        "generation": expected + 1,
+        "generation": expected + 1 if bump else expected,
         "project_id": project_id,
         "user_id": user_id,
         "updated_at": utcnow(),

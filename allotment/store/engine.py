@@ -37,6 +37,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from allotment import exceptions as exc
+from allotment.store import hooks
 from allotment.store.hosts import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_DEAD_SECONDS,
@@ -239,6 +240,7 @@ def _attempts(
             if conflicts > policy.conflict_retries:
                 setattr(error, _RETRIED, True)
                 raise
+            hooks.write_retried("generation_conflict")
         except exc.ConnectionLost as error:
             if getattr(error, _RETRIED, False) or not replayable():
                 raise
@@ -247,6 +249,7 @@ def _attempts(
                 LOG.warning("%s: database unavailable, answering 503: %s", label, error)
                 raise exc.DatabaseUnavailable(str(error)) from error
             LOG.info("%s: database connection lost before commit, running again", label)
+            hooks.write_retried("connection_lost")
             continue  # at once: the pool was invalidated, the next host is tried
         except DBAPIError as error:
             if not is_retryable(error) or getattr(error, _RETRIED, False) or not replayable():
@@ -257,6 +260,7 @@ def _attempts(
                     f"{label}: the database kept reporting conflicting concurrent "
                     f"writes (deadlock or certification failure); try again: {error.orig}"
                 ) from error
+            hooks.write_retried("deadlock")
         LOG.debug(
             "%s write retried (provider races %d, deadlocks %d, reconnects %d)",
             label,

@@ -144,10 +144,8 @@ def _values(inv: Inventory) -> dict:
 
 def _check_generation(provider: ResourceProvider, expected: int) -> None:
     if expected != provider.generation:
-        raise exc.ResourceProviderConcurrentUpdate(
-            f"resource provider generation conflict: the provider {provider.uuid} has "
-            f"generation {provider.generation}, not {expected}; please retry"
-        )
+        # Upstream's words exactly; nova matches them.
+        raise exc.ResourceProviderConcurrentUpdate("resource provider generation conflict")
 
 
 def current_class_ids(conn: Connection, provider_id: int) -> set[int]:
@@ -238,14 +236,14 @@ def replace_all(
 ) -> int:
     """Make the provider's inventory exactly ``new``; the new generation.
 
-    Checks in order: generation (when ``expected_generation`` is given),
-    class names and capacity (400), removal of classes with allocations
+    Checks in upstream's order: generation (when ``expected_generation`` is
+    given), capacity, class names (400), removal of classes with allocations
     (InventoryInUse). Shrinking below current usage is allowed.
     """
     if expected_generation is not None:
         _check_generation(provider, expected_generation)
-    ids = _class_ids(conn, provider, new)
     check_capacity(provider, new.values(), reserved_may_equal_total)
+    ids = _class_ids(conn, provider, new)
     current = current_class_ids(conn, provider.id)
     # The generation first: it is the row every writer of this provider locks.
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
@@ -260,9 +258,16 @@ def add(
     inv: Inventory,
     reserved_may_equal_total: bool = True,
 ) -> int:
-    """Add one class of inventory; ConcurrentUpdate if the class is already there."""
-    class_id = _class_ids(conn, provider, [inv.resource_class])[inv.resource_class]
+    """Add one class of inventory; ConcurrentUpdate if the class is already there.
+
+    Capacity is checked before the class name, and an unknown class is
+    reported with the capacity errors, as upstream does.
+    """
     check_capacity(provider, [inv], reserved_may_equal_total)
+    try:
+        class_id = resource_class.id_for_name(conn, inv.resource_class)
+    except exc.ResourceClassNotFound as error:
+        raise exc.InvalidInventoryCapacity(str(error)) from None
     if class_id in current_class_ids(conn, provider.id):
         raise exc.ConcurrentUpdate(
             f"Update conflict: inventory for {inv.resource_class} already exists on "
@@ -302,8 +307,8 @@ def update_one(
     class_id = resource_class.id_for_name(conn, inv.resource_class)
     if class_id not in current_class_ids(conn, provider.id):
         raise exc.Invalid(
-            f"No inventory record with resource class {inv.resource_class} for resource "
-            f"provider {provider.uuid}"
+            "No inventory record with resource class for resource provider "
+            f"{provider.uuid}: No inventory of class {inv.resource_class} found."
         )
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     write_records(conn, provider.id, {class_id: inv}, {class_id})
@@ -314,14 +319,11 @@ def delete_one(conn: Connection, provider: ResourceProvider, class_name: str) ->
     """Delete one class; allocations of it give ConcurrentUpdate (upstream's quirk)."""
     class_id = resource_class.id_for_name(conn, class_name)
     if class_id not in current_class_ids(conn, provider.id):
-        raise exc.InventoryNotFound(
-            f"No inventory of class {class_name} found for delete on resource provider "
-            f"{provider.uuid}"
-        )
+        raise exc.InventoryNotFound(f"No inventory of class {class_name} found for delete")
     if used_class_ids(conn, provider.id, [class_id]):
         raise exc.ConcurrentUpdate(
-            f"Unable to delete inventory of class {class_name}: inventory in use on "
-            f"resource provider {provider.uuid}"
+            f"Unable to delete inventory of class {class_name}: Inventory for "
+            f"'{class_name}' on resource provider '{provider.uuid}' in use."
         )
     generation = rp_store.increment_generation(conn, provider.id, provider.generation)
     conn.execute(

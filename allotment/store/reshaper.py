@@ -15,7 +15,8 @@ Everything happens in the caller's transaction:
    ``placement.inventory.inuse``; its generation is bumped again.
 
 The net generation effect matches the reference: +2 for a provider in
-``inventories`` (+1 more if it appears in the new allocation data).
+``inventories`` (+1 only when its new inventory is empty: step 2 skips it),
++1 more if it appears in the new allocation data.
 
 The records are written and removed by ``allotment.store.inventory``, as for
 ``PUT /resource_providers/{uuid}/inventories``.
@@ -50,27 +51,41 @@ def _providers(
     conn: Connection, wanted: Mapping[str, ProviderInventories]
 ) -> list[ResourceProvider]:
     found = rp_store.find_many(conn, wanted)
-    missing = sorted(wanted.keys() - found.keys())
-    if missing:
-        raise exc.ResourceProviderNotFoundForReshape(
-            f"Resource provider {missing[0]} in inventories not found."
-        )
-    for uuid, provider in sorted(found.items()):
-        given = wanted[uuid].generation
-        if provider.generation != given:
+    # One provider after the other in the request's order, as upstream checks them.
+    for uuid, item in wanted.items():
+        provider = found.get(uuid)
+        if provider is None:
+            raise exc.ResourceProviderNotFoundForReshape(
+                f"Resource provider {uuid} in inventories not found: "
+                f"No resource provider with uuid {uuid} found"
+            )
+        if provider.generation != item.generation:
             raise exc.ConcurrentUpdate(
-                f"resource provider generation conflict for provider {uuid} "
-                f"(actual: {provider.generation}, given: {given})"
+                f"resource provider generation conflict for provider {uuid}: "
+                f"actual: {provider.generation}, given: {item.generation}"
             )
     return sorted(found.values(), key=lambda p: p.id)
 
 
 def _class_ids(conn: Connection, wanted: Mapping[str, ProviderInventories]) -> dict[str, int]:
-    names = {name for item in wanted.values() for name in item.inventories}
+    names = [name for item in wanted.values() for name in item.inventories]
     try:
         return rc_store.ids_for_names(conn, names)
     except exc.ResourceClassNotFound as error:
-        raise exc.Invalid(str(error)) from error
+        # Reported as upstream does: "malformed reshaper data: No such ..."
+        raise exc.AllocationClassNotFound(str(error)) from error
+
+
+def _check_capacity(wanted: Mapping[str, ProviderInventories]) -> None:
+    """After the providers are known: the reshaper exists only from 1.30, so the
+    >= 1.26 rule applies (reserved may equal total, capacity not negative)."""
+    for uuid, item in wanted.items():
+        for name, inventory in item.inventories.items():
+            if int(inventory.capacity) < 0:
+                raise exc.InvalidInventoryCapacity(
+                    f"Unable to update inventory for resource provider {uuid}: invalid "
+                    f"inventory for '{name}': the reserved value is greater than total."
+                )
 
 
 def _bump_all(conn: Connection, provider_ids: list[int]) -> None:
@@ -87,6 +102,10 @@ def reshape(
 ) -> None:
     """Apply a reshape in ``conn``'s transaction (see the module docstring)."""
     providers = _providers(conn, inventories)
+    _check_capacity(inventories)
+    # Upstream settles the consumers and the allocations' providers before it
+    # looks at the inventories' classes.
+    allocation_store.precheck(conn, writes)
     class_ids = _class_ids(conn, inventories)
     provider_ids = [p.id for p in providers]
     wanted = {
@@ -95,7 +114,11 @@ def reshape(
     }
     current = inv_store.current_classes(conn, provider_ids)
     # 1. The union of old and new inventory; the client's generation guards it.
+    #    A provider whose new inventory is empty is left alone here (no bump),
+    #    as upstream skips it.
     for provider in providers:
+        if not wanted[provider.id]:
+            continue
         inv_store.write_records(conn, provider.id, wanted[provider.id], current[provider.id])
         rp_store.increment_generation(conn, provider.id, provider.generation)
     # 2. Move the allocations.

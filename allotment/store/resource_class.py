@@ -45,14 +45,16 @@ def _not_found(name: str) -> exc.ResourceClassNotFound:
 
 
 def ids_for_names(conn: Connection, names: Iterable[str]) -> dict[str, int]:
-    """Ids of the named classes; ResourceClassNotFound names the first unknown one."""
-    wanted = set(names)
+    """Ids of the named classes; ResourceClassNotFound names the first unknown one
+    (first in the order given, as upstream looks them up one by one)."""
+    given = list(dict.fromkeys(names))
+    wanted = set(given)
     found = {n: STANDARD_RESOURCE_CLASS_IDS[n] for n in wanted if n in STANDARD_RESOURCE_CLASS_IDS}
     custom = [name for name in wanted - found.keys() if _storable(name)]
     if custom:
         rows = conn.execute(sa.select(rc.c.name, rc.c.id).where(rc.c.name.in_(custom)))
         found.update({row.name: row.id for row in rows})
-    missing = sorted(wanted - found.keys())
+    missing = [name for name in given if name not in found]
     if missing:
         raise _not_found(missing[0])
     return found

@@ -113,17 +113,25 @@ def increment_generation(conn: Connection, provider_id: int, expected: int) -> i
 
 
 def _check_unique(conn: Connection, name: str, uuid: str | None, exclude_id: int | None) -> None:
-    """DuplicateName if another provider has ``name`` (or ``uuid``)."""
+    """DuplicateName if another provider has ``uuid`` or ``name``.
+
+    A taken uuid is reported before a taken name (the order upstream's unique
+    constraints fail in); an update (no ``uuid``) names just the duplicate.
+    """
     clauses = [rp.c.name == name]
     if uuid is not None:
         clauses.append(rp.c.uuid == uuid)
     query = sa.select(rp.c.uuid, rp.c.name).where(sa.or_(*clauses))
     if exclude_id is not None:
         query = query.where(rp.c.id != exclude_id)
-    for row in conn.execute(query):
-        if uuid is not None and row.uuid == uuid:
-            raise exc.DuplicateName(f"Conflicting resource provider uuid: {uuid} already exists.")
-        raise exc.DuplicateName(f"Conflicting resource provider name: {name} already exists.")
+    rows = list(conn.execute(query))
+    if not rows:
+        return
+    if uuid is None:
+        raise exc.DuplicateName(f"Conflicting resource provider {name} already exists.")
+    if any(row.uuid == uuid for row in rows):
+        raise exc.DuplicateName(f"Conflicting resource provider uuid: {uuid} already exists.")
+    raise exc.DuplicateName(f"Conflicting resource provider name: {name} already exists.")
 
 
 def _failed(action: str, reason: str) -> str:
@@ -138,7 +146,6 @@ def create(
     DuplicateName when the name or uuid is taken; Invalid for a parent that
     does not exist or is the new provider itself.
     """
-    _check_unique(conn, name, uuid, None)
     parent = None
     if parent_uuid is not None:
         if parent_uuid == uuid:
@@ -153,6 +160,8 @@ def create(
         parent = find(conn, parent_uuid)
         if parent is None:
             raise exc.Invalid(_failed("create", "parent provider UUID does not exist."))
+    # After the parent checks: upstream's unique constraints fail at insert time.
+    _check_unique(conn, name, uuid, None)
     try:
         result = conn.execute(
             sa.insert(rp).values(
@@ -242,10 +251,12 @@ def update(
     ``allow_reparent``. When the tree changes, the provider's whole subtree
     takes the new root.
     """
-    _check_unique(conn, name, None, provider.id)
     values: dict = {"name": name, "updated_at": utcnow()}
-    if set_parent and parent_uuid != provider.parent_provider_uuid:
-        parent = _validate_new_parent(conn, provider, parent_uuid, allow_reparent)
+    moving = set_parent and parent_uuid != provider.parent_provider_uuid
+    # Tree rules before the name: upstream's name constraint fails at write time.
+    parent = _validate_new_parent(conn, provider, parent_uuid, allow_reparent) if moving else None
+    _check_unique(conn, name, None, provider.id)
+    if moving:
         new_root = parent.root_provider_id if parent else provider.id
         values["parent_provider_id"] = parent.id if parent else None
         if new_root != provider.root_provider_id:
@@ -258,9 +269,7 @@ def update(
     try:
         conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(**values))
     except IntegrityError:
-        raise exc.DuplicateName(
-            f"Conflicting resource provider name: {name} already exists."
-        ) from None
+        raise exc.DuplicateName(f"Conflicting resource provider {name} already exists.") from None
     return get(conn, provider.uuid)
 
 
@@ -379,7 +388,13 @@ def _trait_conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnEleme
     return out
 
 
-def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement]:
+def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement] | None:
+    """The WHERE clauses for ``flt``; None when nothing can match.
+
+    Upstream resolves traits, then answers an empty list for an ``in_tree``
+    that names no provider before it looks the resource classes up (an
+    unknown class is then no error); the checks follow that order.
+    """
     out: list[ColumnElement] = []
     if flt.name is not None:
         out.append(rp.c.name == flt.name)
@@ -393,6 +408,8 @@ def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement]:
     if flt.aggregates_none_of:
         out.append(~in_aggregates(rp.c.id, flt.aggregates_none_of))
     out.extend(_trait_conditions(conn, flt))
+    if flt.in_tree is not None and find(conn, flt.in_tree) is None:
+        return None
     if flt.resources:
         class_ids = resource_class.ids_for_names(conn, flt.resources)
         out.extend(
@@ -409,7 +426,10 @@ def find_filtered(conn: Connection, flt: ProviderFilter | None = None) -> list[R
     """
     query = provider_select().order_by(rp.c.id)
     if flt is not None:
-        query = query.where(*_conditions(conn, flt))
+        conditions = _conditions(conn, flt)
+        if conditions is None:
+            return []
+        query = query.where(*conditions)
     # One fetchall and positional unpacking: thousands of rows are common here.
     return [
         ResourceProvider(

@@ -95,7 +95,8 @@ class PlacementService:
         self.endpoint = f"http://{self.host}{self.prefix}"
         self.url: str | None = None
         self.app: Any = None
-        self.db: Database | None = None
+        self.database: Database | None = None
+        self._owns_database = True
         self.settings: Settings | None = None
         self._tmpdir: Path | None = None
         self._interceptors: list[Any] = []
@@ -110,7 +111,7 @@ class PlacementService:
             self._start_database()
             self.settings = self.build_settings()
             prepare = not self.prepare_database
-            self.app = make_app(self.settings, db=self.db, prepare=prepare)
+            self.app = self.wrap_app(make_app(self.settings, db=self.database, prepare=prepare))
             if self.use_intercept:
                 self._install_intercept()
             if self.real_server:
@@ -128,9 +129,10 @@ class PlacementService:
             self._server.stop()
             self._server = None
             self.url = None
-        if self.db is not None:
-            self.db.dispose()
-            self.db = None
+        if self.database is not None:
+            if self._owns_database:
+                self.database.dispose()
+            self.database = None
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -138,9 +140,9 @@ class PlacementService:
 
     def reset(self) -> None:
         """Delete every provider, consumer, allocation, custom class and trait (fast)."""
-        if self.db is None:
+        if self.database is None:
             raise RuntimeError("the placement service is not started")
-        schema.reset_data(self.db)
+        schema.reset_data(self.database)
 
     def __enter__(self) -> PlacementService:
         return self.start()
@@ -152,12 +154,12 @@ class PlacementService:
 
     def build_settings(self) -> Settings:
         """The settings the app runs with; subclasses may extend this hook."""
-        assert self.db is not None
+        assert self.database is not None
         overrides = dict(self.settings_overrides)
         if self.policy:
             overrides["policy_file"] = str(self._write_policy())
         base = Settings(
-            database_url=self.db.url.render_as_string(hide_password=False),
+            database_url=self.database.url.render_as_string(hide_password=False),
             auth_strategy=self.auth_strategy,
             # As upstream's fixture: legacy rules OR'ed in, so "admin" may reshape.
             enforce_new_defaults=False,
@@ -165,6 +167,10 @@ class PlacementService:
             access_log=False,
         )
         return base.replace(**overrides)
+
+    def wrap_app(self, app: Any) -> Any:
+        """Hook: the WSGI app that is reached (subclasses may wrap the built one)."""
+        return app
 
     def _write_policy(self) -> Path:
         import yaml
@@ -179,11 +185,11 @@ class PlacementService:
         if url is None:
             assert self._tmpdir is not None
             url = database.fresh_sqlite(self._tmpdir)
-            self.db = Database(url)
+            self.database = Database(url)
             return
-        self.db = Database(url)
+        self.database = Database(url)
         if self.prepare_database:
-            database.prepare_existing(self.db)
+            database.prepare_existing(self.database)
 
     # -- interception ---------------------------------------------------------------
 

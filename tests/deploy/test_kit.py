@@ -73,6 +73,9 @@ def _sqlite_env(tmp_path: Path) -> dict[str, str]:
     env.update(
         ALLOTMENT_DATABASE_URL=f"sqlite:///{tmp_path / 'placement.sqlite'}",
         ALLOTMENT_ACCESS_LOG="false",
+        # The WSGI module fails closed (keystone, no upgrade on start) unless told so.
+        ALLOTMENT_AUTH_STRATEGY="noauth2",
+        ALLOTMENT_SYNC_ON_STARTUP="true",
         PYTHONPATH=str(ROOT),
     )
     return env

@@ -31,8 +31,13 @@ def empty_url(backend_db: Database, worker_id_safe: str, tmp_path: Path) -> str:
 
 
 def test_db_upgrade_then_current_on_an_empty_database(empty_url: str, capsys) -> None:
-    assert cli.main(["db", "current", "--database", empty_url]) == 0
-    assert capsys.readouterr().out.startswith("none")
+    if empty_url.startswith("sqlite"):
+        # A read-only command never creates the file it is pointed at.
+        assert cli.main(["db", "current", "--database", empty_url]) == 1
+        assert "no database at" in capsys.readouterr().err
+    else:
+        assert cli.main(["db", "current", "--database", empty_url]) == 0
+        assert capsys.readouterr().out.startswith("none")
     assert cli.main(["--database", empty_url, "db", "upgrade"]) == 0
     assert cli.main(["--database", empty_url, "db", "version"]) == 0
     assert capsys.readouterr().out.strip().endswith(f"{schema.head_revision()} (head)")

@@ -16,6 +16,7 @@ from gabbi import handlers, suitemaker, utils
 
 from allotment.app import make_app
 from allotment.config import Settings
+from allotment.openapi.conformance import Conformance
 from allotment.store.engine import Database
 
 GABBITS = Path(__file__).parent / "gabbits"
@@ -49,8 +50,13 @@ def run_gabbit(path: Path, app) -> unittest.TestResult:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_gabbit(path: Path, db: Database, settings: Settings) -> None:
-    app = make_app(settings, db=db, prepare=False)
+    # Every answer is also checked against the OpenAPI document: its response
+    # schemas and error codes are oracles for the whole suite.
+    app = Conformance(make_app(settings, db=db, prepare=False))
     result = run_gabbit(path, app)
     assert result.testsRun > 0, f"{path.name} ran no steps"
     problems = result.failures + result.errors
     assert not problems, result.output  # type: ignore[attr-defined]
+    assert not app.problems, "answers differ from the OpenAPI document:\n" + "\n".join(
+        sorted(set(app.problems))
+    )

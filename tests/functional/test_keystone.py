@@ -339,3 +339,26 @@ def test_unknown_auth_plugin_is_a_config_error():
 def test_bad_option_value_is_a_config_error():
     with pytest.raises(ConfigError, match=r"\[keystone_authtoken\] http_connect_timeout"):
         keystone.build_conf({"keystone_authtoken": {"http_connect_timeout": "soon"}})
+
+
+def test_memcached_servers_example_works_with_the_keystone_extra(tmp_path, db, stub_keystone):
+    """The keystone extra brings python-memcached: with memcached_servers set (here a
+    port nobody listens on) tokens still validate; it used to be a 500 per request."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    conf = tmp_path / "placement.conf"
+    conf.write_text(
+        f"[placement_database]\nconnection = {db.url.render_as_string()}\n"
+        "[allotment]\naccess_log = false\n"
+        + authtoken_section(stub_keystone)
+        + f"memcached_servers = 127.0.0.1:{port}\n"
+    )
+    settings = config.load([str(conf)], environ={})
+    admin = stub_keystone.issue(["admin"])
+    with client(make_app(settings, db=db, prepare=False)) as c:
+        for _ in range(2):
+            response = c.get("/resource_providers", headers={"x-auth-token": admin, **LATEST})
+            assert response.status_code == 200

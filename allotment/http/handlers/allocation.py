@@ -68,7 +68,11 @@ def list_provider_allocations(req: Request) -> Response:
     with req.state.db.read() as conn:
         provider = rp_store.find(conn, uuid)
         if provider is None:
-            raise HTTPError(404, f"Resource provider '{uuid}' not found.")
+            raise HTTPError(
+                404,
+                f"Resource provider '{uuid}' not found: "
+                f"No resource provider with uuid {uuid} found",
+            )
         allocations = alloc_store.get_for_provider(conn, provider.id)
     with_generation = req.version.matches(mv.CONSUMER_GENERATION)
     by_consumer: dict[str, dict[str, Any]] = {}
@@ -131,7 +135,8 @@ def set_allocations(req: Request) -> Response:
             req.state.db,
             [write],
             req.state.settings.allocation_conflict_retry_count,
-            providers_first=True,
+            # Upstream settles the consumer (and its generation) first.
+            providers_first=False,
         )
     except exc.AllocationClassNotFound as error:
         raise exc.Invalid(

@@ -26,6 +26,8 @@ from allotment.http.query import (
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas.allocation_candidate import query_schema
 from allotment.http.validation import MAX_INT, is_valid_name, parse_uuid, validate_query
+from allotment.metrics import candidate_search
+from allotment.store import resource_class as rc_store
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
@@ -61,8 +63,21 @@ def list_allocation_candidates(req: Request) -> Response:
     request = parse_request(req.query, req.version)
     options = search_options(req.state.settings)
     # A replica's lag is harmless here: every claim is checked on the primary.
-    with candidate_errors(), req.state.db.read(replica=True) as conn:
-        result = find_candidates(conn, request, options)
+    with (
+        candidate_errors(trait_prefix=""),
+        candidate_search(req.state.metrics) as search,
+        req.state.db.read(replica=True) as conn,
+    ):
+        try:
+            result = find_candidates(conn, request, options)
+        except exc.ResourceClassNotFound:
+            unknown = _unknown_unnumbered_class(conn, request)
+            if unknown is None:
+                # Upstream: an unknown class in a suffixed group finds nothing.
+                return json_response(req, {"allocation_requests": [], "provider_summaries": {}})
+            raise unknown from None
+        providers = len(result.universe.providers)
+        search.found(len(result.candidates), providers, request.limit, options.max_candidates)
         if not result.candidates and LOG.isEnabledFor(logging.DEBUG):
             # Why nothing (docs/explain.md): one line, only paid for at DEBUG.
             LOG.debug(log_line(explain(conn, request, options), req.request_id))
@@ -80,14 +95,25 @@ def search_options(settings: Any) -> SearchOptions:
 
 
 @contextmanager
-def candidate_errors() -> Iterator[None]:
-    """Unknown classes and traits (found by the search) as upstream's 400s."""
+def candidate_errors(trait_prefix: str = "Invalid trait in required parameter: ") -> Iterator[None]:
+    """Unknown classes and traits (found by the search) as 400s. Upstream's
+    GET /allocation_candidates words an unknown trait with no prefix."""
     try:
         yield
     except exc.ResourceClassNotFound as error:
         raise HTTPError(400, f"Invalid resource class in resources parameter: {error}") from None
     except exc.TraitNotFound as error:
-        raise HTTPError(400, f"Invalid trait in required parameter: {error}") from None
+        raise HTTPError(400, f"{trait_prefix}{error}") from None
+
+
+def _unknown_unnumbered_class(conn: Any, request: Any) -> exc.ResourceClassNotFound | None:
+    """The error for the unnumbered group's first unknown class (in query order), if any."""
+    names = [name for g in request.groups if g.suffix == "" for name in g.resources]
+    try:
+        rc_store.ids_for_names(conn, names)
+    except exc.ResourceClassNotFound as error:
+        return error
+    return None
 
 
 # ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 
 from allotment import exceptions as exc
 from allotment.http import microversion as mv
+from allotment.http.errors import HTTPError
 from allotment.http.request import Request, Response, empty_response, json_response
 from allotment.http.schemas import inventory as schemas
 from allotment.http.validation import validate
@@ -50,6 +51,15 @@ def _provider(conn: Any, req: Request) -> ResourceProvider:
     return rp_store.get(conn, req.path_params["uuid"])
 
 
+def _provider_for_read(conn: Any, req: Request) -> ResourceProvider:
+    """The provider of a GET: its 404 is worded (and answered) by the handler."""
+    uuid = req.path_params["uuid"]
+    try:
+        return rp_store.get(conn, uuid)
+    except exc.ResourceProviderNotFound as error:
+        raise HTTPError(404, f"No resource provider with uuid {uuid} found : {error}") from error
+
+
 def _collection_response(
     req: Request,
     generation: int,
@@ -60,7 +70,8 @@ def _collection_response(
         "resource_provider_generation": generation,
         "inventories": {name: inventory_body(inv) for name, inv in inventories.items()},
     }
-    return json_response(req, body, last_modified=last_modified)
+    # Upstream takes the newest record's timestamp: none without records.
+    return json_response(req, body, last_modified=last_modified, omit_last_modified=not inventories)
 
 
 def _single_response(
@@ -78,7 +89,7 @@ def _single_response(
 
 def get_inventories(req: Request) -> Response:
     with req.state.db.read() as conn:
-        provider = _provider(conn, req)
+        provider = _provider_for_read(conn, req)
         inventories, stamp = inv_store.read(conn, provider.id)
     return _collection_response(req, provider.generation, inventories, stamp)
 
@@ -89,13 +100,17 @@ def set_inventories(req: Request) -> Response:
         data = validate(schemas.REPLACE_ALL, req.json_body())
         new = {name: to_inventory(name, record) for name, record in data["inventories"].items()}
         with _capacity_context("update", provider):
-            generation = inv_store.replace_all(
-                conn,
-                provider,
-                new,
-                data["resource_provider_generation"],
-                _reserved_may_equal_total(req),
-            )
+            try:
+                generation = inv_store.replace_all(
+                    conn,
+                    provider,
+                    new,
+                    data["resource_provider_generation"],
+                    _reserved_may_equal_total(req),
+                )
+            except exc.InventoryInUse as error:
+                # Upstream's wording (nova's tests match it).
+                raise exc.InventoryInUse(f"update conflict: {error}") from error
         inventories, stamp = inv_store.read(conn, provider.id)
     return _collection_response(req, generation, inventories, stamp)
 
@@ -123,14 +138,14 @@ def create_inventory(req: Request) -> Response:
 
 def get_inventory(req: Request) -> Response:
     with req.state.db.read() as conn:
-        provider = _provider(conn, req)
+        provider = _provider_for_read(conn, req)
         class_name = req.path_params["resource_class"]
         try:
             inv, stamp = inv_store.read_one(conn, provider.id, class_name)
         except exc.NotFound as error:
             # An unknown class is just one more class the provider lacks.
-            raise exc.InventoryNotFound(
-                f"No inventory of class {class_name} for {provider.uuid}"
+            raise HTTPError(
+                404, f"No inventory of class {class_name} for {provider.uuid}"
             ) from error
     return _single_response(req, provider.generation, inv, stamp)
 
@@ -155,5 +170,11 @@ def update_inventory(req: Request) -> Response:
 def delete_inventory(req: Request) -> Response:
     with req.state.db.write() as conn:
         provider = _provider(conn, req)
-        inv_store.delete_one(conn, provider, req.path_params["resource_class"])
+        class_name = req.path_params["resource_class"]
+        try:
+            inv_store.delete_one(conn, provider, class_name)
+        except exc.NotFound as error:
+            raise HTTPError(
+                404, f"No inventory of class {class_name} found for delete: {error}"
+            ) from error
     return empty_response(204)

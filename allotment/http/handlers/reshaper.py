@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from allotment import exceptions as exc
-from allotment.http.errors import HTTPError
 from allotment.http.handlers.allocation import consumer_writes
 from allotment.http.request import Request, Response, empty_response
 from allotment.http.schemas.reshaper import reshape_schema
@@ -25,14 +24,6 @@ def _inventory(provider: str, name: str, record: dict[str, Any]) -> Inventory:
         step_size=record.get("step_size", 1),
         allocation_ratio=float(record.get("allocation_ratio", 1.0)),
     )
-    # The reshaper exists only from 1.30, so the >= 1.26 rule applies:
-    # reserved may equal total, the (truncated) capacity must not be negative.
-    if int(inventory.capacity) < 0:
-        raise HTTPError(
-            400,
-            f"Unable to update inventory for resource provider {provider}: invalid "
-            f"inventory for '{name}': the reserved value is greater than total.",
-        )
     return inventory
 
 
@@ -63,4 +54,6 @@ def reshape(req: Request) -> Response:
         )
     except exc.AllocationClassNotFound as error:
         raise exc.Invalid(f"malformed reshaper data: {error}") from error
+    except exc.InventoryInUse as error:
+        raise exc.InventoryInUse(f"update conflict: {error}") from error
     return empty_response(204)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid as uuidlib
 from collections.abc import Callable
 from typing import Any
@@ -122,6 +123,7 @@ def get_resource_provider(req: Request) -> Response:
 def update_resource_provider(req: Request) -> Response:
     with req.state.db.write() as conn:
         provider = rp_store.get(conn, req.path_params["uuid"])
+        before = _previous_update(provider)
         data = validate(schemas.update_schema(req.version), req.json_body())
         try:
             provider = rp_store.update(
@@ -134,7 +136,19 @@ def update_resource_provider(req: Request) -> Response:
             )
         except exc.Invalid as error:
             raise _tree_error(error, f"Unable to save resource provider {provider.uuid}") from error
-    return json_response(req, provider_body(req, provider), last_modified=provider.last_modified)
+    # Upstream answers with the provider's update time as read BEFORE this
+    # update; a provider never updated has none, so no Last-Modified.
+    return json_response(
+        req, provider_body(req, provider), last_modified=before, omit_last_modified=before is None
+    )
+
+
+def _previous_update(provider: ResourceProvider) -> datetime.datetime | None:
+    """The provider's update time as upstream stores it: a root provider is
+    updated once while it is created (to point at itself as root)."""
+    if provider.updated_at is not None:
+        return provider.updated_at
+    return provider.created_at if provider.parent_provider_uuid is None else None
 
 
 def delete_resource_provider(req: Request) -> Response:
@@ -143,8 +157,8 @@ def delete_resource_provider(req: Request) -> Response:
         try:
             provider = rp_store.get(conn, uuid)
         except exc.ResourceProviderNotFound as error:
-            raise exc.ResourceProviderNotFound(
-                f"No resource provider with uuid {uuid} found for delete"
+            raise HTTPError(
+                404, f"No resource provider with uuid {uuid} found for delete"
             ) from error
         rp_store.delete(conn, provider)
     return empty_response(204)
@@ -181,7 +195,7 @@ def list_resource_providers(req: Request) -> Response:
                 400, f"Invalid resource class in resources parameter: {error}"
             ) from None
         except exc.TraitNotFound as error:
-            raise HTTPError(400, str(error)) from None
+            raise HTTPError(400, f'Invalid trait(s) in "required" parameter: {error}') from None
     render = provider_renderer(req)
     body = {"resource_providers": [render(p) for p in providers]}
     return json_response(req, body, last_modified=newest(*(p.last_modified for p in providers)))

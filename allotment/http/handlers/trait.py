@@ -86,7 +86,10 @@ def list_traits(req: Request) -> Response:
 def get_trait(req: Request) -> Response:
     """GET /traits/{name}: 204 when it exists."""
     with req.state.db.read() as conn:
-        trait = store.get(conn, req.path_params["name"])
+        try:
+            trait = store.get(conn, req.path_params["name"])
+        except exc.TraitNotFound as error:
+            raise HTTPError(404, str(error)) from error  # upstream's handler answers it
     return empty_response(204, _cache_headers(req, trait.last_modified))
 
 
@@ -105,14 +108,21 @@ def put_trait(req: Request) -> Response:
 def delete_trait(req: Request) -> Response:
     """DELETE /traits/{name}: 404 unknown, 400 standard, 409 in use."""
     with req.state.db.write() as conn:
-        store.delete(conn, req.path_params["name"])
+        try:
+            store.delete(conn, req.path_params["name"])
+        except exc.TraitNotFound as error:
+            raise HTTPError(404, str(error)) from error  # upstream's handler answers it
     return empty_response(204)
 
 
 def get_provider_traits(req: Request) -> Response:
     """GET /resource_providers/{uuid}/traits"""
+    uuid = req.path_params["uuid"]
     with req.state.db.read() as conn:
-        provider = _provider(conn, req.path_params["uuid"])
+        try:
+            provider = _provider(conn, uuid)
+        except exc.ResourceProviderNotFound as error:
+            raise HTTPError(404, f"No resource provider with uuid {uuid} found: {error}") from error
         traits = store.provider_traits(conn, provider.id)
     names, stamp = _traits_body(traits)
     body = {"traits": names, "resource_provider_generation": provider.generation}

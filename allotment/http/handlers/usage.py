@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from allotment import exceptions as exc
 from allotment.http import microversion as mv
 from allotment.http import query
+from allotment.http.errors import HTTPError
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas import usage as schemas
 from allotment.http.validation import validate_query
@@ -14,8 +16,12 @@ from allotment.store import usage as usage_store
 
 
 def get_provider_usages(req: Request) -> Response:
+    uuid = req.path_params["uuid"]
     with req.state.db.read() as conn:
-        provider = rp_store.get(conn, req.path_params["uuid"])
+        try:
+            provider = rp_store.get(conn, uuid)
+        except exc.ResourceProviderNotFound as error:
+            raise HTTPError(404, f"No resource provider with uuid {uuid} found: {error}") from error
         usages = usage_store.provider_usages(conn, provider.id)
     body = {"resource_provider_generation": provider.generation, "usages": usages}
     # Usages are computed, not stored: Last-Modified is "now".

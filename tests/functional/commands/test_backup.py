@@ -114,7 +114,7 @@ def test_backup_refuses_server_databases_and_bad_targets(tmp_path: Path) -> None
     assert "pg_dump" in result.stderr and "Traceback" not in result.stderr
     database = tmp_path / "live.sqlite"
     result = _allotment("--database", f"sqlite:///{database}", "db", "backup", str(database))
-    assert result.returncode == 1 and "not found" in result.stderr
+    assert result.returncode == 1 and "no database at" in result.stderr
     _allotment("--database", f"sqlite:///{database}", "db", "upgrade")
     result = _allotment("--database", f"sqlite:///{database}", "db", "backup", str(database))
     assert result.returncode == 1 and "the database itself" in result.stderr

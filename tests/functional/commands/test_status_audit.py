@@ -131,6 +131,11 @@ def test_status_fails_without_schema_or_database(
 ) -> None:
     code = cli.main(["--database", f"sqlite:///{tmp_path}/none.sqlite", "status"])
     out = _flat(capsys.readouterr().out)
+    assert code == 2 and "no database at" in out  # and the file was not created
+    assert not (tmp_path / "none.sqlite").exists()
+    (tmp_path / "empty.sqlite").touch()
+    code = cli.main(["--database", f"sqlite:///{tmp_path}/empty.sqlite", "status"])
+    out = _flat(capsys.readouterr().out)
     assert code == 2 and "no schema: run `allotment db upgrade`" in out
     code = cli.main(["--database", "postgresql://nobody@127.0.0.1:1/nothing", "status"])
     out = _flat(capsys.readouterr().out)

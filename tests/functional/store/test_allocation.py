@@ -154,7 +154,7 @@ def test_consumer_generation_rules(two_providers: Database) -> None:
     with pytest.raises(exc.ConsumerGenerationConflict, match="expected null but got 3"):
         put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=3))
     put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=None))
-    with pytest.raises(exc.ConsumerGenerationConflict, match="expected 1 but got null"):
+    with pytest.raises(exc.ConsumerGenerationConflict, match="expected 1 but got None"):
         put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=None))
     with pytest.raises(exc.ConsumerGenerationConflict, match="expected 1 but got 7"):
         put(db, cw(C1, {RP_A: {"VCPU": 1}}, check_generation=True, generation=7))
@@ -295,10 +295,15 @@ def test_owner_and_type_updates(two_providers: Database) -> None:
     assert consumer_row(db, C1).consumer_type == "MIGRATION"
 
 
-def test_empty_write_for_unknown_consumer_leaves_nothing(two_providers: Database) -> None:
+def test_empty_write_for_unknown_consumer_keeps_it_at_generation_0(
+    two_providers: Database,
+) -> None:
+    # As upstream: the consumer is created and, having had no allocations to
+    # remove, kept; nothing is bumped.
     db = two_providers
     put(db, cw(C1, {}, check_generation=True, generation=None))
-    assert consumer_row(db, C1) is None
+    row = consumer_row(db, C1)
+    assert row is not None and row.generation == 0
     assert (generation(db, RP_A), generation(db, RP_B)) == (0, 0)
 
 

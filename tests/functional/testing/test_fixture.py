@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import unittest
-from types import SimpleNamespace
+from typing import Any
 
 import fixtures
 import pytest
 import requests
 
 from allotment.testing import PlacementFixture
+from allotment.testing.conf import register_opts
 from allotment.testing.fixture import settings_from_conf
 from tests import databases
 
@@ -92,29 +93,36 @@ def test_reset_is_fast_data_reset() -> None:
         assert empty["resource_providers"] == []
 
 
+def _conf_fixture() -> Any:
+    from oslo_config import cfg
+    from oslo_config import fixture as config_fixture
+
+    return config_fixture.Config(cfg.ConfigOpts())
+
+
 def test_conf_fixture_options_are_read() -> None:
-    conf = SimpleNamespace(
-        placement_database=SimpleNamespace(connection=None),
-        api=SimpleNamespace(auth_strategy="noauth2"),
-        placement=SimpleNamespace(
-            max_allocation_candidates=5, randomize_allocation_candidates=True
-        ),
-    )
-    assert settings_from_conf(SimpleNamespace(conf=conf)) == {
-        "auth_strategy": "noauth2",
-        "max_allocation_candidates": 5,
-        "randomize_allocation_candidates": True,
-    }
-    with PlacementFixture(conf_fixture=SimpleNamespace(conf=conf)) as fixture:
-        assert fixture.settings is not None
-        assert fixture.settings.max_allocation_candidates == 5
-        assert fixture.settings.randomize_allocation_candidates is True
+    conf_fixture = _conf_fixture()
+    conf_fixture.setUp()
+    try:
+        register_opts(conf_fixture.conf)
+        conf_fixture.config(group="placement", max_allocation_candidates=5)
+        conf_fixture.config(group="placement", randomize_allocation_candidates=True)
+        values = settings_from_conf(conf_fixture)
+        assert values["max_allocation_candidates"] == 5
+        assert values["randomize_allocation_candidates"] is True
+        with PlacementFixture(conf_fixture=conf_fixture) as fixture:
+            assert fixture.settings is not None
+            assert fixture.settings.max_allocation_candidates == 5
+            assert fixture.settings.randomize_allocation_candidates is True
+    finally:
+        conf_fixture.cleanUp()
 
 
 def test_settings_keyword_wins_over_conf_fixture() -> None:
-    conf = SimpleNamespace(placement=SimpleNamespace(max_allocation_candidates=5))
-    with PlacementFixture(conf_fixture=conf, settings={"max_allocation_candidates": 9}) as f:
-        assert f.settings is not None and f.settings.max_allocation_candidates == 9
+    with PlacementFixture(settings={"max_allocation_candidates": 9}) as fixture:
+        fixture.conf_fixture.config(group="placement", max_allocation_candidates=5)
+        fixture.requests_session().get(fixture.endpoint + "/")
+        assert fixture.settings is not None and fixture.settings.max_allocation_candidates == 9
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])

@@ -88,8 +88,8 @@ def test_database_url_option(pytester: pytest.Pytester, tmp_path) -> None:  # no
     pytester.makepyfile(
         test_inner="""
 def test_backend(placement):
-    assert placement.db.backend == "sqlite"
-    assert placement.db.url.database.endswith("chosen.sqlite")
+    assert placement.database.backend == "sqlite"
+    assert placement.database.url.database.endswith("chosen.sqlite")
 """
     )
     url = f"sqlite:///{tmp_path / 'chosen.sqlite'}"

@@ -155,9 +155,9 @@ def test_reset_clears_everything_but_standard_data(service: PlacementService) ->
 def test_default_datastore_is_private_and_removed_on_stop() -> None:
     with PlacementService() as one, PlacementService() as two:
         assert one.endpoint != two.endpoint
-        assert one.db is not None and one.db.backend == "sqlite"
-        path = Path(one.db.url.database or "")
-        assert path.exists() and path != Path(two.db.url.database or "")  # type: ignore[union-attr]
+        assert one.database is not None and one.database.backend == "sqlite"
+        path = Path(one.database.url.database or "")
+        assert path.exists() and path != Path(two.database.url.database or "")  # type: ignore[union-attr]
         s1, s2 = one.requests_session(), two.requests_session()
         assert s1.post(one.endpoint + "/resource_providers", json={"name": "a"}).ok
         assert s2.get(two.endpoint + "/resource_providers").json()["resource_providers"] == []
@@ -206,7 +206,7 @@ def test_bad_settings_are_refused() -> None:
     service = PlacementService(settings={"allocation_candidates_generation_strategy": "x"})
     with pytest.raises(ConfigError):
         service.start()
-    assert service.db is None and service.app is None
+    assert service.database is None and service.app is None
 
 
 def test_token_selects_the_caller() -> None:

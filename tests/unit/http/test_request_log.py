@@ -123,6 +123,7 @@ def test_json_access_log(tmp_path, logs):
     assert line["status"] == response.status_code
     assert line["microversion"] == "1.14"
     assert line["length"] == str(len(response.content))
+    assert line["route"] == "/resource_providers/{uuid}"
 
 
 def test_unauthenticated_requests_are_logged_without_identity(tmp_path, logs):

@@ -1,0 +1,1 @@
+"""``placement.tests``: only the fixtures other projects' tests import (see ``placement``)."""

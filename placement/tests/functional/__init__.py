@@ -1,0 +1,1 @@
+"""``placement.tests.functional``: only the fixture module (see ``placement``)."""

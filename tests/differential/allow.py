@@ -1,0 +1,104 @@
+"""Deliberate differences from placement 16.0.0: each with its reason and its test.
+
+Every entry names an upstream bug that allotment fixes on purpose (see
+docs/candidates-compat.md, "Other deliberate differences"). ``Allowances``
+returns the entry's reason when a difference is one of them, else ``None``:
+the difference then fails the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from tests.differential.compare import Difference
+from tests.differential.generator import Call
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+MISSING_PROVIDER = "that does not exist."
+
+
+@dataclass(frozen=True)
+class Allowed:
+    reason: str
+    test: str  # the test that pins allotment's answer
+
+
+EMPTY_NAME = Allowed(
+    reason="empty provider name: upstream's schema lets '' through (PUT stores it, "
+    "POST refuses it later with another text); allotment's schema refuses it on both",
+    test="tests/functional/gabbits/compat-upstream-bugs.yaml",
+)
+LEAKED_CONSUMER = Allowed(
+    reason="leaked consumer: upstream creates the consumer before it finds that a "
+    "provider named in the allocations does not exist, answers 400 and keeps the "
+    "consumer (generation 0); allotment writes nothing on a refused request",
+    test="tests/functional/gabbits/compat-upstream-bugs.yaml",
+)
+
+DUPLICATE_INVENTORY = Allowed(
+    reason="duplicate inventory: upstream's 409 for POST of a class the provider already "
+    "has quotes the database driver's IntegrityError and SQL; allotment names the class",
+    test="tests/functional/gabbits/compat-upstream-bugs.yaml",
+)
+
+
+def _empty_provider_name(call: Call, ours: httpx.Response, theirs: httpx.Response) -> bool:
+    body = call.body if isinstance(call.body, dict) else {}
+    return (
+        call.path.split("?")[0].startswith("/resource_providers")
+        and call.method in ("POST", "PUT")
+        and body.get("name") == ""
+        and ours.status_code == 400
+        and theirs.status_code in (200, 400)
+    )
+
+
+def _consumers_named(call: Call) -> set[str]:
+    path = call.path.split("?")[0]
+    found = set()
+    if path.startswith("/allocations/"):
+        found.add(path.rsplit("/", 1)[-1])
+    body = call.body
+    if path == "/allocations" and isinstance(body, dict):
+        found.update(body)
+    if path == "/reshaper" and isinstance(body, dict):
+        found.update(body.get("allocations") or {})
+    return {uuid for uuid in found if UUID.fullmatch(uuid)}
+
+
+@dataclass
+class Allowances:
+    """The allow-list for one seeded run: some entries depend on what came before."""
+
+    leaked: set[str] = field(default_factory=set)
+    rules: tuple[tuple[Allowed, Callable[..., bool]], ...] = ()
+
+    def observe(self, call: Call, theirs: httpx.Response) -> None:
+        """Note the consumers upstream leaked with this answer."""
+        if call.method in ("PUT", "POST") and theirs.status_code == 400:
+            if (
+                MISSING_PROVIDER in theirs.text
+                and "Allocation for resource provider" in theirs.text
+            ):
+                self.leaked.update(_consumers_named(call))
+
+    def reason_for(
+        self, call: Call, diff: Difference, ours: httpx.Response, theirs: httpx.Response
+    ) -> str | None:
+        if _empty_provider_name(call, ours, theirs):
+            return EMPTY_NAME.reason
+        if self.leaked & _consumers_named(call):
+            return LEAKED_CONSUMER.reason
+        if (
+            call.method == "POST"
+            and call.path.endswith("/inventories")
+            and ours.status_code == theirs.status_code == 409
+            and "IntegrityError" in theirs.text
+            and "already exists on resource provider" in ours.text
+        ):
+            return DUPLICATE_INVENTORY.reason
+        return None
