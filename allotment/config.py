@@ -58,6 +58,10 @@ class Settings:
     cors_allow_credentials: bool = True
     cors_max_age: int = 3600
     cors_allow_methods: tuple[str, ...] = ("GET", "PUT", "POST", "DELETE", "PATCH")
+    # --- options of issue 17 ---
+    # Candidate searches read a per-worker in-memory model of the providers,
+    # kept fresh by the change feed (false: research by SQL on every request).
+    in_memory_candidates: bool = True
     cors_allow_headers: tuple[str, ...] = (
         "X-Auth-Token",
         "X-Openstack-Request-Id",
@@ -131,6 +135,8 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("allotment", "access_log"): "access_log",
     ("allotment", "log_format"): "log_format",
     ("DEFAULT", "debug"): "debug",
+    # --- options of issue 17 ---
+    ("allotment", "in_memory_candidates"): "in_memory_candidates",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

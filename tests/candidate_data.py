@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from allotment.store import changes
 from allotment.store import tables as t
 from allotment.store.candidates.universe import Inventory, Provider
 from allotment.store.engine import utcnow
@@ -81,6 +82,8 @@ class TreeBuilder:
         )
         ref = Ref(pid, uuid, root_id)
         self.refs[name] = ref
+        # Like every writer: in-memory candidate models learn of it from the feed.
+        changes.record(self.conn, [pid])
         inventories = self._inventories(pid, inventory or {}, used or {})
         trait_names = frozenset(traits)
         for trait in sorted(trait_names):

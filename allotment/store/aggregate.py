@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from allotment.store import changes
 from allotment.store.engine import utcnow
 from allotment.store.tables import placement_aggregates as agg
 from allotment.store.tables import resource_provider_aggregates as rpa
@@ -88,6 +89,8 @@ def set_provider_aggregates(conn: Connection, provider_id: int, uuids: Iterable[
         sa.select(rpa.c.aggregate_id).where(rpa.c.resource_provider_id == provider_id)
     )
     current = {row.aggregate_id for row in rows}
+    if current != wanted:
+        changes.record(conn, [provider_id])
     to_remove = current - wanted
     if to_remove:
         conn.execute(

@@ -38,6 +38,7 @@ from sqlalchemy.exc import DBAPIError
 
 from allotment import exceptions as exc
 from allotment.model import Allocation, Consumer, Inventory, ResourceProvider
+from allotment.store import changes
 from allotment.store import consumer as consumer_store
 from allotment.store import resource_class as rc_store
 from allotment.store import resource_provider as rp_store
@@ -157,6 +158,13 @@ def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
 
     No generation is checked or bumped (spec H5): this is the unsafe delete.
     """
+    # No generation is bumped, so the change feed is the only trace for readers.
+    touched = conn.execute(
+        sa.select(alloc_t.c.resource_provider_id)
+        .distinct()
+        .where(alloc_t.c.consumer_id == consumer_uuid)
+    ).scalars()
+    changes.record(conn, touched)
     deleted = conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id == consumer_uuid))
     consumer_store.delete(conn, consumer_uuid)
     return deleted.rowcount > 0
@@ -451,6 +459,8 @@ def replace_all(
     old_rows = _old_rows(conn, uuids)
     _check(conn, new_rows, old_rows, providers, class_ids)
     _replace_rows(conn, uuids, new_rows)
+    # Providers a consumer moved away from are not all bumped: note each one.
+    changes.record(conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows})
     emptied = {w.uuid for w in ordered if not w.allocations}
     _bump_providers(conn, providers, old_rows, emptied, no_emptied_bump)
     _bump_consumers(conn, states)

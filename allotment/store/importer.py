@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from allotment.config import INCOMPLETE_CONSUMER_ID
-from allotment.store import schema, source
+from allotment.store import changes, schema, source
 from allotment.store import tables as t
 from allotment.store.engine import Database, utcnow
 from allotment.store.source import SourceSchema
@@ -223,6 +223,8 @@ class _Copier:
             self._provider_aggregate_row,
         )
         self._create_incomplete_consumers()
+        # Running servers' candidate models reload everything.
+        changes.record_all(self.tgt)
         if self.backend == "postgresql":
             _reset_postgresql_sequences(self.tgt)
         self._verify()

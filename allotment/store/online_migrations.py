@@ -11,6 +11,7 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from allotment.store import changes
 from allotment.store import consumer as consumer_store
 from allotment.store.tables import allocations, consumers, resource_providers
 
@@ -43,6 +44,7 @@ def set_root_provider_ids(
             .where(resource_providers.c.id.in_(ids))
             .values(root_provider_id=resource_providers.c.id)
         )
+        changes.record(conn, ids)
     return found, len(ids)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from allotment import exceptions as exc
 from allotment.model import ResourceClass
+from allotment.store import changes
 from allotment.store.engine import utcnow
 from allotment.store.standard import FIRST_CUSTOM_RESOURCE_CLASS_ID, STANDARD_RESOURCE_CLASS_IDS
 from allotment.store.tables import inventories
@@ -147,6 +148,8 @@ def rename(conn: Connection, name: str, new_name: str) -> ResourceClass:
             conn.execute(
                 sa.update(rc).where(rc.c.id == current.id).values(name=new_name, updated_at=now)
             )
+        # Models key inventories by class name: rare enough to reload everything.
+        changes.record_all(conn)
     except IntegrityError:
         raise taken from None
     return ResourceClass(

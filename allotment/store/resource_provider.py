@@ -13,7 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from allotment import exceptions as exc
 from allotment.model import ResourceProvider
-from allotment.store import capacity, resource_class, trait
+from allotment.store import capacity, changes, resource_class, trait
 from allotment.store.engine import utcnow
 from allotment.store.tables import (
     allocations,
@@ -103,6 +103,8 @@ def increment_generation(conn: Connection, provider_id: int, expected: int) -> i
             "resource provider generation conflict: another process changed the provider "
             "concurrently; please retry"
         )
+    # Every write that bumps a generation changes what candidate searches see.
+    changes.record(conn, [provider_id])
     return expected + 1
 
 
@@ -167,9 +169,12 @@ def create(
         raise exc.DuplicateName(
             f"Conflicting resource provider name: {name} or uuid {uuid} already exists."
         ) from None
+    inserted = result.inserted_primary_key
+    assert inserted is not None
+    new_id = inserted[0]
     if parent is None:
-        new_id = result.inserted_primary_key[0]  # type: ignore[index]
         conn.execute(sa.update(rp).where(rp.c.id == new_id).values(root_provider_id=new_id))
+    changes.record(conn, [new_id])
     return get(conn, uuid)
 
 
@@ -248,6 +253,8 @@ def update(
             conn.execute(
                 sa.update(rp).where(rp.c.id.in_(members)).values(root_provider_id=new_root)
             )
+            changes.record(conn, members)
+        changes.record(conn, [provider.id])
     try:
         conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(**values))
     except IntegrityError:
@@ -297,6 +304,7 @@ def delete(conn: Connection, provider: ResourceProvider) -> None:
             resource_provider_aggregates.c.resource_provider_id == provider.id
         )
     )
+    changes.record(conn, [provider.id])
     # Break the self-reference before the row goes (MySQL checks it row by row).
     conn.execute(sa.update(rp).where(rp.c.id == provider.id).values(root_provider_id=None))
     try:

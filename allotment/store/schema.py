@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 
-from allotment.store import standard
+from allotment.store import changes, standard
 from allotment.store import tables as t
 from allotment.store.engine import Database
 
@@ -97,3 +97,5 @@ def delete_data(conn: Connection) -> None:
             )
         else:
             conn.execute(sa.delete(table))
+    # The feed keeps its rows (readers track ids); one row tells them to reload.
+    changes.record_all(conn)

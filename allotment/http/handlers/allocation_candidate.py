@@ -74,6 +74,7 @@ def search_options(settings: Any) -> SearchOptions:
         max_candidates=settings.max_allocation_candidates,
         strategy=settings.allocation_candidates_generation_strategy,
         randomize=settings.randomize_allocation_candidates,
+        in_memory=settings.in_memory_candidates,
     )
 
 

@@ -60,7 +60,7 @@ class Research:
 
 
 @dataclass
-class _Facts:
+class Facts:
     """Per-provider facts of the request's classes, traits and aggregates (ids only)."""
 
     fits: dict[tuple[int, int], Found] = field(default_factory=dict)  # (class, amount)
@@ -81,7 +81,7 @@ class _Facts:
             out.update(self.aggregates.get(uuid, {}))
         return out
 
-    def absorb(self, other: _Facts) -> _Facts:
+    def absorb(self, other: Facts) -> Facts:
         """Add ``other``'s facts (about other providers) and take its links; returns self."""
         for fit, found in other.fits.items():
             self.fits.setdefault(fit, {}).update(found)
@@ -102,9 +102,13 @@ class Plan:
     trait_ids: dict[str, int] = field(default_factory=dict)
     hopeless: bool = False
     # Facts about the sharing providers, with their links: the roots they may serve.
-    sharing: _Facts = field(default_factory=_Facts)
+    sharing: Facts = field(default_factory=Facts)
     sharing_roots: dict[int, int] = field(default_factory=dict)
     id_range: tuple[int, int] | None = None
+    # The only roots worth examining, in id order (None: every root). The
+    # in-memory model narrows them to the trees holding the request's rarest
+    # class; SQL research does not use it.
+    roots: list[int] | None = None
 
     @property
     def in_tree_roots(self) -> dict[str, int | None]:
@@ -145,7 +149,7 @@ def plan(conn: Connection, request: CandidateRequest, windowed: bool = False) ->
     rc_ids = resource_class.ids_for_names(conn, request.resource_classes())
     trait_ids = trait.ids_for_names(conn, request.trait_names())
     in_tree_roots = _in_tree_roots(conn, request.groups)
-    found = Plan(request, rc_ids, trait_ids, sharing=_Facts(in_tree_roots=in_tree_roots))
+    found = Plan(request, rc_ids, trait_ids, sharing=Facts(in_tree_roots=in_tree_roots))
     if any(root is None for root in in_tree_roots.values()):
         found.hopeless = True  # an unknown in_tree provider matches nothing
         return found
@@ -162,8 +166,11 @@ def plan(conn: Connection, request: CandidateRequest, windowed: bool = False) ->
         found.sharing_roots = _roots_of(conn, list(facts.links))
     unnumbered = request.unnumbered
     if windowed and not (unnumbered is not None and unnumbered.in_tree is not None):
-        low, high = conn.execute(sa.select(sa.func.min(rp.c.id), sa.func.max(rp.c.id))).one()
-        if low is not None:
+        # Two statements: SQLite answers each from one end of the primary key,
+        # but scans the whole index for min() and max() in one statement.
+        low = conn.execute(sa.select(sa.func.min(rp.c.id))).scalar()
+        high = conn.execute(sa.select(sa.func.max(rp.c.id))).scalar()
+        if low is not None and high is not None:
             found.id_range = (low, high)
     return found
 
@@ -196,7 +203,7 @@ def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:
             rp.c.root_provider_id >= _int(window[0]), rp.c.root_provider_id < _int(window[1])
         )
     facts = _facts(conn, found, where, by_root=window is not None)
-    roots = _anchor_roots(found.request, found.rc_ids, facts.absorb(found.sharing))
+    roots = anchor_roots(found.request, found.rc_ids, facts.absorb(found.sharing))
     if window is not None:
         roots = {root for root in roots if window[0] <= root < window[1]}
     return sorted(roots)
@@ -204,20 +211,20 @@ def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:
 
 def _facts(
     conn: Connection, found: Plan, where: sa.ColumnElement | None, by_root: bool = False
-) -> _Facts:
+) -> Facts:
     """Fits, traits and aggregates of the providers matching ``where`` (on providers)."""
     fits = {
         (rc_id, amount): _fitting(conn, rc_id, amount, where, by_root)
-        for rc_id, amount in sorted(_amounts(found.request, found.rc_ids))
+        for rc_id, amount in sorted(amounts(found.request, found.rc_ids))
     }
-    return _Facts(
+    return Facts(
         fits=fits,
         traits=_providers_with_traits(conn, found.trait_ids, where, by_root),
         aggregates=_providers_in_aggregates(conn, found.request.aggregate_uuids(), where),
     )
 
 
-def _amounts(request: CandidateRequest, rc_ids: dict[str, int]) -> set[tuple[int, int]]:
+def amounts(request: CandidateRequest, rc_ids: dict[str, int]) -> set[tuple[int, int]]:
     return {
         (rc_ids[rc], amount) for group in request.groups for rc, amount in group.resources.items()
     }
@@ -360,6 +367,15 @@ def _sharing_links(conn: Connection, sharing: set[int]) -> dict[int, frozenset[i
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def roots_of(conn: Connection, provider_ids: Iterable[int]) -> set[int]:
+    """The current root ids of these providers (deleted ones have none)."""
+    ids = set(provider_ids)
+    if not ids:
+        return set()
+    query = sa.select(rp.c.root_provider_id).where(rp.c.id.in_(_ids(ids)))
+    return {root for root in conn.execute(query).scalars() if root is not None}
+
+
 def _roots_of(conn: Connection, provider_ids: list[int]) -> dict[int, int]:
     if not provider_ids:
         return {}
@@ -367,7 +383,7 @@ def _roots_of(conn: Connection, provider_ids: list[int]) -> dict[int, int]:
     return dict(conn.execute(query).all())
 
 
-def _anchor_roots(request: CandidateRequest, rc_ids: dict[str, int], facts: _Facts) -> set[int]:
+def anchor_roots(request: CandidateRequest, rc_ids: dict[str, int], facts: Facts) -> set[int]:
     """Roots where every group with resources has some provider that may serve it.
 
     A necessary condition only (combinations, summed amounts and the exact
@@ -390,7 +406,7 @@ def _anchor_roots(request: CandidateRequest, rc_ids: dict[str, int], facts: _Fac
     return anchors
 
 
-def _root_traits_ok(root: int, request: CandidateRequest, facts: _Facts) -> bool:
+def _root_traits_ok(root: int, request: CandidateRequest, facts: Facts) -> bool:
     return all(root in facts.traits.get(name, {}) for name in request.root_required) and not any(
         root in facts.traits.get(name, {}) for name in request.root_forbidden
     )
@@ -406,7 +422,7 @@ def _reach(tree: Found, sharing: Found, links: dict[int, frozenset[int]]) -> set
     return roots
 
 
-def _suffixed_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts) -> set[int]:
+def _suffixed_roots(group: RequestGroup, rc_ids: dict[str, int], facts: Facts) -> set[int]:
     """Suffixed groups: one provider with every class, trait and aggregate rule itself."""
     found: Found | None = None
     for rc, amount in group.resources.items():
@@ -431,7 +447,7 @@ def _suffixed_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts) 
     return _reach(found, found, facts.links)
 
 
-def _unnumbered_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts) -> set[int]:
+def _unnumbered_roots(group: RequestGroup, rc_ids: dict[str, int], facts: Facts) -> set[int]:
     """The unnumbered group: each class from some provider of the tree or a linked sharer.
 
     Forbidden traits and aggregates exclude providers; ``member_of`` holds for
@@ -463,7 +479,7 @@ def _unnumbered_roots(group: RequestGroup, rc_ids: dict[str, int], facts: _Facts
     return result
 
 
-def _all_terms(terms: tuple[frozenset[str], ...], facts: _Facts) -> set[int] | None:
+def _all_terms(terms: tuple[frozenset[str], ...], facts: Facts) -> set[int] | None:
     """Providers in some aggregate of every ``member_of`` term; None without terms."""
     members: set[int] | None = None
     for any_of in terms:
@@ -491,25 +507,43 @@ def load(conn: Connection, found: Plan, anchors: list[int]) -> Universe:
         for s, linked in found.sharing.links.items()
         if s in found.sharing_roots and not linked.isdisjoint(wanted)
     }
-    return Universe(_load_trees(conn, roots), anchors=anchors)
+    return Universe(load_trees(conn, roots), anchors=anchors)
 
 
-def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
-    """Every provider of the given trees with traits, aggregates, inventories and usage."""
-    in_trees = rp.c.root_provider_id.in_(_ids(roots))
-    base = conn.execute(
-        sa.select(rp.c.id, rp.c.uuid, rp.c.parent_provider_id, rp.c.root_provider_id).where(
-            in_trees
-        )
-    ).all()
+def _in_ids(column: sa.ColumnElement, ids: set[int]) -> sa.ColumnElement:
+    """``column IN ids`` bounded by the ids' range too.
+
+    The range lets PostgreSQL's planner see how few rows match and walk the
+    column's index instead of scanning the whole table (the IN list alone is
+    estimated poorly once it has hundreds of values).
+    """
+    return sa.and_(column.in_(_ids(ids)), column.between(_int(min(ids)), _int(max(ids))))
+
+
+def load_trees(conn: Connection, roots: set[int] | None) -> list[Provider]:
+    """Every provider of the given trees (None: of every tree) with traits,
+    aggregates, inventories and usage.
+
+    The providers first (root index), then everything else by provider id, so
+    each query walks the provider-id index of its table.
+    """
+    if roots is not None and not roots:
+        return []
+    query = sa.select(rp.c.id, rp.c.uuid, rp.c.parent_provider_id, rp.c.root_provider_id)
+    if roots is not None:
+        query = query.where(_in_ids(rp.c.root_provider_id, roots))
+    base = conn.execute(query).all()
+    pids: set[int] | None = {row[0] for row in base} if roots is not None else None
+    if not base:
+        return []
+
+    def of(column: sa.ColumnElement) -> sa.ColumnElement:
+        return sa.true() if pids is None else _in_ids(column, pids)
+
     trait_rows = conn.execute(
         sa.select(rpt.c.resource_provider_id, traits_t.c.name)
-        .select_from(
-            rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id).join(
-                rp, rp.c.id == rpt.c.resource_provider_id
-            )
-        )
-        .where(in_trees)
+        .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id))
+        .where(of(rpt.c.resource_provider_id))
         .order_by(rpt.c.trait_id)
     ).all()
     traits_of: dict[int, list[str]] = {}
@@ -517,17 +551,13 @@ def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
         traits_of.setdefault(pid, []).append(name)
     agg_rows = conn.execute(
         sa.select(rpa.c.resource_provider_id, aggs.c.uuid)
-        .select_from(
-            rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id).join(
-                rp, rp.c.id == rpa.c.resource_provider_id
-            )
-        )
-        .where(in_trees)
+        .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id))
+        .where(of(rpa.c.resource_provider_id))
     ).all()
     aggs_of: dict[int, set[str]] = {}
     for pid, uuid in agg_rows:
         aggs_of.setdefault(pid, set()).add(uuid)
-    inventories_of = _tree_inventories(conn, roots)
+    inventories_of = _inventories(conn, of(inv.c.resource_provider_id))
     none: frozenset[str] = frozenset()
     return [
         Provider(
@@ -544,7 +574,7 @@ def _load_trees(conn: Connection, roots: set[int]) -> list[Provider]:
     ]
 
 
-def _tree_inventories(conn: Connection, roots: set[int]) -> dict[int, dict[str, Inventory]]:
+def _inventories(conn: Connection, where: sa.ColumnElement) -> dict[int, dict[str, Inventory]]:
     query = (
         sa.select(
             inv.c.resource_provider_id,
@@ -557,12 +587,8 @@ def _tree_inventories(conn: Connection, roots: set[int]) -> dict[int, dict[str, 
             inv.c.allocation_ratio,
             _used(),
         )
-        .select_from(
-            inv.join(rp, rp.c.id == inv.c.resource_provider_id).join(
-                rc_t, rc_t.c.id == inv.c.resource_class_id
-            )
-        )
-        .where(rp.c.root_provider_id.in_(_ids(roots)))
+        .select_from(inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id))
+        .where(where)
     )
     out: dict[int, dict[str, Inventory]] = {}
     for pid, name, total, reserved, min_unit, max_unit, step, ratio, used in conn.execute(

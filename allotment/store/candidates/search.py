@@ -4,9 +4,10 @@ Without randomisation, a ``limit`` (or ``max_allocation_candidates``) means
 the answer is the first candidates of a deterministic order: anchors in root
 id order, each anchor's candidates in the assembler's order (or one per
 anchor in turn with the breadth-first strategy). With such a stop the roots
-are searched in windows of provider ids (``first_window`` wide, then twice as
-wide each time) and the anchors of a window are loaded in chunks of at most
-``max_chunk`` trees; nothing more is read once enough candidates exist.
+are searched in windows (``first_window`` wide, by default twice the stop and
+at least ``MIN_WINDOW``; then twice as wide each time) and the anchors of a
+window are loaded in chunks of at most ``max_chunk`` trees; nothing more is
+read once enough candidates exist.
 Without a stop every anchor is needed: one window, chunks of ``max_chunk``.
 
 With randomisation and a ``limit`` the anchors are searched in random order
@@ -16,8 +17,14 @@ When the whole answer fits in that pool this is a uniform sample of it, as
 upstream's; when it does not, the pool is drawn from randomly chosen trees
 instead of generating an answer that may have millions of candidates.
 
-Queries per request: at most 5 + (C + 2) to plan, C + 2 per window and 4 per
-chunk, with C the number of distinct (class, amount) pairs of the request.
+Where the providers come from is a ``CandidateSource``: SQL research on the
+request's connection, or (``SearchOptions.in_memory``) the worker's in-memory
+model, refreshed from the change feed first (``model``).
+
+SQL queries per request: at most 6 + (C + 2) to plan, C + 2 per window and 4
+per chunk, with C the number of distinct (class, amount) pairs of the request.
+With the model: one to poll the change feed, one or two to check names, and
+5 per batch of trees changed since the last request.
 """
 
 from __future__ import annotations
@@ -29,14 +36,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
-from allotment.store.candidates import research as research_mod
+from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, Observer, generate_over
 from allotment.store.candidates.request import CandidateRequest
-from allotment.store.candidates.research import Research
+from allotment.store.candidates.research import Research, chunks
+from allotment.store.candidates.sources import CandidateSource, SqlSource
 from allotment.store.candidates.universe import Provider, Universe
 
 # With randomisation and a limit: how many times ``limit`` candidates to draw from.
 RANDOM_POOL_FACTOR = 10
+# The narrowest first window (roots, or provider ids on SQL).
+MIN_WINDOW = 16
 
 
 @dataclass
@@ -47,11 +57,15 @@ class SearchOptions:
     strategy: str = DEPTH_FIRST
     randomize: bool = False
     rng: random.Random = field(default_factory=random.Random)
-    # With a stop: the width (in provider ids) of the first window of roots
-    # searched; each next window is twice as wide. Without one, a single window.
-    first_window: int = 512
+    # With a stop: the width of the first window of roots searched (provider
+    # ids on SQL, roots in the model); each next window is twice as wide.
+    # None: twice the stop (a claim's limit=10 reads a few trees, not hundreds).
+    first_window: int | None = None
     # At most this many anchor trees are loaded at once.
     max_chunk: int = 4096
+    # Search the worker's in-memory model (kept fresh by the change feed)
+    # instead of researching by SQL.
+    in_memory: bool = False
 
 
 @dataclass
@@ -62,21 +76,40 @@ class SearchResult:
 
 
 def find_candidates(
-    conn: Connection, request: CandidateRequest, options: SearchOptions | None = None
+    conn: Connection,
+    request: CandidateRequest,
+    options: SearchOptions | None = None,
+    source: CandidateSource | None = None,
 ) -> SearchResult:
     options = options or SearchOptions()
+    if source is not None:
+        return search(source, request, options)
+    if options.in_memory:
+        with model_mod.open_source(conn) as from_model:
+            if from_model is not None:
+                return search(from_model, request, options)
+    return search(SqlSource(conn), request, options)
+
+
+def search(
+    source: CandidateSource, request: CandidateRequest, options: SearchOptions
+) -> SearchResult:
+    """Plan, then windows, anchors and chunks from ``source``, assembled lazily."""
+    stop = _stop(request, options)
     # Windows pay off for a deterministic prefix only; a random pool needs every root.
-    in_order = _stop(request, options) is not None and not options.randomize
-    plan = research_mod.plan(conn, request, windowed=in_order)
-    first = options.first_window if in_order else None
+    in_order = stop is not None and not options.randomize
+    plan = source.plan(request, windowed=in_order)
+    first = None
+    if in_order and stop is not None:
+        first = options.first_window or max(MIN_WINDOW, 2 * stop)
 
     def universes() -> Iterator[Universe]:
-        for window in research_mod.windows(plan, first):
-            anchors = research_mod.anchors(conn, plan, window)
+        for window in source.windows(plan, first):
+            anchors = source.anchors(plan, window)
             if options.randomize:
                 options.rng.shuffle(anchors)
-            for chunk in research_mod.chunks(anchors, options.max_chunk):
-                yield research_mod.load(conn, plan, chunk)
+            for chunk in chunks(anchors, options.max_chunk):
+                yield source.load(plan, chunk)
 
     return _select(universes(), plan.in_tree_roots, request, options)
 

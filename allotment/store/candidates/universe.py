@@ -74,7 +74,15 @@ class Universe:
     that shares an aggregate with S (spec J4).
     """
 
-    def __init__(self, providers: Iterable[Provider], anchors: Iterable[int] | None = None):
+    def __init__(
+        self,
+        providers: Iterable[Provider],
+        anchors: Iterable[int] | None = None,
+        links: dict[int, frozenset[int]] | None = None,
+    ):
+        """``links`` (optional) is what ``links`` would compute, known by the caller."""
+        if links is not None:
+            self.__dict__["links"] = links
         self.providers: dict[int, Provider] = {p.id: p for p in sorted(providers, key=_pid)}
         self.trees: dict[int, list[int]] = {}
         for provider in self.providers.values():

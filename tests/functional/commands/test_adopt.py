@@ -25,7 +25,9 @@ def upstream(
     """A database shaped as upstream placement at its head, with data, on each backend."""
     name = f"{databases.database_name(worker_id_safe)}_adopt_{request.param[:2]}"
     db = Database(databases.create_database(request.param, name, tmp_path))
-    schema.upgrade(db)  # our baseline is upstream's head schema
+    # Our baseline revision is upstream's head schema (later ones are ours only).
+    schema.upgrade(db, adopt.BASELINE)
+    schema.sync_standard_data(db)
     with db.write() as conn:
         # As an upstream deployment with older os-traits/os-resource-classes would be.
         conn.execute(sa.delete(t.traits).where(t.traits.c.name.in_(DROPPED_TRAITS)))

@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from allotment import cli
+from allotment.store import schema
 from allotment.store import tables as t
 from allotment.store.engine import Database
 from tests.sources import uid
@@ -139,13 +140,14 @@ def test_status_fails_without_schema_or_database(
 def test_status_points_an_upstream_database_to_adopt(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    before = schema.current_revision(db)
     with db.write() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'a082b8bb98d0'"))
     try:
         code, out = _status(db, capsys)
     finally:
         with db.write() as conn:
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001_initial'"))
+            conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": before})
     assert code == 2 and "allotment db adopt" in out
 
 

@@ -1,0 +1,131 @@
+"""The change feed: which providers a committed write touched, for the in-memory models.
+
+Every write that changes what an allocation-candidate search sees (a provider
+created, moved or deleted; its inventories, traits or aggregates; allocations
+made, replaced or deleted) calls ``record`` with the ids of the providers it
+touched, in the same transaction. So a change is in the feed exactly when the
+write is committed, on every database and from every process or host. A row
+with a NULL provider id means "anything may have changed" (bulk paths: test
+resets, imports, online migrations, renamed resource classes).
+
+Readers (``allotment.store.candidates.model``) read the rows above the highest
+id they have applied without a gap; see that module for how ids that become
+visible out of order are handled. Old rows are pruned by the writers (one in
+``PRUNE_EVERY`` transactions deletes the rows older than ``RETENTION``); a
+reader that has not polled for longer than half of that reloads everything.
+
+The table lives in its own ``MetaData``: it is ours, not part of the schema
+shared with upstream placement (``tables.metadata``), so adopting or
+importing an upstream database never looks for it. Alembic revision
+``0002_i17_change_feed`` creates it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import random
+import weakref
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from allotment.store.engine import utcnow
+
+metadata = sa.MetaData()
+
+# ``sqlite_autoincrement``: SQLite must never reuse the id of a deleted row
+# (PostgreSQL sequences and InnoDB's counter never do).
+candidate_changes = sa.Table(
+    "allotment_candidate_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("provider_id", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sqlite_autoincrement=True,
+    mysql_engine="InnoDB",
+)
+
+RETENTION = datetime.timedelta(hours=1)
+PRUNE_EVERY = 512
+
+# Engines known to have the table (a missing one is looked up again next time:
+# it may be created by an upgrade on the same engine).
+_present: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+_TX_KEY = "allotment_change_feed_tx"
+
+
+def present(conn: Connection) -> bool:
+    """Whether the feed table exists in ``conn``'s database (an old schema has none)."""
+    engine = conn.engine
+    if _present.get(engine):
+        return True
+    found = sa.inspect(conn).has_table(candidate_changes.name)
+    if found:
+        _present[engine] = True
+    return found
+
+
+def record(conn: Connection, provider_ids: Iterable[int | None]) -> None:
+    """Note, in ``conn``'s transaction, that these providers changed (None: everything).
+
+    Ids already noted in the same transaction are not written twice.
+    """
+    wanted = set(provider_ids)
+    if not wanted or not present(conn):
+        return
+    # Keyed by the transaction object itself (held, so never confused with a
+    # later transaction of the same pooled connection).
+    transaction = conn.get_transaction()
+    noted: tuple[object, set[int | None]] | None = conn.info.get(_TX_KEY)
+    if noted is None or noted[0] is not transaction:
+        noted = (transaction, set())
+        conn.info[_TX_KEY] = noted
+    fresh = wanted - noted[1]
+    if not fresh:
+        return
+    noted[1].update(fresh)
+    now = utcnow()
+    conn.execute(
+        sa.insert(candidate_changes),
+        [{"provider_id": pid, "created_at": now} for pid in sorted(fresh, key=_none_first)],
+    )
+    if random.randrange(PRUNE_EVERY) == 0:
+        prune(conn, now - RETENTION)
+
+
+def record_all(conn: Connection) -> None:
+    """Note that anything may have changed: every reader reloads its model."""
+    record(conn, [None])
+
+
+def prune(conn: Connection, before: datetime.datetime) -> None:
+    conn.execute(sa.delete(candidate_changes).where(candidate_changes.c.created_at < before))
+
+
+def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[tuple[int, int | None]]:
+    """(id, provider id) of the rows above ``top`` or with an id in ``gaps``, in id order.
+
+    One statement on the primary key: a range, plus the listed ids.
+    """
+    table = candidate_changes
+    condition = table.c.id > top
+    missing = sorted(gaps)
+    if missing:
+        listed: sa.BindParameter[list[int]] = sa.bindparam(
+            "gaps", missing, unique=True, expanding=True, literal_execute=True
+        )
+        condition = sa.or_(condition, table.c.id.in_(listed))
+    rows = conn.execute(
+        sa.select(table.c.id, table.c.provider_id).where(condition).order_by(table.c.id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def high_water(conn: Connection) -> int:
+    """The highest id visible now (0 for an empty feed)."""
+    return conn.execute(sa.select(sa.func.max(candidate_changes.c.id))).scalar() or 0
+
+
+def _none_first(value: int | None) -> int:
+    return -1 if value is None else value
