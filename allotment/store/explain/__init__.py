@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from allotment.store.candidates import model as model_mod
 from allotment.store.candidates import research, search
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Plan, Window
@@ -74,16 +75,34 @@ def explain(
 ) -> dict[str, Any]:
     """The explanation document of ``request``. Raises the engine's errors for unknown names.
 
-    ``source`` is where the engine's search would get its providers (default:
-    its SQL research on ``conn``).
+    ``source`` is where the engine's search gets its providers. By default the
+    same as the real query's: the worker's in-memory model when
+    ``options.in_memory`` (and the database has a change feed), else the SQL
+    research on ``conn``.
     """
     options = options or SearchOptions()
-    source = source or SqlResearch(conn)
+    if source is None and options.in_memory:
+        with model_mod.open_source(conn) as from_model:
+            if from_model is not None:
+                return _explain(conn, request, options, from_model)
+    return _explain(conn, request, options, source or SqlResearch(conn))
+
+
+def _all_roots(conn: Connection, source: Source) -> list[int]:
+    """Every root id, in order: from the model when the source is one, else by SQL."""
+    if isinstance(source, model_mod.ModelSource):
+        return list(source.model.roots)
+    query = sa.select(rp.c.id).where(rp.c.id == rp.c.root_provider_id).order_by(rp.c.id)
+    return list(conn.execute(query).scalars())
+
+
+def _explain(
+    conn: Connection, request: CandidateRequest, options: SearchOptions, source: Source
+) -> dict[str, Any]:
     plan = source.plan(request, False)
     anchors = source.anchors(plan, None)
-    roots = list(conn.execute(sa.select(rp.c.id).where(rp.c.id == rp.c.root_provider_id)).scalars())
     # Every tree (the funnel counts every provider); the search runs on the anchors.
-    universe = source.load(plan, sorted(roots))
+    universe = source.load(plan, _all_roots(conn, source))
     universe.anchors = anchors
     cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
     watcher = trees_mod.Watcher()
