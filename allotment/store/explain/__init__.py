@@ -6,10 +6,12 @@ answers GET /allocation_candidates (``allotment.store.candidates``):
 
 1. ``research.plan`` and ``research.anchors``: the same names (unknown classes
    and traits raise the same errors) and the same anchor trees.
-2. ``research.load`` of every tree (not only the anchors: the funnel counts
-   every provider), then ``search.select`` over the engine's anchors without
-   ``limit``, watched by an ``assemble.Observer``: the candidate count before
-   the limit is the real search's.
+2. The source's ``load`` of every tree (not only the anchors: the funnel
+   counts every provider), then the search's generator
+   (``assemble.generate_over``) over the engine's anchors without ``limit``,
+   watched by an ``assemble.Observer``: the candidate count before the limit
+   is the real search's. The source is the real query's: the worker's
+   in-memory model when it is on, else SQL research.
 3. Per group, ``funnel.group_funnel``; for the request, ``trees.tree_funnel``.
 4. The verdict: the first step where nothing remains (groups in request order,
    then the tree steps), with up to five nearest misses: providers (or trees)
@@ -24,8 +26,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from allotment.store.candidates import assemble, research
 from allotment.store.candidates import model as model_mod
-from allotment.store.candidates import research, search
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Plan, Window
 from allotment.store.candidates.search import SearchOptions
@@ -106,13 +108,17 @@ def _explain(
     universe.anchors = anchors
     cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
     watcher = trees_mod.Watcher()
-    found = search.select(
-        research.Research(universe, plan.in_tree_roots),
+    # The engine's generator as the search runs it, without limit (and
+    # without the provider summaries explain does not render).
+    found = assemble.generate_over(
+        iter([universe]),
         dataclasses.replace(request, limit=None),
-        dataclasses.replace(options, randomize=False, max_candidates=cap),
+        plan.in_tree_roots,
+        strategy=options.strategy,
+        stop_after=cap,
         observer=watcher,
     )
-    before = len(found.candidates)
+    before = len(found)
     watcher.stopped = before >= cap
     returned = before if request.limit is None else min(before, request.limit)
     groups = [
