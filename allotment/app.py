@@ -56,7 +56,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     A broken policy file raises ``PolicyFileError`` here, before serving.
     """
     enforcer = Enforcer.from_settings(settings)
-    db = db or Database(settings.database_url)
+    db = db or Database(settings.database_url, replica_url=settings.database_slave_url)
     if prepare:
         prepare_database(settings, db)
     state = AppState(settings=settings, db=db, enforcer=enforcer)

@@ -143,9 +143,18 @@ def _add_operator_commands(
     sub: argparse._SubParsersAction, db_sub: argparse._SubParsersAction
 ) -> None:
     """db import, db adopt, status and audit: each module registers its own parser."""
-    from allotment.commands import adopt, audit, explain, import_, online_migrations, status
+    from allotment.commands import (
+        adopt,
+        audit,
+        backup,
+        explain,
+        import_,
+        online_migrations,
+        status,
+    )
 
     import_.add_parser(db_sub)
+    backup.add_parser(db_sub)
     adopt.add_parser(db_sub)
     online_migrations.add_parser(db_sub)
     status.add_parser(sub)

@@ -84,6 +84,10 @@ class Settings:
     access_log: bool = True
     log_format: str = "plain"
     debug: bool = False
+    # --- options of issue 20 ---
+    # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
+    database_slave_url: str | None = None
+    # --- end of options of issue 20 ---
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
@@ -137,6 +141,9 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("DEFAULT", "debug"): "debug",
     # --- options of issue 17 ---
     ("allotment", "in_memory_candidates"): "in_memory_candidates",
+    # --- options of issue 20 ---
+    ("placement_database", "slave_connection"): "database_slave_url",
+    # --- end of options of issue 20 ---
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

@@ -103,3 +103,13 @@ class InvalidInventory(Conflict):
 
 class DatabaseNotAtHead(PlacementError):
     """The database schema is not at the revision this code expects."""
+
+
+class DatabaseUnavailable(PlacementError):
+    """The database cannot be reached (every host tried) or the connection was
+    lost at a point where running the transaction again is not safe (503)."""
+
+
+class ConnectionLost(DatabaseUnavailable):
+    """The connection broke before anything was committed: running the work
+    again, on another database host, is safe (the write path does it once)."""

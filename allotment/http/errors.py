@@ -76,6 +76,7 @@ DOMAIN_ERRORS: dict[type[exc.PlacementError], tuple[int, str]] = {
     exc.InventoryInUse: (409, error_codes.INVENTORY_INUSE),
     exc.ResourceProviderInUse: (409, error_codes.PROVIDER_INUSE),
     exc.CannotDeleteParentProvider: (409, error_codes.PROVIDER_CANNOT_DELETE_PARENT),
+    exc.DatabaseUnavailable: (503, error_codes.UNDEFINED),
 }
 
 

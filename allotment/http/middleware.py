@@ -273,7 +273,10 @@ class PlacementHandler:
             if endpoint.policy:
                 target = endpoint.target(req) if endpoint.target else _default_target(req)
                 self.state.enforcer.authorize(endpoint.policy, req.context, target)
-            return endpoint.handler(req)
+            # A request whose transaction failed before commit (deadlock, Galera
+            # certification failure, lost connection) and that committed nothing
+            # is run again under the write path's retry policy.
+            return self.state.db.replay(lambda: endpoint.handler(req))
         except errors.HTTPError as error:
             return error_response(
                 environ, error.status, error.message, error.code, error.headers, error.extra

@@ -25,8 +25,6 @@ transaction, up to ``allocation_conflict_retry_count`` times.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from allotment import exceptions as exc
 from allotment.model import Allocation, Consumer, Inventory, ResourceProvider
@@ -42,7 +39,7 @@ from allotment.store import changes
 from allotment.store import consumer as consumer_store
 from allotment.store import resource_class as rc_store
 from allotment.store import resource_provider as rp_store
-from allotment.store.engine import DEADLOCK_RETRIES, Database, is_retryable, utcnow
+from allotment.store.engine import Database, RetryPolicy, utcnow
 from allotment.store.tables import allocations as alloc_t
 from allotment.store.tables import consumers as consumer_t
 from allotment.store.tables import inventories as inv_t
@@ -467,45 +464,23 @@ def replace_all(
     consumer_store.delete_if_no_allocations(conn, emptied)
 
 
-def _pause(attempt: int) -> None:
-    # Exponential backoff with full jitter, capped at 100 ms: writers that
-    # collided spread out instead of colliding again in lock-step.
-    time.sleep(random.uniform(0, min(0.1, 0.002 * 2**attempt)))
-
-
 def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:
-    """Run ``fn`` in a write transaction, again in a fresh one after a lost provider race.
+    """Run ``fn`` through the write path, again in a fresh transaction after a lost race.
 
-    After ``retry_count`` lost races the client gets 409 concurrent_update.
-    Consumer generation conflicts are never retried. Rows created
-    concurrently (project, user, consumer) and database deadlocks are
-    retried a bounded number of times too: a fresh transaction sees them.
+    After ``retry_count`` lost provider races (or rows created concurrently:
+    project, user, consumer) the client gets 409 concurrent_update; the
+    write path's policy also covers deadlocks, Galera certification failures
+    and a connection lost before commit. Consumer generation conflicts are
+    never retried: the client passed that generation.
     """
-    conflicts = races = deadlocks = 0
-    while True:
-        try:
-            with db.write() as conn:
-                return fn(conn)
-        except exc.ResourceProviderConcurrentUpdate as error:
-            conflicts += 1
-            if conflicts > retry_count:
-                raise exc.ConcurrentUpdate(f"{CONCURRENT_MESSAGE}: {error}") from error
-        except consumer_store.RowCreatedConcurrently as error:
-            races += 1
-            if races > DEADLOCK_RETRIES:
-                raise exc.ConcurrentUpdate(f"{CONCURRENT_MESSAGE}: {error}") from error
-        except DBAPIError as error:
-            if not is_retryable(error) or deadlocks >= DEADLOCK_RETRIES:
-                raise
-            deadlocks += 1
-        LOG.debug(
-            "allocation write retried (provider races %d, rows created concurrently %d, "
-            "deadlocks %d)",
-            conflicts,
-            races,
-            deadlocks,
-        )
-        _pause(conflicts + races + deadlocks)
+    policy = RetryPolicy(
+        conflicts=(exc.ResourceProviderConcurrentUpdate, consumer_store.RowCreatedConcurrently),
+        conflict_retries=retry_count,
+    )
+    try:
+        return db.run_write(fn, policy=policy, label="allocation")
+    except (exc.ResourceProviderConcurrentUpdate, consumer_store.RowCreatedConcurrently) as error:
+        raise exc.ConcurrentUpdate(f"{CONCURRENT_MESSAGE}: {error}") from error
 
 
 def write(

@@ -26,7 +26,10 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 def _alembic_config(db: Database) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("sqlalchemy.url", db.url.render_as_string(hide_password=False))
+    # alembic's config is a ConfigParser: "%" (URL-encoded passwords, the
+    # failover host list) must be doubled.
+    url = db.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     return config
 
 

@@ -60,7 +60,8 @@ _WIDE_PARAM_SINCE = {
 def list_allocation_candidates(req: Request) -> Response:
     request = parse_request(req.query, req.version)
     options = search_options(req.state.settings)
-    with candidate_errors(), req.state.db.read() as conn:
+    # A replica's lag is harmless here: every claim is checked on the primary.
+    with candidate_errors(), req.state.db.read(replica=True) as conn:
         result = find_candidates(conn, request, options)
         if not result.candidates and LOG.isEnabledFor(logging.DEBUG):
             # Why nothing (docs/explain.md): one line, only paid for at DEBUG.

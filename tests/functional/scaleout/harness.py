@@ -1,0 +1,348 @@
+"""Several allotment servers over one clustered database, clients racing claims
+through all of them while the database loses a node; then the checks.
+
+Used by the Galera and the PostgreSQL scale-out tests. Every claim is a
+``PUT /allocations/{consumer}`` of a fresh consumer on one or both of two
+providers; clients run for a bounded time and a bounded count.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from allotment.store.engine import Database
+
+ROOT = Path(__file__).resolve().parents[3]
+PROVIDERS = {
+    "aaaaaaaa-0000-4000-8000-00000000000a": 1500,
+    "bbbbbbbb-0000-4000-8000-00000000000b": 1500,
+}
+HEADERS = {
+    "x-auth-token": "admin",
+    "content-type": "application/json",
+    "accept": "application/json",
+    "openstack-api-version": "placement 1.38",
+}
+SERVER_START_TIMEOUT = 60.0
+MAX_CLAIMS_PER_CLIENT = 2000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(
+    conn: http.client.HTTPConnection, method: str, path: str, body: Any = None
+) -> tuple[int, Any]:
+    payload = json.dumps(body).encode() if body is not None else None
+    conn.request(method, path, body=payload, headers=HEADERS)
+    response = conn.getresponse()
+    raw = response.read()
+    try:
+        return response.status, (json.loads(raw) if raw else None)
+    except ValueError:
+        return response.status, raw.decode(errors="replace")
+
+
+class Server:
+    """``python -m allotment serve`` on a free port, stopped by its own pid."""
+
+    def __init__(self, name: str, database_url: str, log_dir: Path, workers: int = 1) -> None:
+        self.name = name
+        self.port = free_port()
+        self.log_path = log_dir / f"{name}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "ALLOTMENT_ACCESS_LOG": "false"}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "allotment",
+                "--database",
+                database_url,
+                "serve",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                "4",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
+                status, _ = request(conn, "GET", "/")
+                conn.close()
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        log = self.log_path.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"server {self.name} did not start:\n{log}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
+
+
+def set_up_providers(port: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for rp, total in PROVIDERS.items():
+        status, body = request(conn, "POST", "/resource_providers", {"name": rp, "uuid": rp})
+        assert status == 200, body
+        status, body = request(
+            conn,
+            "PUT",
+            f"/resource_providers/{rp}/inventories",
+            {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": total}}},
+        )
+        assert status == 200, body
+    conn.close()
+
+
+def _claim_body(claim: dict[str, int]) -> dict[str, Any]:
+    return {
+        "allocations": {rp: {"resources": {"VCPU": n}} for rp, n in claim.items()},
+        "project_id": "proj",
+        "user_id": "user",
+        "consumer_generation": None,
+        "consumer_type": "INSTANCE",
+    }
+
+
+def client(server: str, port: int, seed: int, seconds: float, barrier: Any, results: Any) -> None:
+    """Claim through one server until ``seconds`` pass (bounded in count too)."""
+    rng = random.Random(seed)
+    outcomes = []
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    barrier.wait()
+    stop_at = time.time() + seconds
+    for _ in range(MAX_CLAIMS_PER_CLIENT):
+        if time.time() >= stop_at:
+            break
+        consumer = str(uuid.UUID(int=rng.getrandbits(128)))
+        chosen = rng.sample(sorted(PROVIDERS), rng.choice((1, 2)))
+        claim = {rp: rng.randint(1, 3) for rp in chosen}
+        started = time.time()
+        try:
+            status, body = request(conn, "PUT", f"/allocations/{consumer}", _claim_body(claim))
+            code = body["errors"][0].get("code") if status >= 400 and body else None
+        except (OSError, http.client.HTTPException) as error:
+            status, code = 0, type(error).__name__
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        outcomes.append(
+            {
+                "server": server,
+                "consumer": consumer,
+                "claim": claim,
+                "status": status,
+                "code": code,
+                "started": started,
+                "ended": time.time(),
+            }
+        )
+    conn.close()
+    results.put(outcomes)
+
+
+@dataclass
+class Run:
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    events: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def race(
+    servers: list[Server],
+    clients_per_server: int,
+    seconds: float,
+    disturb: Callable[[dict[str, float]], None],
+) -> Run:
+    """Clients on every server for ``seconds``; ``disturb(events)`` runs meanwhile
+    (in this process) and records the times of what it did in ``events``."""
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    total = clients_per_server * len(servers)
+    barrier = context.Barrier(total + 1)
+    results = context.Queue()
+    procs = [
+        context.Process(
+            target=client,
+            args=(s.name, s.port, 1000 * i + k, seconds, barrier, results),
+        )
+        for i, s in enumerate(servers)
+        for k in range(clients_per_server)
+    ]
+    for proc in procs:
+        proc.start()
+    barrier.wait(timeout=60)
+    run = Run()
+    began = time.time()
+    run.events["start"] = began
+    try:
+        disturb(run.events)
+        for _ in procs:
+            run.outcomes.extend(results.get(timeout=seconds + 120))
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=10)
+    run.seconds = max(o["ended"] for o in run.outcomes) - began
+    return run
+
+
+def statuses_by_server(run: Run) -> dict[str, Counter[int]]:
+    result: dict[str, Counter[int]] = {}
+    for outcome in run.outcomes:
+        result.setdefault(outcome["server"], Counter())[outcome["status"]] += 1
+    return result
+
+
+def granted(run: Run) -> dict[str, dict[str, int]]:
+    """consumer -> {provider: VCPU} of every claim answered 204."""
+    return {o["consumer"]: o["claim"] for o in run.outcomes if o["status"] == 204}
+
+
+def uncertain(run: Run) -> set[str]:
+    """Consumers whose claim got a 503 or no answer: it may or may not be in."""
+    return {o["consumer"] for o in run.outcomes if o["status"] in (0, 503)}
+
+
+def failure_gap(run: Run, server: str) -> float:
+    """Seconds from the first to the last answer of ``server`` that was not 204/409."""
+    bad = [o for o in run.outcomes if o["server"] == server and o["status"] not in (204, 409)]
+    if not bad:
+        return 0.0
+    return max(o["ended"] for o in bad) - min(o["started"] for o in bad)
+
+
+def claims_per_second(run: Run, server: str | None = None) -> float:
+    """Granted claims (204) per second."""
+    done = [o for o in run.outcomes if o["status"] == 204 and server in (None, o["server"])]
+    return len(done) / run.seconds if run.seconds else 0.0
+
+
+def codes(run: Run, server: str) -> dict[str, int]:
+    """Status and error code of the non-204 answers of ``server``."""
+    found: Counter[str] = Counter(
+        f"{o['status']} {o['code']}"
+        for o in run.outcomes
+        if o["server"] == server and o["status"] != 204
+    )
+    return dict(found)
+
+
+def server_usages(port: int) -> dict[str, tuple[int, int]]:
+    """provider -> (VCPU used, generation) as one server answers."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    state = {}
+    for rp in PROVIDERS:
+        status, body = request(conn, "GET", f"/resource_providers/{rp}/usages")
+        assert status == 200, body
+        state[rp] = (body["usages"]["VCPU"], body["resource_provider_generation"])
+    conn.close()
+    return state
+
+
+def allocation_rows(url: str, statements: tuple[str, ...] = ()) -> list[tuple[str, str, int]]:
+    """Every (consumer, provider uuid, used) in the database at ``url``, read
+    after ``statements`` (e.g. Galera's ``SET SESSION wsrep_sync_wait = 1``)."""
+    db = Database(url)
+    try:
+        with db.read() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+            result = conn.execute(
+                sa.text(
+                    "SELECT a.consumer_id, rp.uuid, a.used FROM allocations a "
+                    "JOIN resource_providers rp ON rp.id = a.resource_provider_id"
+                )
+            )
+            return [(c, rp, int(u)) for c, rp, u in result]
+    finally:
+        db.dispose()
+
+
+def merge(runs: list[Run]) -> Run:
+    """One run of several phases (for the end-of-test checks)."""
+    merged = Run()
+    for run in runs:
+        merged.outcomes.extend(run.outcomes)
+    return merged
+
+
+def check_allocations(
+    rows: list[tuple[str, str, int]], run: Run
+) -> tuple[dict[str, int], set[str]]:
+    """Check one database's allocation rows against the run; returns usage per
+    provider and the uncertain consumers found in."""
+    by_consumer: dict[str, dict[str, int]] = {}
+    for consumer, rp, used in rows:
+        by_consumer.setdefault(consumer, {})[rp] = used
+    got = granted(run)
+    missing = {c for c in got if by_consumer.get(c) != got[c]}
+    assert not missing, f"granted claims missing or changed: {sorted(missing)[:5]}"
+    extra = set(by_consumer) - set(got)
+    assert extra <= uncertain(run), f"allocations nobody was granted: {sorted(extra)[:5]}"
+    usage: Counter[str] = Counter()
+    for claim in by_consumer.values():
+        for rp, used in claim.items():
+            usage[rp] += used
+    for rp, capacity in PROVIDERS.items():
+        assert usage[rp] <= capacity, f"{rp} over capacity: {usage[rp]} > {capacity}"
+    return dict(usage), extra
+
+
+def figures(run: Run, servers: list[Server]) -> dict[str, Any]:
+    return {
+        "seconds": round(run.seconds, 1),
+        "requests": len(run.outcomes),
+        "granted": len(granted(run)),
+        "claims_per_second": round(claims_per_second(run), 1),
+        "per_server": {
+            s.name: {
+                "statuses": dict(statuses_by_server(run).get(s.name, {})),
+                "errors": codes(run, s.name),
+                "claims_per_second": round(claims_per_second(run, s.name), 1),
+                "failure_gap_seconds": round(failure_gap(run, s.name), 2),
+            }
+            for s in servers
+        },
+        "events": {k: round(v - run.events["start"], 2) for k, v in run.events.items()},
+    }

@@ -1,0 +1,67 @@
+"""Every host of the configured database down: 503 with a JSON error, never 500."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from typing import Any
+
+import pytest
+
+from allotment import config
+from allotment.app import make_app
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _call(app: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    raw = json.dumps(body).encode() if body is not None else b""
+    path, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(raw),
+        "CONTENT_LENGTH": str(len(raw)),
+        "CONTENT_TYPE": "application/json",
+        "HTTP_ACCEPT": "application/json",
+        "HTTP_X_AUTH_TOKEN": "admin",
+        "HTTP_OPENSTACK_API_VERSION": "placement 1.38",
+    }
+    statuses: list[str] = []
+    out = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+    return int(statuses[0].split()[0]), (json.loads(out) if out else None)
+
+
+@pytest.mark.parametrize("scheme", ["mysql+pymysql://root", "postgresql+psycopg://postgres"])
+def test_every_host_down_answers_503(scheme: str) -> None:
+    hosts = f"127.0.0.1:{_dead_port()},127.0.0.1:{_dead_port()}"
+    settings = config.Settings(database_url=f"{scheme}@{hosts}/placement", access_log=False)
+    app = make_app(settings, prepare=False)
+    consumer = "11111111-1111-4111-8111-111111111111"
+    claim = {
+        "allocations": {},
+        "project_id": "p",
+        "user_id": "u",
+        "consumer_generation": None,
+        "consumer_type": "INSTANCE",
+    }
+    for method, path, body in (
+        ("GET", "/resource_providers", None),
+        ("POST", "/resource_providers", {"name": "x"}),
+        ("PUT", f"/allocations/{consumer}", claim),
+        ("GET", "/allocation_candidates?resources=VCPU:1", None),
+    ):
+        status, payload = _call(app, method, path, body)
+        assert status == 503, (method, path, status, payload)
+        assert payload["errors"][0]["status"] == 503
+    status, _ = _call(app, "GET", "/healthcheck")
+    assert status == 503
