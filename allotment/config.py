@@ -21,6 +21,23 @@ GENERATION_STRATEGIES = ("depth-first", "breadth-first")
 AUTH_STRATEGIES = ("noauth2", "keystone")
 
 
+# --- options of issue 14 (the [allotment] limits, all > 0) ---
+LIMIT_OPTIONS = (
+    "max_body_size",
+    "max_list_items",
+    "max_json_depth",
+    "max_request_line",
+    "max_header_size",
+    "header_timeout",
+    "body_timeout",
+    "keepalive_timeout",
+    "keepalive_requests",
+    "max_connections",
+    "max_allocations_per_write",
+)
+_POSITIVE_LIMITS = LIMIT_OPTIONS
+
+
 class ConfigError(ValueError):
     """A setting has a value we cannot use."""
 
@@ -84,6 +101,29 @@ class Settings:
     access_log: bool = True
     log_format: str = "plain"
     debug: bool = False
+    # --- options of issue 14: request limits and the slow-client front ---
+    # Largest request body in bytes (413 above it).
+    max_body_size: int = 1048576
+    # Most items in any one JSON array or object of a body (traits, aggregates,
+    # consumers of POST /allocations, ...) and in one query-string list.
+    max_list_items: int = 1000
+    # Deepest nesting of a JSON body.
+    max_json_depth: int = 32
+    # Longest request line (414) and largest header block (431), in bytes.
+    max_request_line: int = 16384
+    max_header_size: int = 32768
+    # Seconds a client may take to send a request head, then its body.
+    header_timeout: float = 30.0
+    body_timeout: float = 60.0
+    # Idle seconds a kept-alive connection is held; requests per connection.
+    keepalive_timeout: float = 5.0
+    keepalive_requests: int = 1000
+    # Open connections each worker holds before answering 503.
+    max_connections: int = 1000
+    # (consumer, provider) allocation pairs one POST /allocations or
+    # /reshaper may write: bounds how long one request holds the write lock.
+    max_allocations_per_write: int = 1000
+    # --- end of options of issue 14 ---
     # --- options of issue 20 ---
     # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
     database_slave_url: str | None = None
@@ -104,6 +144,9 @@ class Settings:
             raise ConfigError("workers must be >= 1")
         if self.log_format not in ("plain", "json"):
             raise ConfigError("log_format must be plain or json")
+        for name in _POSITIVE_LIMITS:
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} must be > 0")
         return self
 
     def replace(self, **changes: Any) -> Settings:
@@ -141,6 +184,8 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     ("DEFAULT", "debug"): "debug",
     # --- options of issue 17 ---
     ("allotment", "in_memory_candidates"): "in_memory_candidates",
+    # --- options of issue 14 ---
+    **{("allotment", name): name for name in LIMIT_OPTIONS},
     # --- options of issue 20 ---
     ("placement_database", "slave_connection"): "database_slave_url",
     # --- end of options of issue 20 ---
@@ -164,6 +209,11 @@ def _convert(name: str, raw: str) -> Any:
             return int(text)
         except ValueError:
             raise ConfigError(f"{name}: {raw!r} is not an integer") from None
+    if kind == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ConfigError(f"{name}: {raw!r} is not a number") from None
     if kind.startswith("tuple"):
         return tuple(item.strip() for item in text.split(",") if item.strip())
     if kind == "str | None":

@@ -106,8 +106,11 @@ class DatabaseNotAtHead(PlacementError):
 
 
 class DatabaseUnavailable(PlacementError):
-    """The database cannot be reached (every host tried) or the connection was
-    lost at a point where running the transaction again is not safe (503)."""
+    """The database cannot be reached or the connection was lost (answered 503).
+
+    Raised by the store when failover is exhausted, and made in the HTTP fault
+    path from a driver's connection error: the request may be retried later.
+    """
 
 
 class ConnectionLost(DatabaseUnavailable):

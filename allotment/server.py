@@ -1,5 +1,8 @@
 """``allotment serve``: the application under gunicorn, workers forked from one master.
 
+Each worker is an ``allotment.front.FrontWorker``: one event loop reads
+requests within the ``[allotment]`` limits, a thread pool runs the app.
+
 The master prepares the database once (upgrade, standard data); each worker
 then builds its own app and connection pool, so no connection crosses a fork.
 """
@@ -27,11 +30,13 @@ class _Gunicorn(BaseApplication):
     def load_config(self) -> None:
         self.cfg.set("bind", [self.settings.bind])
         self.cfg.set("workers", self.settings.workers)
-        self.cfg.set("worker_class", "gthread")
+        # Requests are read by an event loop and only complete ones reach the
+        # worker's threads: slow clients cannot hold them (allotment.front).
+        self.cfg.set("worker_class", "allotment.front.FrontWorker")
         self.cfg.set("threads", self.threads)
         self.cfg.set("timeout", 120)
         self.cfg.set("graceful_timeout", 30)
-        self.cfg.set("keepalive", 5)
+        self.cfg.set("backlog", 2048)
         self.cfg.set("proc_name", "allotment")
         self.cfg.set("accesslog", None)
         # Several servers on one host (tests, benchmarks) must not share

@@ -26,7 +26,10 @@ EXPLANATIONS = {
     405: "The method specified is not allowed for this resource.",
     406: "The resource could not be generated that was acceptable to your browser.",
     409: "There was a conflict when trying to complete your request.",
+    413: "The request is larger than the server is willing or able to process.",
+    414: "The request URI was too long for this server.",
     415: "The request media type is not supported by this server.",
+    431: "The request header fields are too large for this server.",
     500: "The server has either erred or is incapable of performing the requested operation.",
     501: "The server does not support the functionality required to fulfill the request.",
     503: "The server is currently unavailable. Please try again at a later time.",
@@ -79,12 +82,16 @@ DOMAIN_ERRORS: dict[type[exc.PlacementError], tuple[int, str]] = {
     exc.DatabaseUnavailable: (503, error_codes.UNDEFINED),
 }
 
+# Seconds a client is asked to wait before retrying a 503 (database unavailable).
+RETRY_AFTER = "5"
+
 
 def from_domain(error: exc.PlacementError) -> HTTPError:
     for cls in type(error).__mro__:
         if cls in DOMAIN_ERRORS:
             status, code = DOMAIN_ERRORS[cls]
-            return HTTPError(status, str(error), code)
+            headers = [("retry-after", RETRY_AFTER)] if status == 503 else None
+            return HTTPError(status, str(error), code, headers)
     return HTTPError(500, str(error))
 
 

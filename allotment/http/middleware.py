@@ -28,8 +28,12 @@ from allotment.http.request import (
     ENV_VERSION,
     Request,
     Response,
+    body_too_large,
+    content_length,
 )
+from allotment.http.validation import check_text, truncate
 from allotment.logs import LOG_CONTEXT, NO_VALUE
+from allotment.store import faults
 
 LOG = logging.getLogger("allotment.api")
 ACCESS_LOG = logging.getLogger("allotment.access")
@@ -62,6 +66,7 @@ def error_response(
     headers: list[tuple[str, str]] | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Response:
+    message = truncate(message)
     media_type = errors.error_media_type(environ.get("HTTP_ACCEPT"))
     if media_type != "application/json":
         return Response(
@@ -80,6 +85,16 @@ def error_response(
 GLOBAL_REQUEST_ID = re.compile(
     r"^req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"
 )
+
+
+# C0 and C1 control characters, DEL, and the Unicode line and paragraph
+# separators: a client could forge log lines with any of them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_control(value: Any) -> str:
+    """``value`` as text with every control character written as an escape."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
 
 
 class RequestLog:
@@ -139,10 +154,11 @@ class RequestLog:
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
+        # Every client-supplied value is escaped: no forged lines in the log.
         fields = {
-            "remote": environ.get("REMOTE_ADDR") or NO_VALUE,
-            "method": environ.get("REQUEST_METHOD"),
-            "path": path,
+            "remote": escape_control(environ.get("REMOTE_ADDR") or NO_VALUE),
+            "method": escape_control(environ.get("REQUEST_METHOD")),
+            "path": escape_control(path),
             "status": int(str(captured.get("status", "0")).split()[0]),
             "length": captured.get("length"),
             "microversion": str(version) if version else NO_VALUE,
@@ -159,7 +175,12 @@ class RequestLog:
 
 
 class FaultWrapper:
-    """Turns any unexpected exception into a JSON 500 with the request id."""
+    """Turns any unexpected exception into a JSON 500 with the request id.
+
+    A database that cannot be reached (``DatabaseUnavailable``, or a driver's
+    connection error) is a 503 with ``Retry-After`` and one warning line, no
+    traceback: the service resumes by itself when the database returns.
+    """
 
     def __init__(self, app: WSGIApp):
         self.app = app
@@ -167,12 +188,29 @@ class FaultWrapper:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Any:
         try:
             return self.app(environ, start_response)
-        except Exception:
+        except Exception as error:
+            method = escape_control(environ.get("REQUEST_METHOD"))
+            path = escape_control(environ.get("PATH_INFO"))
+            unavailable = faults.unavailable(error)
+            if unavailable is not None:
+                # The store's write path logs the outages it gives up on; a
+                # driver error that escaped it is logged here, in one line.
+                level = logging.DEBUG if unavailable is error else logging.WARNING
+                LOG.log(
+                    level,
+                    "Database unavailable handling %s %s [%s]: %s",
+                    method,
+                    path,
+                    environ.get(ENV_REQUEST_ID),
+                    escape_control(faults.describe(unavailable)),
+                )
+                http_error = errors.from_domain(unavailable)
+                response = error_response(
+                    environ, 503, http_error.message, http_error.code, http_error.headers
+                )
+                return send(response, start_response)
             LOG.exception(
-                "Unexpected error handling %s %s [%s]",
-                environ.get("REQUEST_METHOD"),
-                environ.get("PATH_INFO"),
-                environ.get(ENV_REQUEST_ID),
+                "Unexpected error handling %s %s [%s]", method, path, environ.get(ENV_REQUEST_ID)
             )
             response = error_response(
                 environ, 500, "An unexpected error occurred; see the server log for the request id."
@@ -203,6 +241,23 @@ def _content_length_error(environ: dict[str, Any]) -> str | None:
     if has_body and not environ.get("CONTENT_TYPE"):
         return "content-type header required when content-length > 0"
     return None
+
+
+def _check_envelope(environ: dict[str, Any], max_body: int) -> None:
+    """Before routing: a declared body over the limit is a 413 (however absurd
+    the number), a path must be UTF-8 without a NUL."""
+    length = content_length(environ)
+    if length is not None and length > max_body:
+        raise body_too_large(max_body)
+    path = environ.get("PATH_INFO", "")
+    try:
+        # PEP 3333: the path's bytes as latin-1 text.
+        path = path.encode("latin-1").decode("utf-8")
+    except UnicodeEncodeError:
+        pass  # a server that decoded the path already
+    except UnicodeDecodeError:
+        raise errors.HTTPError(400, "The request path is not valid UTF-8.") from None
+    check_text(path, "the request path")
 
 
 def _media_type(environ: dict[str, Any]) -> str:
@@ -236,6 +291,10 @@ class PlacementHandler:
         length_error = _content_length_error(environ)
         if length_error:
             return error_response(environ, 400, length_error)
+        try:
+            _check_envelope(environ, self.state.settings.max_body_size)
+        except errors.HTTPError as error:
+            return error_response(environ, error.status, error.message, error.code)
         found = routes.match(environ.get("PATH_INFO", ""))
         if found is None:
             return error_response(environ, 404, "The resource could not be found.")
@@ -277,6 +336,8 @@ class PlacementHandler:
             # certification failure, lost connection) and that committed nothing
             # is run again under the write path's retry policy.
             return self.state.db.replay(lambda: endpoint.handler(req))
+        except exc.DatabaseUnavailable:
+            raise  # the fault wrapper answers 503 and logs one line
         except errors.HTTPError as error:
             return error_response(
                 environ, error.status, error.message, error.code, error.headers, error.extra

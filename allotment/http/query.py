@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
-from allotment.http.validation import is_valid_name, parse_uuid
+from allotment.http.validation import MAX_INT, is_valid_name, parse_uuid
 
 
 @dataclass(frozen=True)
@@ -217,13 +217,19 @@ def parse_resources(value: str, param: str = "resources") -> dict[str, int]:
             raise HTTPError(400, f"{_RESOURCES_FORM}{item}.")
         name, amount = parts
         try:
-            number = int(amount)
+            # More digits than any 32-bit amount is out of range, not parsed.
+            number = int(amount) if len(amount.strip().lstrip("0")) <= 12 else MAX_INT + 1
         except ValueError:
             raise HTTPError(
                 400, f"Requested resource {name} expected positive integer amount. Got: {amount}."
             ) from None
         if number < 1:
             raise HTTPError(400, f"Requested resource {name} requires amount >= 1. Got: {number}.")
+        if number > MAX_INT:
+            # The amount columns are 32-bit integers.
+            raise HTTPError(
+                400, f"Requested resource {name} requires amount <= {MAX_INT}. Got: {amount}."
+            )
         out[name.strip()] = number
     return out
 

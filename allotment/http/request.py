@@ -10,8 +10,10 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from allotment.config import Settings
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
+from allotment.http.validation import check_json, check_text
 
 if TYPE_CHECKING:
     from allotment.app import AppState
@@ -21,6 +23,29 @@ ENV_STATE = "allotment.state"
 ENV_VERSION = "allotment.microversion"
 ENV_CONTEXT = "allotment.context"
 ENV_REQUEST_ID = "allotment.request_id"
+
+# The limits of a request with no app state (a bare Request in a unit test).
+_DEFAULT_LIMITS = Settings(database_url="sqlite://")
+
+
+def body_too_large(limit: int) -> HTTPError:
+    return HTTPError(413, f"The request body is larger than {limit} bytes.")
+
+
+def content_length(environ: dict[str, Any]) -> int | None:
+    """The declared body length; None when absent; 400 when not an integer."""
+    text = environ.get("CONTENT_LENGTH")
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise HTTPError(400, "content-length header must be an integer") from None
+
+
+def is_chunked(environ: dict[str, Any]) -> bool:
+    encoding = environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+    return "chunked" in encoding or bool(environ.get("wsgi.input_terminated"))
 
 
 class Request:
@@ -51,6 +76,11 @@ class Request:
         return self.environ[ENV_STATE]
 
     @property
+    def limits(self) -> Settings:
+        state = self.environ.get(ENV_STATE)
+        return state.settings if state is not None else _DEFAULT_LIMITS
+
+    @property
     def version(self) -> mv.Version:
         return self.environ.get(ENV_VERSION, mv.MIN_VERSION)
 
@@ -75,6 +105,8 @@ class Request:
             parsed: dict[str, list[str]] = {}
             raw = self.environ.get("QUERY_STRING", "")
             for key, value in parse_qsl(raw, keep_blank_values=True):
+                check_text(key, "a query parameter name")
+                check_text(value, f"query parameter {key}")
                 parsed.setdefault(key, []).append(value)
             self._query = parsed
         return self._query
@@ -96,20 +128,32 @@ class Request:
         if not raw:
             raise HTTPError(400, "Malformed JSON: request body is empty")
         try:
-            self._json = orjson.loads(raw)
+            data = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise HTTPError(400, f"Malformed JSON: {error}") from None
+        limits = self.limits
+        check_json(data, limits.max_json_depth, limits.max_list_items)
+        self._json = data
         return self._json
 
     def _read_body(self) -> bytes:
-        length_text = self.environ.get("CONTENT_LENGTH") or "0"
-        try:
-            length = int(length_text)
-        except ValueError:
-            raise HTTPError(400, "Invalid Content-Length header") from None
+        """The body, at most ``max_body_size`` bytes (413 beyond), chunked or not."""
+        limit = self.limits.max_body_size
+        length = content_length(self.environ)
+        stream = self.environ["wsgi.input"]
+        if length is None:
+            if not is_chunked(self.environ):
+                return b""
+            # No length: read what the server decoded, one byte past the limit.
+            raw = stream.read(limit + 1)
+            if len(raw) > limit:
+                raise body_too_large(limit)
+            return raw
+        if length > limit:
+            raise body_too_large(limit)
         if length <= 0:
             return b""
-        return self.environ["wsgi.input"].read(length)
+        return stream.read(length)
 
     def link(self, path: str) -> str:
         """A link for a response body: relative, with the mount prefix."""

@@ -16,6 +16,9 @@ RESOURCE_CLASS_PATTERN = "^[A-Z0-9_]+$"
 CUSTOM_NAME_PATTERN = "^CUSTOM_[A-Z0-9_]+$"
 TRAIT_PATTERN = RESOURCE_CLASS_PATTERN
 MAX_INT = 2147483647
+# The longest message an error body carries: a huge value sent by a client
+# is never echoed back whole (nor twice, as jsonschema's rendering would).
+MAX_MESSAGE = 4096
 
 _NAME_RE = re.compile(RESOURCE_CLASS_PATTERN)
 _CUSTOM_RE = re.compile(CUSTOM_NAME_PATTERN)
@@ -30,6 +33,21 @@ def _validator(schema_json: bytes) -> jsonschema.protocols.Validator:
     return cls(schema, format_checker=jsonschema.FormatChecker())
 
 
+def truncate(message: str, limit: int = MAX_MESSAGE) -> str:
+    """``message`` cut to ``limit`` characters, saying so."""
+    if len(message) <= limit:
+        return message
+    return f"{message[:limit]}... ({len(message) - limit} more characters not shown)"
+
+
+def _render(error: jsonschema.exceptions.ValidationError) -> str:
+    """jsonschema's own rendering, bounded: a huge instance is not echoed whole."""
+    if len(repr(error.instance)) > MAX_MESSAGE:
+        # Rendering would print the instance twice (message and "On instance").
+        return truncate(f"{error.message}\n\nFailed validating {error.validator!r}")
+    return truncate(str(error))
+
+
 def validate(schema: dict[str, Any], data: Any) -> Any:
     """Check ``data`` against ``schema``; 400 "JSON does not validate" otherwise."""
     validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
@@ -38,8 +56,45 @@ def validate(schema: dict[str, Any], data: Any) -> Any:
         # jsonschema's own rendering ("<message>\n\nFailed validating
         # '<keyword>' in schema[...]:\n ...\n\nOn instance[...]: ...") is
         # upstream's message verbatim; clients and conformance tests match it.
-        raise HTTPError(400, f"JSON does not validate: {error}")
+        raise HTTPError(400, f"JSON does not validate: {_render(error)}")
     return data
+
+
+def check_text(value: str, where: str) -> None:
+    """400 for a NUL character, which no database stores in a string (PostgreSQL
+    refuses it outright); surrogates never get this far (the JSON decoder and
+    the query parser reject or replace them)."""
+    if "\x00" in value:
+        raise HTTPError(400, f"Invalid character (NUL) in {where}.")
+
+
+def check_json(data: Any, max_depth: int, max_items: int) -> None:
+    """Bound a decoded body before anything walks it recursively.
+
+    Nesting deeper than ``max_depth``, an array or object with more than
+    ``max_items`` members, or a NUL in any string or key is a 400. The walk
+    is iterative, so no body can exhaust the interpreter's stack.
+    """
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            check_text(value, "a JSON string")
+            continue
+        if not isinstance(value, (dict, list)):
+            continue
+        if depth > max_depth:
+            raise HTTPError(400, f"JSON is nested more than {max_depth} levels deep.")
+        if len(value) > max_items:
+            raise HTTPError(
+                400, f"JSON array or object has {len(value)} members, more than {max_items}."
+            )
+        if isinstance(value, dict):
+            for key, item in value.items():
+                check_text(key, "a JSON key")
+                stack.append((item, depth + 1))
+        else:
+            stack.extend((item, depth + 1) for item in value)
 
 
 def validate_query(schema: dict[str, Any], query: dict[str, list[str]]) -> None:
@@ -52,7 +107,7 @@ def validate_query(schema: dict[str, Any], query: dict[str, list[str]]) -> None:
     validator = _validator(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS))
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
-        raise HTTPError(400, f"Invalid query string parameters: {error}")
+        raise HTTPError(400, f"Invalid query string parameters: {_render(error)}")
 
 
 def parse_uuid(value: Any) -> str | None:
@@ -86,3 +141,11 @@ UUID_LOOSE = {
 }
 NON_NEGATIVE_INT = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
 POSITIVE_INT = {"type": "integer", "minimum": 1, "maximum": MAX_INT}
+# A generation as a client may send it: any 32-bit value (a wrong one is a
+# 409 later); beyond that the database column could not even compare it.
+GENERATION = {"type": "integer", "minimum": -MAX_INT - 1, "maximum": MAX_INT}
+# Largest single-precision float: what the allocation_ratio column can hold.
+MAX_RATIO = 3.40282e38
+# A ratio is finite, not negative and fits the column; the capacity check
+# then decides whether 0 is allowed at the request's microversion.
+ALLOCATION_RATIO = {"type": "number", "minimum": 0, "maximum": MAX_RATIO}

@@ -246,7 +246,7 @@ def _attempts(
             if reconnects > policy.reconnect_retries:
                 LOG.warning("%s: database unavailable, answering 503: %s", label, error)
                 raise exc.DatabaseUnavailable(str(error)) from error
-            LOG.warning("%s: database connection lost before commit, running again", label)
+            LOG.info("%s: database connection lost before commit, running again", label)
             continue  # at once: the pool was invalidated, the next host is tried
         except DBAPIError as error:
             if not is_retryable(error) or getattr(error, _RETRIED, False) or not replayable():

@@ -25,8 +25,10 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
-# MySQL: InnoDB for transactions and row locks; a binary collation so that
-# names compare exactly as they do on PostgreSQL and SQLite.
+# MySQL: InnoDB for transactions and row locks; a binary collation. Binary
+# is not enough for names to compare exactly as they do on PostgreSQL and
+# SQLite ("x" = "x " under PAD SPACE): revision 0002_14_exact_string_compare
+# moves every table to the server's NO PAD binary collation.
 _MYSQL: dict[str, Any] = {
     "mysql_engine": "InnoDB",
     "mysql_charset": "utf8mb4",

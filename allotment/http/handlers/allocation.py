@@ -150,6 +150,16 @@ def consumer_writes(req: Request, data: dict[str, Any]) -> list[alloc_store.Cons
         if consumer_uuid in writes:
             raise HTTPError(400, f"Consumer {consumer_uuid} appears more than once.")
         writes[consumer_uuid] = consumer_write(req, consumer_uuid, body)
+    # One write transaction's work is bounded: on SQLite it holds the only
+    # write lock, so one request must not block every other writer for long.
+    limit = req.limits.max_allocations_per_write
+    count = sum(len(write.allocations) or 1 for write in writes.values())
+    if count > limit:
+        raise HTTPError(
+            400,
+            f"The request writes {count} consumer allocations; at most {limit} are allowed "
+            "in one request.",
+        )
     return list(writes.values())
 
 

@@ -25,7 +25,7 @@ from allotment.http.query import (
 )
 from allotment.http.request import Request, Response, json_response
 from allotment.http.schemas.allocation_candidate import query_schema
-from allotment.http.validation import is_valid_name, parse_uuid, validate_query
+from allotment.http.validation import MAX_INT, is_valid_name, parse_uuid, validate_query
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
@@ -170,7 +170,9 @@ def _parse_limit(values: list[str] | None) -> int | None:
                 f"'^[1-9][0-9]*$'\n\nFailed validating 'pattern' in "
                 f"schema['properties']['limit']",
             )
-    return int(values[0])
+    # Any limit beyond a 32-bit count means "no limit": never parse huge numbers.
+    first = values[0]
+    return int(first) if len(first) <= 10 and int(first) <= MAX_INT else MAX_INT
 
 
 def _parse_group_policy(values: list[str] | None) -> str | None:

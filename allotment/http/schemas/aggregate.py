@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from allotment.http import microversion as mv
-from allotment.http.validation import UUID_SCHEMA
+from allotment.http.validation import GENERATION, UUID_SCHEMA
 
 AGGREGATE_LIST: dict[str, Any] = {"type": "array", "items": UUID_SCHEMA, "uniqueItems": True}
 
@@ -17,7 +17,7 @@ PUT_AGGREGATES_1_19: dict[str, Any] = {
     "type": "object",
     "properties": {
         "aggregates": AGGREGATE_LIST,
-        "resource_provider_generation": {"type": "integer"},
+        "resource_provider_generation": GENERATION,
     },
     "required": ["aggregates", "resource_provider_generation"],
     "additionalProperties": False,

@@ -17,7 +17,7 @@ import copy
 from typing import Any
 
 from allotment.http import microversion as mv
-from allotment.http.validation import MAX_INT, RESOURCE_CLASS_PATTERN
+from allotment.http.validation import GENERATION, MAX_INT, RESOURCE_CLASS_PATTERN
 
 # Any 36 characters of hex digits and dashes, as the reference accepts in keys.
 UUID_KEY_PATTERN = "^[0-9a-fA-F-]{36}$"
@@ -93,7 +93,7 @@ def _dict_form(min_providers: int) -> dict[str, Any]:
                             "type": "object",
                             "properties": {
                                 # Accepted for symmetry with GET, and ignored.
-                                "generation": {"type": "integer"},
+                                "generation": GENERATION,
                                 "resources": RESOURCES,
                             },
                             "required": ["resources"],
@@ -121,7 +121,7 @@ def consumer_schema(version: mv.Version, put: bool) -> dict[str, Any]:
     may_be_empty = not put or version.matches(mv.CONSUMER_GENERATION)
     schema = _dict_form(0 if may_be_empty else 1)
     if version.matches(mv.CONSUMER_GENERATION):
-        schema["properties"]["consumer_generation"] = {"type": ["integer", "null"]}
+        schema["properties"]["consumer_generation"] = {**GENERATION, "type": ["integer", "null"]}
         schema["required"].append("consumer_generation")
     if version.matches(mv.CANDIDATE_MAPPINGS):
         schema["properties"]["mappings"] = MAPPINGS

@@ -6,10 +6,13 @@ from typing import Any
 
 from allotment.http import microversion as mv
 from allotment.http.schemas import allocation
-from allotment.http.validation import MAX_INT, NON_NEGATIVE_INT, POSITIVE_INT
-
-# Largest single-precision float: the allocation_ratio column is a FLOAT.
-FLOAT_MAX = 3.40282e38
+from allotment.http.validation import (
+    ALLOCATION_RATIO,
+    GENERATION,
+    MAX_INT,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+)
 
 INVENTORY_RECORD = {
     "type": "object",
@@ -19,9 +22,9 @@ INVENTORY_RECORD = {
         "min_unit": POSITIVE_INT,
         "max_unit": POSITIVE_INT,
         "step_size": POSITIVE_INT,
-        "allocation_ratio": {"type": "number", "maximum": FLOAT_MAX},
+        "allocation_ratio": ALLOCATION_RATIO,
         # Tolerated in each record, as in PUT /inventories, and ignored.
-        "resource_provider_generation": {"type": "integer"},
+        "resource_provider_generation": GENERATION,
     },
     "required": ["total"],
     "additionalProperties": False,

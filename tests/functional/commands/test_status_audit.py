@@ -147,7 +147,11 @@ def test_status_points_an_upstream_database_to_adopt(
         code, out = _status(db, capsys)
     finally:
         with db.write() as conn:
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = :v"), {"v": before})
+            conn.execute(
+                sa.update(sa.table("alembic_version", sa.column("version_num"))).values(
+                    version_num=before
+                )
+            )
     assert code == 2 and "allotment db adopt" in out
 
 

@@ -1,7 +1,7 @@
 """The change feed read by the in-memory candidate models (allotment only).
 
 Revision ID: 0002_i17_change_feed
-Revises: 0001_initial
+Revises: 0002_14_exact_string_compare
 Create Date: 2026-12-07
 
 One row per provider touched by a committed write (NULL: anything changed);
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0002_i17_change_feed"
-down_revision = "0001_initial"
+down_revision = "0002_14_exact_string_compare"
 branch_labels = None
 depends_on = None
 

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of every route in the route table, in process, on SQLite.
+"""Property-based fuzzing of every route in the route table, in process, on every backend.
 
 For each route of ``allotment.http.routes.ROUTES`` (so routes added later are
 covered without touching this file) hypothesis throws random methods, path
@@ -9,8 +9,9 @@ headers, tokens and microversions at the app, and checks two properties:
 * every client error carries the placement error document.
 
 The database is seeded with a provider, a custom class and trait and an
-aggregate, and known-good values are mixed into the random ones, so the
-fuzzer reaches the handlers' deeper paths and not only their validation.
+aggregate, and known-good values are mixed into the random ones (and the
+hostile ones of ``test_properties``), so the fuzzer reaches the handlers'
+deeper paths and not only their validation.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -36,6 +36,7 @@ from allotment.store import aggregate, schema, trait
 from allotment.store import resource_class as rc_store
 from allotment.store.engine import Database
 from allotment.store.tables import resource_providers
+from tests.functional.hostile.test_properties import HOSTILE_TEXT
 
 PROVIDER = "5b3e5f2a-4c1d-4e8f-9a7b-6c5d4e3f2a1b"
 AGGREGATE = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
@@ -78,6 +79,7 @@ KNOWN_VALUES = [
     "none",
     "all",
     "unknown",
+    *(text for text in HOSTILE_TEXT if not any("\ud800" <= c <= "\udfff" for c in text)),
 ]
 QUERY_NAMES = [
     "name",
@@ -244,17 +246,15 @@ def _query(route: routes.Route) -> st.SearchStrategy[str]:
     ).map(urlencode)
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    path: Path = tmp_path_factory.mktemp("fuzz") / "fuzz.sqlite"
-    url = f"sqlite:///{path}"
-    db = Database(url)
-    schema.upgrade(db)
-    db.run_write(_seed)
-    app = make_app(Settings(database_url=url, access_log=False), db=db, prepare=False)
+@pytest.fixture
+def client(backend_db: Database) -> Iterator[httpx.Client]:
+    """The seeded app on each backend (the data is reset for each route's test)."""
+    schema.reset_data(backend_db)
+    backend_db.run_write(_seed)
+    url = backend_db.url.render_as_string(hide_password=False)
+    app = make_app(Settings(database_url=url, access_log=False), db=backend_db, prepare=False)
     with httpx.Client(transport=httpx.WSGITransport(app=app), base_url="http://placement") as c:
         yield c
-    db.dispose()
 
 
 def _seed(conn: sa.Connection) -> None:
@@ -363,12 +363,12 @@ def _check(client: httpx.Client, request: dict[str, Any]) -> None:
 
 # Bounded so the whole file runs in well under a minute; no example database
 # is written into the checkout.
-_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large]
+_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture]
 WILD_SETTINGS = settings(
-    max_examples=30, deadline=None, database=None, suppress_health_check=_HEALTH
+    max_examples=15, deadline=None, database=None, suppress_health_check=_HEALTH
 )
 HANDLER_SETTINGS = settings(
-    max_examples=70, deadline=None, database=None, suppress_health_check=_HEALTH
+    max_examples=30, deadline=None, database=None, suppress_health_check=_HEALTH
 )
 ROUTE_IDS = {"ids": lambda r: r.template}
 

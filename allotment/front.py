@@ -1,0 +1,359 @@
+"""The front of ``allotment serve``: an asyncio HTTP/1.1 reader under gunicorn.
+
+gunicorn's thread worker gives each connection a thread while it reads the
+request, so a handful of clients trickling a head or a body froze a server
+(workers x threads of them). This worker reads every request in one event
+loop, with ``h11`` parsing HTTP, and hands only *complete* requests to a
+small thread pool running the WSGI app: a slow client costs a coroutine and
+a socket, never a thread. gunicorn still forks, supervises and restarts the
+workers.
+
+Every limit is an ``[allotment]`` option (see ``allotment.config``): time to
+send a head and then a body (408 and close), idle keep-alive time, requests
+per connection, request-line (414) and header (431) sizes, the body size
+(413, answered from ``Content-Length`` before reading anything), and open
+connections per worker (503). Those errors are placement-style JSON; the
+rest is the app's answer. Chunked bodies are de-chunked here, so the app
+sees a body with a ``CONTENT_LENGTH``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import io
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+from urllib.parse import unquote_to_bytes, urlsplit
+
+import h11
+import orjson
+from gunicorn.workers.base import Worker
+
+from allotment.config import Settings
+from allotment.http import errors
+from allotment.http import microversion as mv
+
+READ_SIZE = 65536
+LOG = logging.getLogger(__name__)
+
+
+class ClientError(Exception):
+    """A request the front answers itself, then closes the connection."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def error_bytes(status: int, message: str, extra: str = "") -> bytes:
+    """A whole placement-style JSON error response made by the front (then close).
+
+    Written raw, not through h11: these answer requests h11 never completed.
+    The error carries a ``code``: no microversion was negotiated yet.
+    """
+    request_id = f"req-{uuid.uuid4()}"
+    body = orjson.dumps(errors.error_body(status, message, None, request_id, mv.MAX_VERSION))
+    head = (
+        f"HTTP/1.1 {status} {http.HTTPStatus(status).phrase}\r\n"
+        "content-type: application/json\r\n"
+        f"content-length: {len(body)}\r\n"
+        f"x-openstack-request-id: {request_id}\r\n"
+        f"{extra}connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+class Connection:
+    """One client connection: read a request, call the app, answer, repeat."""
+
+    def __init__(
+        self,
+        worker: FrontWorker,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
+        self.worker = worker
+        self.limits: Settings = worker.limits
+        self.reader = reader
+        self.writer = writer
+        self.h11 = h11.Connection(
+            h11.SERVER,
+            max_incomplete_event_size=self.limits.max_request_line + self.limits.max_header_size,
+        )
+        self.served = 0
+
+    async def serve(self) -> None:
+        task = asyncio.current_task()
+        try:
+            while await self._one_request():
+                self.served += 1
+                self.worker.busy.discard(task)
+        except ClientError as error:
+            await self._send_error(error.status, error.message)
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            pass
+
+    async def _receive(self, timeout: float) -> None:
+        data = await asyncio.wait_for(self.reader.read(READ_SIZE), max(timeout, 0.001))
+        self.h11.receive_data(data)
+
+    async def _next_event(self, deadline: float, on_timeout: ClientError | None) -> Any:
+        """The next h11 event, reading until ``deadline`` (loop time)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                event = self.h11.next_event()
+            except h11.RemoteProtocolError as error:
+                raise self._protocol_error(error) from None
+            if event is not h11.NEED_DATA:
+                return event
+            try:
+                await self._receive(deadline - loop.time())
+            except TimeoutError:
+                if on_timeout is None:
+                    raise
+                raise on_timeout from None
+
+    def _protocol_error(self, error: h11.RemoteProtocolError) -> ClientError:
+        status = error.error_status_hint
+        if status == 431:
+            pending = self.h11.trailing_data[0]
+            if b"\r\n" not in pending[: self.limits.max_request_line + 2]:
+                status = 414
+        messages = {
+            414: f"The request line is longer than {self.limits.max_request_line} bytes.",
+            431: f"The request header is larger than {self.limits.max_header_size} bytes.",
+        }
+        return ClientError(status, messages.get(status, f"Malformed HTTP request: {error}"))
+
+    async def _one_request(self) -> bool:
+        """Serve one request; False when the connection is to be closed."""
+        loop = asyncio.get_running_loop()
+        idle = self.limits.keepalive_timeout if self.served else self.limits.header_timeout
+        try:
+            # Idle until the first byte, then the whole head within header_timeout.
+            if not self.h11.trailing_data[0]:
+                await self._receive(idle)
+        except TimeoutError:
+            return False
+        deadline = loop.time() + self.limits.header_timeout
+        timed_out = ClientError(408, "The request head was not received in time.")
+        event = await self._next_event(deadline, timed_out)
+        if isinstance(event, h11.ConnectionClosed):
+            return False
+        assert isinstance(event, h11.Request)
+        if len(event.target) > self.limits.max_request_line:
+            raise ClientError(
+                414, f"The request line is longer than {self.limits.max_request_line} bytes."
+            )
+        if sum(len(n) + len(v) + 4 for n, v in event.headers) > self.limits.max_header_size:
+            raise ClientError(
+                431, f"The request header is larger than {self.limits.max_header_size} bytes."
+            )
+        body = await self._read_body(event)
+        # From here to the answer the connection is busy: a shutdown waits for it.
+        self.worker.busy.add(asyncio.current_task())
+        try:
+            status, headers, content = await loop.run_in_executor(
+                self.worker.pool, self.worker.call_app, self._environ(event, body)
+            )
+        except Exception:
+            LOG.exception("The application failed outside its fault wrapper")
+            raise ClientError(500, "An unexpected error occurred.") from None
+        last = self.served + 1 >= self.limits.keepalive_requests or not self.worker.alive
+        if last:
+            headers = [(k, v) for k, v in headers if k.lower() != "connection"]
+            headers.append(("connection", "close"))
+        if event.method == b"HEAD":
+            content = b""
+        await self._send(status, headers, content)
+        if self.h11.our_state is h11.MUST_CLOSE or last:
+            return False
+        try:
+            self.h11.start_next_cycle()
+        except h11.LocalProtocolError:
+            return False  # the client did not finish its side: close
+        return True
+
+    async def _read_body(self, request: h11.Request) -> bytes:
+        limit = self.limits.max_body_size
+        too_large = ClientError(413, f"The request body is larger than {limit} bytes.")
+        for name, value in request.headers:
+            if name == b"content-length" and int(value) > limit:
+                raise too_large
+        if self.h11.client_is_waiting_for_100_continue:
+            self.writer.write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.body_timeout
+        timed_out = ClientError(408, "The request body was not received in time.")
+        body = bytearray()
+        while True:
+            event = await self._next_event(deadline, timed_out)
+            if isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > limit:
+                    raise too_large
+            elif isinstance(event, h11.EndOfMessage):
+                return bytes(body)
+            else:
+                raise ConnectionError("connection closed in the body")
+
+    def _environ(self, request: h11.Request, body: bytes) -> dict[str, Any]:
+        target = request.target.decode("latin-1")
+        if not target.startswith("/"):
+            parts = urlsplit(target)  # absolute form: http://host/path?query
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        path, _, query = target.partition("?")
+        host, port = self.worker.server_address(self.writer)
+        peer = self.writer.get_extra_info("peername") or ("", 0)
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": request.method.decode("latin-1"),
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "SERVER_NAME": host,
+            "SERVER_PORT": str(port),
+            "SERVER_PROTOCOL": f"HTTP/{request.http_version.decode('latin-1')}",
+            "REMOTE_ADDR": str(peer[0]),
+            "REMOTE_PORT": str(peer[1]),
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+        for raw_name, raw_value in request.headers:
+            name = raw_name.decode("latin-1")
+            value = raw_value.decode("latin-1")
+            if "_" in name:
+                continue  # as gunicorn: "X_Roles" must not pass for "X-Roles"
+            if name == "content-type":
+                environ["CONTENT_TYPE"] = value
+                continue
+            if name in ("content-length", "transfer-encoding"):
+                continue  # the body is read whole: CONTENT_LENGTH says its size
+            key = "HTTP_" + name.upper().replace("-", "_")
+            environ[key] = f"{environ[key]},{value}" if key in environ else value
+        return environ
+
+    async def _send(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
+        code, _, reason = status.partition(" ")
+        response = h11.Response(
+            status_code=int(code), headers=headers, reason=reason.encode("latin-1")
+        )
+        data = self.h11.send(response)
+        if content:
+            data += self.h11.send(h11.Data(data=content))
+        data += self.h11.send(h11.EndOfMessage())
+        self.writer.write(data)
+        await asyncio.wait_for(self.writer.drain(), self.limits.body_timeout)
+
+    async def _send_error(self, status: int, message: str) -> None:
+        if self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return  # a response is under way: closing is all that is left
+        with contextlib.suppress(Exception):
+            self.writer.write(error_bytes(status, message))
+            await asyncio.wait_for(self.writer.drain(), 1.0)
+
+
+class FrontWorker(Worker):
+    """A gunicorn worker: an event loop reads requests, threads run the app."""
+
+    @property
+    def limits(self) -> Settings:
+        return self.app.settings
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    def call_app(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        """Run the WSGI app on a complete request (in a pool thread)."""
+        captured: dict[str, Any] = {}
+        chunks: list[bytes] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            if exc_info is not None and captured:
+                raise exc_info[1].with_traceback(exc_info[2])
+            captured["status"], captured["headers"] = status, list(headers)
+            return chunks.append
+
+        result = self.wsgi(environ, start_response)
+        try:
+            chunks.extend(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return captured["status"], captured["headers"], b"".join(chunks)
+
+    def server_address(self, writer: asyncio.StreamWriter) -> tuple[str, int]:
+        sockname = writer.get_extra_info("sockname")
+        if isinstance(sockname, tuple) and len(sockname) >= 2:
+            return str(sockname[0]), int(sockname[1])
+        return "localhost", 0
+
+    async def _main(self) -> None:
+        self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="allotment")
+        self.connections: set[asyncio.Task[None]] = set()
+        self.busy: set[asyncio.Task[Any] | None] = set()
+        servers = [
+            await asyncio.start_server(self._accept, sock=listener.sock, backlog=self.cfg.backlog)
+            for listener in self.sockets
+        ]
+        try:
+            while self.alive:
+                self.notify()
+                if self.ppid != os.getppid():
+                    self.log.info("Parent changed, shutting down: %s", self)
+                    break
+                await asyncio.sleep(1.0)
+        finally:
+            for server in servers:
+                server.close()
+            await self._drain()
+            self.pool.shutdown(wait=True)
+
+    async def _drain(self) -> None:
+        """Close idle connections now; let requests in progress finish, up to
+        gunicorn's graceful timeout."""
+        for task in self.connections - self.busy:
+            task.cancel()
+        busy = {task for task in self.busy if task is not None and not task.done()}
+        if busy:
+            _, pending = await asyncio.wait(busy, timeout=self.cfg.graceful_timeout)
+            for task in pending:
+                task.cancel()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            if len(self.connections) >= self.limits.max_connections:
+                message = "Too many open connections; try again later."
+                with contextlib.suppress(Exception):
+                    writer.write(error_bytes(503, message, "retry-after: 1\r\n"))
+                    await asyncio.wait_for(writer.drain(), 1.0)
+                return
+            self.connections.add(task)
+            await Connection(self, reader, writer).serve()
+        except asyncio.CancelledError:
+            pass  # closed by a shutdown
+        finally:
+            self.connections.discard(task)
+            self.busy.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1.0)
