@@ -140,7 +140,7 @@ def test_status_fails_without_schema_or_database(
 def test_status_points_an_upstream_database_to_adopt(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    before = schema.current_revision(db)
+    head = schema.head_revision()
     with db.write() as conn:
         conn.execute(sa.text("UPDATE alembic_version SET version_num = 'a082b8bb98d0'"))
     try:
@@ -149,7 +149,7 @@ def test_status_points_an_upstream_database_to_adopt(
         with db.write() as conn:
             conn.execute(
                 sa.update(sa.table("alembic_version", sa.column("version_num"))).values(
-                    version_num=before
+                    version_num=head
                 )
             )
     assert code == 2 and "allotment db adopt" in out
