@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from allotment import console
 from allotment.config import Settings
 from allotment.http import auth, cors, health, middleware
 from allotment.http.policy import Enforcer
@@ -48,6 +49,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     1. RequestLog       - request id (and caller's global id), one access log line
     2. CORS             - only when [cors] allowed_origin is set; answers preflights
     3. HealthCheck      - GET /healthcheck, no token, no microversion
+    3b. Console         - GET /ui/: static console assets, no token ([allotment] console)
     4. FaultWrapper     - any unexpected exception becomes a JSON 500
     5. authentication   - noauth2 or keystonemiddleware (root document stays open)
     6. ContextMiddleware - RequestContext from identity headers, 401 without a user
@@ -64,6 +66,7 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     app = auth.ContextMiddleware(app)
     app = _authentication(settings, app)
     app = middleware.FaultWrapper(app)
+    app = console.mount(app, settings)  # /ui/: static assets; the page calls the API below
     app = health.HealthCheck(app, db)
     app = cors.wrap(app, settings)
     app = middleware.RequestLog(app, settings.access_log, settings.log_format == "json")

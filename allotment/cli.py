@@ -1,4 +1,4 @@
-"""The ``allotment`` command: serve, db, status, audit, explain, policy."""
+"""The ``allotment`` command: serve, db, status, audit, explain, tree, top, policy."""
 
 from __future__ import annotations
 
@@ -151,6 +151,8 @@ def _add_operator_commands(
         import_,
         online_migrations,
         status,
+        top,
+        tree,
     )
 
     import_.add_parser(db_sub)
@@ -160,6 +162,8 @@ def _add_operator_commands(
     status.add_parser(sub)
     audit.add_parser(sub)
     explain.add_parser(sub)
+    tree.add_parser(sub)
+    top.add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -128,6 +128,8 @@ class Settings:
     # A read-only replica for the reads that tolerate lag (see docs/scale-out.md).
     database_slave_url: str | None = None
     # --- end of options of issue 20 ---
+    # --- options of issue 21 ---
+    console: bool = True
     # Sections passed through untouched (e.g. [keystone_authtoken]).
     sections: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
 
@@ -189,6 +191,8 @@ FILE_OPTIONS: dict[tuple[str, str], str] = {
     # --- options of issue 20 ---
     ("placement_database", "slave_connection"): "database_slave_url",
     # --- end of options of issue 20 ---
+    # --- options of issue 21 ---
+    ("allotment", "console"): "console",
 }
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}

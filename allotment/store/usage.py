@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -46,6 +47,40 @@ def provider_usages(conn: Connection, provider_id: int) -> dict[str, int]:
         .where(inventories.c.resource_provider_id == provider_id)
     )
     return {row.name: int(row.used) for row in rows}
+
+
+def usages_by_provider(
+    conn: Connection, provider_ids: Iterable[int] | None = None
+) -> dict[int, dict[str, int]]:
+    """Usage per provider and class with inventory, in one grouped query.
+
+    ``provider_ids`` None means every provider; providers with nothing
+    allocated are absent. Allocations of classes without inventory are not
+    counted, as in ``provider_usages``.
+    """
+    query = (
+        sa.select(
+            allocations.c.resource_provider_id,
+            resource_classes.c.name,
+            sa.func.sum(allocations.c.used).label("used"),
+        )
+        .select_from(
+            allocations.join(
+                inventories,
+                sa.and_(
+                    inventories.c.resource_provider_id == allocations.c.resource_provider_id,
+                    inventories.c.resource_class_id == allocations.c.resource_class_id,
+                ),
+            ).join(resource_classes, resource_classes.c.id == allocations.c.resource_class_id)
+        )
+        .group_by(allocations.c.resource_provider_id, resource_classes.c.name)
+    )
+    if provider_ids is not None:
+        query = query.where(allocations.c.resource_provider_id.in_(sorted(set(provider_ids))))
+    out: dict[int, dict[str, int]] = {}
+    for pid, name, used in conn.execute(query):
+        out.setdefault(pid, {})[name] = int(used)
+    return out
 
 
 @dataclass(frozen=True)
