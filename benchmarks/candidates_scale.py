@@ -91,7 +91,7 @@ QUERIES: dict[str, tuple[str, str]] = {
 }
 MODES = {"sql": False, "memory": True}
 # GET /allocation_candidates/explain (docs/explain.md) is timed beside each
-# candidate query with the same query string; its goal is at most 2x.
+# candidate query with the same query string, in the same mode; its goal is at most 2x.
 EXPLAIN = "/allocation_candidates/explain"
 
 
@@ -326,7 +326,8 @@ def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int
 
 
 def _median(app: Any, path: str, query: str, runs: int) -> tuple[float, float, int, bytes]:
-    """Median wall and CPU seconds of ``runs`` requests (CPU time is steadier on a busy host)."""
+    """Median wall and CPU ms of ``runs`` requests after one untimed warm-up."""
+    request(app, path, query)  # warm-up, untimed
     times, cpu = [], []
     code, body = 0, b""
     for _ in range(runs):
@@ -334,40 +335,49 @@ def _median(app: Any, path: str, query: str, runs: int) -> tuple[float, float, i
         code, body = request(app, path, query)
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return statistics.median(times), statistics.median(cpu), code, body
+    return statistics.median(times) * 1000, statistics.median(cpu) * 1000, code, body
 
 
 def measure(apps: dict[str, Any], runs: int, explain: bool = True) -> list[dict[str, Any]]:
-    """Each shape in each mode (same run, one after the other); one record per pair."""
+    """Each shape in each mode (same run, one after the other); one record per pair.
+
+    With ``explain``, each candidate shape's explain is timed right after it in
+    the same mode (``explain_*`` fields and the CPU ratio explain / query).
+    """
     records = []
     for name, (path, query) in QUERIES.items():
         for mode, app in apps.items():
-            request(app, path, query)  # warm-up, untimed
-            median, cpu, code, body = _median(app, path, query, runs)
+            median, median_cpu, code, body = _median(app, path, query, runs)
             data = orjson.loads(body)
             count = len(data.get("allocation_requests", data.get("resource_providers", [])))
             digest = hashlib.sha1(body).hexdigest()[:10]
             line = (
-                f"{name:13s} {mode:6s} median {median * 1000:8.1f} ms "
-                f"(cpu {cpu * 1000:7.1f} ms)  n={count:<6d} code={code} digest={digest}"
+                f"{name:13s} {mode:6s} median {median:8.1f} ms (cpu {median_cpu:7.1f} ms)  "
+                f"n={count:<6d} code={code} digest={digest}"
             )
             record: dict[str, Any] = {
                 "shape": name,
                 "mode": mode,
-                "median_ms": median * 1000,
-                "median_cpu_ms": cpu * 1000,
+                "median_ms": median,
+                "median_cpu_ms": median_cpu,
                 "count": count,
                 "code": code,
                 "digest": digest,
             }
             if explain and path == "/allocation_candidates":
-                explained, explained_cpu, code, body = _median(app, EXPLAIN, query, runs)
-                verdict = orjson.loads(body)["verdict"]["step"] if code == 200 else "-"
+                ex_median, ex_cpu, ex_code, ex_body = _median(app, EXPLAIN, query, runs)
+                verdict = orjson.loads(ex_body)["verdict"]["step"] if ex_code == 200 else "-"
+                ratio = ex_cpu / max(median_cpu, 1e-6)
                 line += (
-                    f"  explain {explained * 1000:8.1f} ms (cpu {explained_cpu * 1000:7.1f}, "
-                    f"cpu ratio {explained_cpu / max(cpu, 1e-9):.1f}x) verdict={verdict}"
+                    f"  explain {ex_median:8.1f} ms (cpu {ex_cpu:7.1f} ms, "
+                    f"cpu ratio {ratio:.1f}x) verdict={verdict}"
                 )
-                record["explain_cpu_ms"] = explained_cpu * 1000
+                record.update(
+                    explain_median_ms=ex_median,
+                    explain_median_cpu_ms=ex_cpu,
+                    explain_cpu_ratio=ratio,
+                    explain_verdict=verdict,
+                )
             print(line, flush=True)
             records.append(record)
     return records

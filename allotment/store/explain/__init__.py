@@ -6,10 +6,12 @@ answers GET /allocation_candidates (``allotment.store.candidates``):
 
 1. ``research.plan`` and ``research.anchors``: the same names (unknown classes
    and traits raise the same errors) and the same anchor trees.
-2. ``research.load`` of every tree (not only the anchors: the funnel counts
-   every provider), then ``search.select`` over the engine's anchors without
-   ``limit``, watched by an ``assemble.Observer``: the candidate count before
-   the limit is the real search's.
+2. The source's ``load`` of every tree (not only the anchors: the funnel
+   counts every provider), then the search's generator
+   (``assemble.generate_over``) over the engine's anchors without ``limit``,
+   watched by an ``assemble.Observer``: the candidate count before the limit
+   is the real search's. The source is the real query's: the worker's
+   in-memory model when it is on, else SQL research.
 3. Per group, ``funnel.group_funnel``; for the request, ``trees.tree_funnel``.
 4. The verdict: the first step where nothing remains (groups in request order,
    then the tree steps), with up to five nearest misses: providers (or trees)
@@ -24,7 +26,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allotment.store.candidates import research, search
+from allotment.store.candidates import assemble, research
+from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Plan, Window
 from allotment.store.candidates.search import SearchOptions
@@ -74,26 +77,48 @@ def explain(
 ) -> dict[str, Any]:
     """The explanation document of ``request``. Raises the engine's errors for unknown names.
 
-    ``source`` is where the engine's search would get its providers (default:
-    its SQL research on ``conn``).
+    ``source`` is where the engine's search gets its providers. By default the
+    same as the real query's: the worker's in-memory model when
+    ``options.in_memory`` (and the database has a change feed), else the SQL
+    research on ``conn``.
     """
     options = options or SearchOptions()
-    source = source or SqlResearch(conn)
+    if source is None and options.in_memory:
+        with model_mod.open_source(conn) as from_model:
+            if from_model is not None:
+                return _explain(conn, request, options, from_model)
+    return _explain(conn, request, options, source or SqlResearch(conn))
+
+
+def _all_roots(conn: Connection, source: Source) -> list[int]:
+    """Every root id, in order: from the model when the source is one, else by SQL."""
+    if isinstance(source, model_mod.ModelSource):
+        return list(source.model.roots)
+    query = sa.select(rp.c.id).where(rp.c.id == rp.c.root_provider_id).order_by(rp.c.id)
+    return list(conn.execute(query).scalars())
+
+
+def _explain(
+    conn: Connection, request: CandidateRequest, options: SearchOptions, source: Source
+) -> dict[str, Any]:
     plan = source.plan(request, False)
     anchors = source.anchors(plan, None)
-    roots = list(conn.execute(sa.select(rp.c.id).where(rp.c.id == rp.c.root_provider_id)).scalars())
     # Every tree (the funnel counts every provider); the search runs on the anchors.
-    universe = source.load(plan, sorted(roots))
+    universe = source.load(plan, _all_roots(conn, source))
     universe.anchors = anchors
     cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
     watcher = trees_mod.Watcher()
-    found = search.select(
-        research.Research(universe, plan.in_tree_roots),
+    # The engine's generator as the search runs it, without limit (and
+    # without the provider summaries explain does not render).
+    found = assemble.generate_over(
+        iter([universe]),
         dataclasses.replace(request, limit=None),
-        dataclasses.replace(options, randomize=False, max_candidates=cap),
+        plan.in_tree_roots,
+        strategy=options.strategy,
+        stop_after=cap,
         observer=watcher,
     )
-    before = len(found.candidates)
+    before = len(found)
     watcher.stopped = before >= cap
     returned = before if request.limit is None else min(before, request.limit)
     groups = [

@@ -247,6 +247,52 @@ def passing(
     }
 
 
+_INDEX = {step: i for i, step in enumerate(STEPS)}
+
+
+def _first_step(
+    provider: Provider,
+    group: RequestGroup,
+    resources: dict[str, int],
+    universe: Universe,
+    in_tree_root: int | None,
+    scope: _Scope | None,
+    constrained: bool,
+) -> int:
+    """The index of the first step ``provider`` fails (``len(STEPS)``: none).
+
+    The same tests, in the same order, as ``_failures`` (which it falls back
+    to for traits, aggregates and ``in_tree``), without a generator per
+    provider for the common cases: a missing class, a unit or capacity
+    failure, a group with no other constraint.
+    """
+    inventories = provider.inventories
+    if not inventories.keys() >= resources.keys():
+        return _INDEX[CLASSES]
+    for amount_rc, amount in resources.items():
+        if not inventories[amount_rc].fits(amount):
+            for step, test in _UNIT_TESTS:
+                for rc, n in resources.items():
+                    if test(inventories[rc], n):
+                        return _INDEX[step]
+            break
+    if not constrained:
+        return len(STEPS)
+    first = next(_failures(provider, group, resources, universe, in_tree_root, scope, False), None)
+    return len(STEPS) if first is None else _INDEX[first[0]]
+
+
+def _constrained(group: RequestGroup) -> bool:
+    """Whether the group has steps after ``capacity``."""
+    return bool(
+        group.required
+        or group.forbidden
+        or group.member_of
+        or group.forbidden_aggs
+        or group.in_tree is not None
+    )
+
+
 def _count(
     universe: Universe,
     group: RequestGroup,
@@ -255,18 +301,20 @@ def _count(
     scope: _Scope | None,
 ) -> tuple[list[int], dict[int, list[Provider]]]:
     """Remaining after each step, and the providers by the first step they fail."""
-    index = {step: i for i, step in enumerate(STEPS)}
-    remaining = [0] * len(STEPS)
+    failed_at = [0] * (len(STEPS) + 1)
     first_failed: dict[int, list[Provider]] = {}
+    constrained = _constrained(group)
     for provider in universe.providers.values():
-        first = next(
-            _failures(provider, group, resources, universe, in_tree_root, scope, False), None
-        )
-        stop = len(STEPS) if first is None else index[first[0]]
-        for i in range(stop):
-            remaining[i] += 1
-        if first is not None:
+        stop = _first_step(provider, group, resources, universe, in_tree_root, scope, constrained)
+        failed_at[stop] += 1
+        if stop < len(STEPS):
             first_failed.setdefault(stop, []).append(provider)
+    # remaining[i]: providers whose first failure (if any) is after step i.
+    remaining = [0] * len(STEPS)
+    alive = len(universe.providers)
+    for i in range(len(STEPS)):
+        alive -= failed_at[i]
+        remaining[i] = alive
     return remaining, first_failed
 
 
@@ -279,14 +327,23 @@ def _only(
     in_tree_root: int | None,
     scope: _Scope | None,
 ) -> list[Miss]:
-    """The nearest providers failing ``STEPS[step]`` and nothing else."""
+    """The nearest providers failing ``STEPS[step]`` and nothing else.
+
+    The providers that failed first there, nearest first; each checked in
+    turn until ``MAX_MISSES`` failed that step alone.
+    """
+    nearest = sorted(
+        ((_distance(provider, resources), provider) for provider in first_failed.get(step, [])),
+        key=lambda pair: (pair[0], pair[1].id),
+    )
     out = []
-    for provider in first_failed.get(step, []):
+    for distance, provider in nearest:
         # Two failures are enough to know it is not a miss of this step alone.
         args = (provider, group, resources, universe, in_tree_root, scope, False)
         if len(list(islice(_failures(*args), 2))) == 1:
-            out.append(Miss(provider, [], _distance(provider, resources)))
-    out = sorted(out, key=lambda m: (m.distance, m.provider.id))[:MAX_MISSES]
+            out.append(Miss(provider, [], distance))
+            if len(out) == MAX_MISSES:
+                break
     for miss in out:
         failed = _failures(miss.provider, group, resources, universe, in_tree_root, scope)
         miss.lacks = [next(failed)[1]]

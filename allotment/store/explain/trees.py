@@ -50,6 +50,8 @@ class Watcher:
         self.produced: set[int] = set()
         # Set by the caller when the search stopped at a cap before every anchor.
         self.stopped = False
+        # (root, id(request)) -> whether a search of that tree finds a candidate.
+        self.memo: dict[tuple[int, int], bool] = {}
 
     def planned(self, universe: Universe, anchor: int, slots: object) -> None:
         self.planned_anchors.add(anchor)
@@ -106,9 +108,16 @@ def _finds(
     root: int,
     request: CandidateRequest,
     in_tree_roots: dict[str, int | None],
+    memo: dict[tuple[int, int], bool] | None = None,
 ) -> bool:
-    found = assemble.anchor_candidates(universe, root, request, in_tree_roots)
-    return next(found, None) is not None
+    """Whether the engine finds a candidate anchored at ``root`` (once per root and request)."""
+    key = (root, id(request))
+    if memo is not None and key in memo:
+        return memo[key]
+    found = next(assemble.anchor_candidates(universe, root, request, in_tree_roots), None)
+    if memo is not None:
+        memo[key] = found is not None
+    return found is not None
 
 
 def tree_funnel(
@@ -132,6 +141,10 @@ def tree_funnel(
         request, same_subtrees=(), group_policy=NONE if request.group_policy else None
     )
     subtree_only = dataclasses.replace(relaxed, same_subtrees=request.same_subtrees)
+    # Without same_subtree and isolate the three searches are one: search each tree once.
+    relaxed = request if relaxed == request else relaxed
+    subtree_only = request if subtree_only == request else subtree_only
+    watcher.memo = {}
     removed: dict[str, list[int]] = {step: [] for step in STEPS}
     for root in roots:
         if root in watcher.produced:
@@ -141,7 +154,7 @@ def tree_funnel(
                 passed = _final(universe, root, request, in_tree_roots, watcher) is None
             else:
                 passed = _passes(
-                    step, universe, root, request, relaxed, subtree_only, in_tree_roots
+                    step, universe, root, request, relaxed, subtree_only, in_tree_roots, watcher
                 )
             if not passed:
                 removed[step].append(root)
@@ -166,15 +179,19 @@ def _passes(
     relaxed: CandidateRequest,
     subtree_only: CandidateRequest,
     in_tree_roots: dict[str, int | None],
+    watcher: Watcher,
 ) -> bool:
+    memo = watcher.memo
     if step == SHARING_JOINED:
         return _served(universe, root, request, in_tree_roots)
     if step == ROOT_REQUIRED:
         return assemble.root_ok(universe, root, request)
     if step == COMBINATION:
-        return _finds(universe, root, relaxed, in_tree_roots)
+        return _finds(universe, root, relaxed, in_tree_roots, memo)
     if step == SAME_SUBTREE:
-        return not request.same_subtrees or _finds(universe, root, subtree_only, in_tree_roots)
+        return not request.same_subtrees or _finds(
+            universe, root, subtree_only, in_tree_roots, memo
+        )
     raise ValueError(step)
 
 
@@ -228,7 +245,7 @@ def _final(
     if root in watcher.produced:
         return None
     if root not in watcher.planned_anchors:
-        if watcher.stopped and _finds(universe, root, request, in_tree_roots):
+        if watcher.stopped and _finds(universe, root, request, in_tree_roots, watcher.memo):
             return None
         if not watcher.stopped:
             return ["the research step found no way to anchor a candidate here"]

@@ -4,7 +4,8 @@ For random worlds and requests (the generators of the candidate tests): the
 funnel's final count is the number of candidates GET /allocation_candidates
 returns without a limit, the verdict is "passed" exactly when there are
 candidates, every funnel only ever shrinks, and no group funnel reaches zero
-while candidates exist (its filters are necessary conditions of the engine's).
+while candidates exist (its filters are necessary conditions of the engine's);
+explain over the in-memory model gives the same document as over SQL research.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from allotment.store import schema
-from allotment.store.candidates.search import find_candidates
+from allotment.store.candidates.search import SearchOptions, find_candidates
 from allotment.store.engine import Database
 from allotment.store.explain import PASSED, explain
 from tests.candidate_data import TreeBuilder
@@ -43,6 +44,10 @@ def test_funnel_matches_the_search(db: Database, data: st.DataObject) -> None:
     with db.read() as conn:
         every = find_candidates(conn, replace(request, limit=None))
         document = explain(conn, request)
+        # The in-memory model (the default source of GET /allocation_candidates)
+        # explains exactly as the SQL research does.
+        from_model = explain(conn, request, SearchOptions(in_memory=True))
+    assert from_model == document
     count = len(every.candidates)
     assert document["candidates"]["before_limit"] == count
     assert document["candidates"]["returned"] == (count if limit is None else min(limit, count))
