@@ -224,16 +224,7 @@ def _check_bind(bind: str) -> None:
 # Options added by other branches as (section, option) -> Settings field, before they
 # were ported to ``allotment.options``: each is registered as a string option and
 # converted by its Settings field's type. Prefer declaring an ``Option``.
-FILE_OPTIONS: dict[tuple[str, str], str] = {
-    # --- options of issue 14 ---
-    **{("allotment", name): name for name in LIMIT_OPTIONS},
-    # --- options of issue 21 ---
-    ("allotment", "console"): "console",
-    # --- options of issue 19 ---
-    ("allotment", "metrics"): "metrics",
-    # --- options of issue 17 ---
-    ("allotment", "in_memory_candidates"): "in_memory_candidates",
-}
+FILE_OPTIONS: dict[tuple[str, str], str] = {}
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 

@@ -463,6 +463,41 @@ OPTIONS: tuple[Option, ...] = (
         "plain, or json: one JSON object per line (same as [DEFAULT] use_json).",
         choices=("plain", "json"),
     ),
+    # Request limits and the slow-client front of `allotment serve` (docs/security.md).
+    _ours("max_body_size", "int", 1048576, "Largest request body in bytes (413 above).", min=1),
+    _ours(
+        "max_list_items",
+        "int",
+        1000,
+        "Most items in one JSON array or object of a body (traits, aggregates, consumers).",
+        min=1,
+    ),
+    _ours("max_json_depth", "int", 32, "Deepest nesting of a JSON request body.", min=1),
+    _ours("max_request_line", "int", 16384, "Longest request line in bytes (414).", min=1),
+    _ours("max_header_size", "int", 32768, "Largest request header block (431).", min=1),
+    _ours("header_timeout", "float", 30.0, "Seconds a client may take to send a head (408)."),
+    _ours("body_timeout", "float", 60.0, "Seconds a client may take to send a body (408)."),
+    _ours("keepalive_timeout", "float", 5.0, "Idle seconds a kept-alive connection is held."),
+    _ours("keepalive_requests", "int", 1000, "Requests served on one connection.", min=1),
+    _ours("max_connections", "int", 1000, "Open connections per worker (503 above).", min=1),
+    _ours(
+        "max_allocations_per_write",
+        "int",
+        1000,
+        "(consumer, provider) pairs one POST /allocations or /reshaper may write: "
+        "bounds how long one request holds the write lock.",
+        min=1,
+    ),
+    # New capabilities, each with its own off switch.
+    _ours("console", "bool", True, "Serve the operator console at /ui/ (docs/console.md)."),
+    _ours("metrics", "bool", True, "Serve GET /metrics and record the metrics behind it."),
+    _ours(
+        "in_memory_candidates",
+        "bool",
+        True,
+        "Search candidates in a per-worker in-memory model kept fresh by the change feed "
+        "(false: research by SQL on every request).",
+    ),
 )
 
 OPTIONS_BY_FIELD: dict[str, Option] = {o.field: o for o in OPTIONS if o.field}
