@@ -27,7 +27,11 @@ from tests.unit.openapi.reach import query_names
 
 VERSIONS = [mv.Version(1, minor) for minor, _ in mv.VERSIONS]
 # What each operation needs besides the parameter under test.
-BASE = {"/allocation_candidates": "resources=VCPU:1", "/usages": "project_id=p"}
+BASE = {
+    "/allocation_candidates": "resources=VCPU:1",
+    "/allocation_candidates/explain": "resources=VCPU:1",
+    "/usages": "project_id=p",
+}
 # Values that pass any parameter's format, so only the name is judged.
 VALUES = {
     "resources": "VCPU:1",
