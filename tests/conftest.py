@@ -12,6 +12,13 @@ from allotment.store.engine import Database
 from tests import databases
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the server databases this worker created (after its fixtures closed)."""
+    failures = databases.drop_created()
+    if failures:
+        print("could not drop test databases:\n" + "\n".join(failures))
+
+
 @pytest.fixture(scope="session")
 def worker_id_safe(request: pytest.FixtureRequest) -> str:
     worker = getattr(request.config, "workerinput", {}).get("workerid", "main")

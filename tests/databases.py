@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from allotment.store import schema
 from allotment.store.engine import Database
-from allotment.testing.database import recreate_server_database
+from allotment.testing.database import drop_server_database, recreate_server_database
 
 BACKENDS = ("sqlite", "postgresql", "mysql")
 ADMIN_URLS = {
@@ -54,7 +54,25 @@ def create_database(backend: str, name: str, tmp_dir: Path) -> str:
         url = recreate_server_database(ADMIN_URLS[backend], name)
     except sa.exc.OperationalError as error:
         _unreachable(backend, error)
+    _CREATED.add((backend, name))
     return url.render_as_string(hide_password=False)
+
+
+# Server databases this process created; tests/conftest.py drops them when the
+# session (of each xdist worker) ends, so a run leaves nothing on the servers.
+_CREATED: set[tuple[str, str]] = set()
+
+
+def drop_created() -> list[str]:
+    """Drop every server database this process created; return the ones that failed."""
+    failures = []
+    for backend, name in sorted(_CREATED):
+        try:
+            drop_server_database(ADMIN_URLS[backend], name)
+        except sa.exc.SQLAlchemyError as error:
+            failures.append(f"{backend} {name}: {error}")
+    _CREATED.clear()
+    return failures
 
 
 def fresh_database(backend: str, worker: str, tmp_dir: Path, upgrade: bool = True) -> Database:
