@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 import socket
 from typing import Any
 
@@ -11,6 +9,7 @@ import pytest
 
 from allotment import config
 from allotment.app import make_app
+from tests.inprocess import call_json
 
 
 def _dead_port() -> int:
@@ -20,25 +19,7 @@ def _dead_port() -> int:
 
 
 def _call(app: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    raw = json.dumps(body).encode() if body is not None else b""
-    path, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(raw),
-        "CONTENT_LENGTH": str(len(raw)),
-        "CONTENT_TYPE": "application/json",
-        "HTTP_ACCEPT": "application/json",
-        "HTTP_X_AUTH_TOKEN": "admin",
-        "HTTP_OPENSTACK_API_VERSION": "placement 1.38",
-    }
-    statuses: list[str] = []
-    out = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
-    return int(statuses[0].split()[0]), (json.loads(out) if out else None)
+    return call_json(app, method, path, body, version="1.38")
 
 
 @pytest.mark.parametrize("scheme", ["mysql+pymysql://root", "postgresql+psycopg://postgres"])

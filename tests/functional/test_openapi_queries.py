@@ -22,7 +22,7 @@ from allotment.config import Settings
 from allotment.http import microversion as mv
 from allotment.http.routes import ROUTES
 from allotment.openapi import document
-from tests.functional.metrics.test_metrics import call
+from tests.inprocess import call
 from tests.unit.openapi.reach import query_names
 
 VERSIONS = [mv.Version(1, minor) for minor, _ in mv.VERSIONS]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import uuid
 from typing import Any
 
@@ -17,32 +16,7 @@ from allotment.config import Settings
 from allotment.metrics import Metrics
 from allotment.store import allocation as alloc_store
 from allotment.store.engine import Database
-
-
-def call(app: Any, method: str, path: str, body: Any = None, version: str = "1.39") -> tuple:
-    raw = orjson.dumps(body) if body is not None else b""
-    path, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(raw),
-        "CONTENT_LENGTH": str(len(raw)),
-        "CONTENT_TYPE": "application/json" if raw else "",
-        "HTTP_X_AUTH_TOKEN": "admin",
-        "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
-    }
-    seen: dict[str, Any] = {}
-
-    def start(status: str, headers: list, exc_info: Any = None) -> None:
-        seen["status"] = int(status.split()[0])
-        seen["headers"] = dict(headers)
-
-    out = b"".join(app(environ, start))
-    return seen["status"], out, seen["headers"]
+from tests.inprocess import call
 
 
 def value(name: str, **labels: str) -> float:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ from allotment import config
 from allotment.app import make_app
 from allotment.store.engine import Database
 from allotment.testing.database import fresh_sqlite
+from tests.inprocess import call_json
 
 
 def _names(db: Database, replica: bool) -> set[str]:
@@ -77,25 +76,7 @@ def test_slave_connection_is_read_from_the_config_file(tmp_path: Path) -> None:
 
 
 def _call(app: Any, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-    raw = json.dumps(body).encode() if body is not None else b""
-    path_info, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path_info,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(raw),
-        "CONTENT_LENGTH": str(len(raw)),
-        "CONTENT_TYPE": "application/json",
-        "HTTP_ACCEPT": "application/json",
-        "HTTP_X_AUTH_TOKEN": "admin",
-        "HTTP_OPENSTACK_API_VERSION": "placement latest",
-    }
-    statuses: list[str] = []
-    out = b"".join(app(environ, lambda status, headers, exc_info=None: statuses.append(status)))
-    return int(statuses[0].split()[0]), (json.loads(out) if out else None)
+    return call_json(app, method, path, body)
 
 
 def test_app_reads_allocation_candidates_from_the_replica(tmp_path: Path) -> None:
