@@ -143,6 +143,15 @@ UNDEFINED = codes.UNDEFINED
 CONFLICT: dict[int, tuple[str, ...]] = {409: (codes.CONCURRENT_UPDATE,)}
 BAD: dict[int, tuple[str, ...]] = {400: (UNDEFINED,)}
 BAD_OR_CONFLICT = {**BAD, **CONFLICT}
+# The candidate query grammar's 400s, shared by the search and its explanation.
+CANDIDATE_QUERY_ERRORS: dict[int, tuple[str, ...]] = {
+    400: (
+        UNDEFINED,
+        codes.QUERY_DUPLICATE_KEY,
+        codes.QUERY_BAD_VALUE,
+        codes.QUERY_MISSING_VALUE,
+    ),
+}
 
 ROUTES: tuple[Route, ...] = (
     _route(
@@ -452,14 +461,7 @@ ROUTES: tuple[Route, ...] = (
             summary="Find allocation requests that satisfy the asked resources.",
             query=candidate_schemas.query_schema,
             responses=_json(responses.allocation_candidates),
-            errors={
-                400: (
-                    UNDEFINED,
-                    codes.QUERY_DUPLICATE_KEY,
-                    codes.QUERY_BAD_VALUE,
-                    codes.QUERY_MISSING_VALUE,
-                ),
-            },
+            errors=CANDIDATE_QUERY_ERRORS,
         ),
     ),
     # An allotment extension (docs/explain.md): not part of upstream's API.
@@ -472,14 +474,7 @@ ROUTES: tuple[Route, ...] = (
             summary="Explain why a candidates query returns what it returns (allotment).",
             query=candidate_schemas.query_schema,
             responses=_json(responses.explain),
-            errors={
-                400: (
-                    UNDEFINED,
-                    codes.QUERY_DUPLICATE_KEY,
-                    codes.QUERY_BAD_VALUE,
-                    codes.QUERY_MISSING_VALUE,
-                ),
-            },
+            errors=CANDIDATE_QUERY_ERRORS,
         ),
     ),
     _route(
