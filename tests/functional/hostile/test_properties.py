@@ -246,6 +246,22 @@ QUERIES: list[tuple[str, dict[str, str]]] = [
             "same_subtree": "_A",
         },
     ),
+    # The explain extension parses the same query as /allocation_candidates.
+    (
+        "/allocation_candidates/explain",
+        {
+            "resources": "VCPU:1",
+            "required": "CUSTOM_HOSTILE",
+            "member_of": AGG,
+            "in_tree": RP,
+            "limit": "5",
+            "group_policy": "none",
+            "resources1": "VCPU:1",
+            "root_required": "CUSTOM_HOSTILE",
+            "same_subtree": "_A",
+            "resources_A": "VCPU:1",
+        },
+    ),
     ("/usages", {"project_id": "p", "user_id": "u", "consumer_type": "INSTANCE"}),
     ("/traits", {"name": "in:CUSTOM_HOSTILE", "associated": "true"}),
     (f"/resource_providers/{RP}/allocations", {}),
