@@ -2,9 +2,8 @@
 microversion and its description (summary, query, body and response schemas,
 error codes), from which ``allotment.openapi`` generates the API document.
 
-Unknown paths are 404; known paths with another method are 405 with an
-``Allow`` header; a route asked for below its first microversion is 404
-(``below_status`` covers upstream's one 405 exception).
+``resolve`` sends a request to its endpoint or refuses it (404, 405 with
+``Allow``) as ``allotment.http.routing`` decides.
 """
 
 from __future__ import annotations
@@ -449,3 +448,8 @@ ROUTES: tuple[Route, ...] = (
 def match(path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for ``path`` and its path parameters, or None."""
     return routing.match(ROUTES, path)
+
+
+def resolve(path: str, method: str) -> routing.Found | routing.Refusal:
+    """The endpoint for a request, or why there is none (404, 405)."""
+    return routing.resolve(ROUTES, path, method)

@@ -1,7 +1,12 @@
 """What a route table is made of: ``Endpoint`` (one method of one URL) and
-``Route`` (a URL template and its methods), and how a path finds its route.
+``Route`` (a URL template and its methods), and where a request goes.
 
-``allotment.http.routes`` declares the table itself.
+``resolve`` and ``below_first_version`` decide every request's fate in one
+place: dispatch to an endpoint, 404 for an unknown path (or a route asked for
+below its first microversion), 405 for a known path asked with another method
+(with an ``Allow`` header; ``below_status`` covers upstream's one 405 below a
+route's first microversion, which has none). ``allotment.http.routes``
+declares the table itself.
 """
 
 from __future__ import annotations
@@ -84,3 +89,53 @@ def match(table: Iterable[Route], path: str) -> tuple[Route, dict[str, str]] | N
         if found:
             return route, found.groupdict()
     return None
+
+
+# -- deciding a request's fate: dispatch, 404 or 405 ------------------------------
+
+NOT_ALLOWED = "The method specified is not allowed for this resource."
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """The endpoint a request goes to, with its path parameters."""
+
+    route: Route
+    endpoint: Endpoint
+    params: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A request no endpoint takes: its status, message and headers."""
+
+    status: int  # 404 or 405
+    message: str = ""
+    # The matched route's template (None for an unknown path): logs and metrics.
+    template: str | None = None
+    # The Allow header of a 405 from the router (None: no header).
+    allow: str | None = None
+    # Upstream's router raises its 404 past the layer that adds ``Vary``; the
+    # other refusals come from that layer and carry it.
+    vary: bool = True
+
+
+def resolve(table: Iterable[Route], path: str, method: str) -> Found | Refusal:
+    """Where a request goes: an unknown path is 404 (without ``Vary``); a known
+    path asked with another method is 405 with ``Allow`` listing its methods."""
+    matched = match(table, path)
+    if matched is None:
+        return Refusal(404, vary=False)
+    route, params = matched
+    endpoint = route.methods.get(method)
+    if endpoint is None:
+        return Refusal(405, NOT_ALLOWED, route.template, allow=route.allow)
+    return Found(route, endpoint, params)
+
+
+def below_first_version(found: Found, version: mv.Version) -> Refusal | None:
+    """A route asked for below its first microversion is 404, or 405 without
+    ``Allow`` where upstream's handler answers so itself (``below_status``)."""
+    if version >= found.endpoint.min_version:
+        return None
+    return Refusal(found.endpoint.below_status, "", found.route.template)
