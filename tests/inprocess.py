@@ -7,8 +7,12 @@ from typing import Any
 
 import orjson
 
+from allotment.http import microversion as mv
 
-def call(app: Any, method: str, path: str, body: Any = None, version: str = "1.39") -> tuple:
+LATEST = str(mv.MAX_VERSION)
+
+
+def call(app: Any, method: str, path: str, body: Any = None, version: str = LATEST) -> tuple:
     raw = orjson.dumps(body) if body is not None else b""
     path, _, query = path.partition("?")
     environ = {
@@ -35,7 +39,7 @@ def call(app: Any, method: str, path: str, body: Any = None, version: str = "1.3
 
 
 def call_json(
-    app: Any, method: str, path: str, body: Any = None, version: str = "1.39"
+    app: Any, method: str, path: str, body: Any = None, version: str = LATEST
 ) -> tuple[int, Any]:
     """``call`` with the body parsed as JSON (None when empty)."""
     status, out, _ = call(app, method, path, body, version)

@@ -33,6 +33,7 @@ from allotment.http.request import (
     body_too_large,
     content_length,
 )
+from allotment.http.routing import Found, Refusal, below_first_version
 from allotment.http.validation import check_text, truncate
 from allotment.logs import LOG_CONTEXT, NO_VALUE
 from allotment.store import faults
@@ -315,23 +316,13 @@ class PlacementHandler:
             _check_envelope(environ, self.state.settings.max_body_size)
         except errors.HTTPError as error:
             return error_response(environ, error.status, error.message, error.code)
-        found = routes.match(environ.get("PATH_INFO", ""))
-        if found is None:
-            environ[ENV_HANDLER_ERROR] = True  # upstream's router raises it: no Vary
-            return error_response(environ, 404, "")
-        route, params = found
-        environ[ENV_ROUTE] = route.template
-        method = environ["REQUEST_METHOD"]
-        endpoint = route.methods.get(method)
-        if endpoint is None:
-            return error_response(
-                environ,
-                405,
-                "The method specified is not allowed for this resource.",
-                headers=[("allow", route.allow)],
-            )
-        req = Request(environ, params)
-        refused = _before_handler(environ, route, endpoint, req)
+        found = routes.resolve(environ.get("PATH_INFO", ""), environ["REQUEST_METHOD"])
+        if isinstance(found, Refusal):
+            return _refuse(environ, found)
+        endpoint = found.endpoint
+        environ[ENV_ROUTE] = found.route.template
+        req = Request(environ, found.params)
+        refused = _before_handler(environ, found, req)
         if refused is not None:
             return refused
         try:
@@ -362,22 +353,29 @@ class PlacementHandler:
             return error_response(environ, 403, str(denied))
 
 
-def _before_handler(
-    environ: dict[str, Any], route: Any, endpoint: Any, req: Request
-) -> Response | None:
+def _refuse(environ: dict[str, Any], refusal: Refusal) -> Response:
+    """The error answer for a request the route table refuses (404, 405)."""
+    if refusal.template is not None:
+        environ[ENV_ROUTE] = refusal.template
+    if not refusal.vary:
+        environ[ENV_HANDLER_ERROR] = True
+    headers = [("allow", refusal.allow)] if refusal.allow is not None else None
+    return error_response(environ, refusal.status, refusal.message, headers=headers)
+
+
+def _before_handler(environ: dict[str, Any], found: Found, req: Request) -> Response | None:
     """Upstream's handler-decorator checks, in upstream's order: Accept (before the
     microversion for one route), the route's first microversion, Accept, media type."""
     method = environ["REQUEST_METHOD"]
-    if method == "GET" and route.template in ACCEPT_BEFORE_VERSION and not _accepts_json(environ):
+    template = found.route.template
+    if method == "GET" and template in ACCEPT_BEFORE_VERSION and not _accepts_json(environ):
         return error_response(environ, 406, "Only application/json is provided")
-    if req.version < endpoint.min_version:
-        # Upstream's handler answers this itself, without an Allow header.
-        if endpoint.below_status == 405:
-            return error_response(environ, 405, "")
-        return error_response(environ, 404, "")
-    if method == "GET" and route.template not in NO_ACCEPT_CHECK and not _accepts_json(environ):
+    too_old = below_first_version(found, req.version)
+    if too_old is not None:
+        return _refuse(environ, too_old)
+    if method == "GET" and template not in NO_ACCEPT_CHECK and not _accepts_json(environ):
         return error_response(environ, 406, "Only application/json is provided")
-    if endpoint.needs_json(req.version):
+    if found.endpoint.needs_json(req.version):
         media = _media_type(environ)
         if media != "application/json":
             return error_response(

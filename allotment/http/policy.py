@@ -1,36 +1,28 @@
-"""Authorization: upstream's policy names and defaults, the oslo.policy rule language.
+"""Authorization: the policy in effect for each route, and who may pass it.
 
 Every API route names a policy (``allotment.http.routes``); ``Enforcer``
 decides whether a caller's credentials satisfy the rule in effect for it.
 
-Defaults are upstream's: API policies point at named base rules
-(``rule:admin_or_service_api`` and friends), the secure-RBAC ("new")
-defaults. With ``enforce_new_defaults = False`` each base rule that
-upstream deprecated is OR'ed with its legacy ``role:admin`` check, as
-oslo.policy does. With ``enforce_scope = True`` a request whose token scope
-(system, domain or project) is not in the policy's ``scope_types`` is
-refused before its rule is evaluated.
+Defaults are upstream's (``allotment.http.policy_defaults``): API policies
+point at named base rules (``rule:admin_or_service_api`` and friends), the
+secure-RBAC ("new") defaults. With ``enforce_new_defaults = False`` each base
+rule that upstream deprecated is OR'ed with its legacy ``role:admin`` check,
+as oslo.policy does. With ``enforce_scope = True`` a request whose token scope
+(system, domain or project) is not in the policy's ``scope_types`` is refused
+before its rule is evaluated.
 
 Operators override any rule, or add helper rules, in a YAML (or JSON)
-policy file in upstream's format (``name: "check string"``). A file that
+policy file in upstream's format (``name: "check string"``), written in the
+oslo.policy rule language (``allotment.http.policy_language``). A file that
 cannot be read, a rule that cannot be parsed, or a reference to a rule that
 does not exist is refused when the application starts, naming the rule and
 the line.
-
-The rule language (oslo.policy's): ``@`` (always), ``!`` (never),
-``role:NAME``, ``rule:NAME``, ``KEY:VALUE`` comparing a credential
-(``project_id``, ``user_id``, ``system_scope``, ``is_admin``, dotted paths
-into nested credentials, ...) with a literal or a ``%(target_key)s``
-substitution, ``'literal':%(target_key)s``, ``not``, ``and``, ``or`` (that
-precedence) and parentheses. An empty rule allows everyone.
 """
 
 from __future__ import annotations
 
-import ast
 import logging
 import os
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +30,12 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from allotment.config import ConfigError
+from allotment.http.policy_defaults import API_RULES as API_RULES
+from allotment.http.policy_defaults import BASE_RULES as BASE_RULES
+from allotment.http.policy_defaults import RULES, RULES_BY_NAME, Rule
+from allotment.http.policy_language import Creds, Node, Or, Target
+from allotment.http.policy_language import RuleSyntaxError as RuleSyntaxError
+from allotment.http.policy_language import parse_rule as parse_rule
 
 if TYPE_CHECKING:
     from allotment.config import Settings
@@ -46,124 +44,6 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 DEFAULT_POLICY_FILE = "policy.yaml"
-PROJECT_SCOPE = ("project",)
-# Upstream deprecated the pre-Wallaby "admin for everything" rule; it is
-# OR'ed back into the base rules when new defaults are not enforced.
-LEGACY_CHECK = "role:admin"
-
-ADMIN_OR_SERVICE = "rule:admin_or_service_api"
-SERVICE = "rule:service_api"
-ADMIN_OR_PROJECT_READER_OR_SERVICE = "rule:admin_or_project_reader_or_service_api"
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    """A registered rule: its default check string and documentation."""
-
-    name: str
-    default: str
-    description: str
-    scope_types: tuple[str, ...] = ()
-    # The legacy check OR'ed in when enforce_new_defaults is False.
-    deprecated: str | None = None
-
-
-BASE_RULES: tuple[Rule, ...] = (
-    Rule("admin_api", "role:admin", "Default rule for admin-only APIs.", PROJECT_SCOPE),
-    Rule(
-        "service_api",
-        "role:service",
-        "Default rule for service-to-service APIs.",
-        PROJECT_SCOPE,
-        LEGACY_CHECK,
-    ),
-    Rule(
-        "admin_or_service_api",
-        "role:admin or role:service",
-        "Default rule for most placement APIs.",
-        PROJECT_SCOPE,
-        LEGACY_CHECK,
-    ),
-    Rule(
-        "project_reader_api",
-        "role:reader and project_id:%(project_id)s",
-        "Default rule for project level reader APIs.",
-        (),
-        LEGACY_CHECK,
-    ),
-    Rule(
-        "admin_or_project_reader_or_service_api",
-        "role:admin or rule:project_reader_api or role:service",
-        "Default rule for project level reader APIs.",
-        PROJECT_SCOPE,
-        LEGACY_CHECK,
-    ),
-)
-
-
-def _api(name: str, description: str, default: str = ADMIN_OR_SERVICE) -> Rule:
-    return Rule(name, default, description, PROJECT_SCOPE)
-
-
-def _crud(prefix: str, verbs: tuple[str, ...], what: str) -> list[Rule]:
-    return [_api(f"{prefix}:{verb}", f"{verb.capitalize()} {what}.") for verb in verbs]
-
-
-API_RULES: tuple[Rule, ...] = (
-    *_crud(
-        "placement:resource_providers",
-        ("list", "create", "show", "update", "delete"),
-        "resource providers",
-    ),
-    *_crud(
-        "placement:resource_providers:inventories",
-        ("list", "create", "show", "update", "delete"),
-        "resource provider inventories",
-    ),
-    *_crud(
-        "placement:resource_providers:aggregates",
-        ("list", "update"),
-        "resource provider aggregates",
-    ),
-    _api("placement:resource_providers:usages", "List resource provider usages."),
-    _api(
-        "placement:usages",
-        "List total resource usages for a given project.",
-        ADMIN_OR_PROJECT_READER_OR_SERVICE,
-    ),
-    *_crud(
-        "placement:resource_providers:traits",
-        ("list", "update", "delete"),
-        "resource provider traits",
-    ),
-    *_crud("placement:traits", ("list", "show", "update", "delete"), "traits"),
-    *_crud(
-        "placement:resource_classes",
-        ("list", "create", "show", "update", "delete"),
-        "resource classes",
-    ),
-    _api("placement:allocations:list", "List allocations of a consumer."),
-    _api("placement:allocations:update", "Update allocations of a consumer."),
-    _api("placement:allocations:delete", "Delete allocations of a consumer."),
-    _api("placement:allocations:manage", "Manage allocations of several consumers."),
-    _api(
-        "placement:resource_providers:allocations:list",
-        "List allocations against a resource provider.",
-    ),
-    _api("placement:allocation_candidates:list", "List allocation candidates."),
-    _api(
-        "placement:allocation_candidates:explain",
-        "Explain an allocation candidates query (allotment extension, not upstream).",
-        "rule:admin_api",
-    ),
-    _api(
-        "placement:reshaper:reshape",
-        "Reshape inventories and allocations of several providers atomically.",
-        SERVICE,
-    ),
-)
-RULES: tuple[Rule, ...] = BASE_RULES + API_RULES
-RULES_BY_NAME: Mapping[str, Rule] = {rule.name: rule for rule in RULES}
 
 
 class PolicyDenied(Exception):
@@ -185,259 +65,6 @@ class InvalidScope(PolicyDenied):
 
 class PolicyFileError(ConfigError):
     """The policy file, or a rule in it, cannot be used."""
-
-
-class RuleSyntaxError(ValueError):
-    """A check string is not in the rule language."""
-
-
-# --------------------------------------------------------------------------
-# The rule language: parse once into a tree, evaluate per request.
-
-Creds = Mapping[str, Any]
-Target = Mapping[str, Any]
-Rules = Mapping[str, "Node"]
-
-
-class Node:
-    """A parsed check string."""
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        raise NotImplementedError
-
-    def references(self) -> Iterator[str]:
-        """Names of the rules this check refers to with ``rule:``."""
-        return iter(())
-
-
-@dataclass(frozen=True, slots=True)
-class Constant(Node):
-    value: bool
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        return self.value
-
-
-def _substitute(match: str, target: Target) -> str | None:
-    """``%(key)s`` substitutions from the target; None when a key is missing."""
-    if "%(" not in match:
-        return match
-    try:
-        return match % target
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class RoleCheck(Node):
-    match: str
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        wanted = _substitute(self.match, target)
-        if wanted is None:
-            return False
-        roles = creds.get("roles") or ()
-        if isinstance(roles, frozenset):  # RequestContext's roles are already lower case
-            return wanted.lower() in roles
-        return wanted.lower() in {str(role).lower() for role in roles}
-
-
-@dataclass(frozen=True, slots=True)
-class RuleCheck(Node):
-    name: str
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        rule = rules.get(self.name)
-        return rule is not None and rule.evaluate(creds, target, rules)
-
-    def references(self) -> Iterator[str]:
-        yield self.name
-
-
-def _literal(kind: str) -> tuple[bool, Any]:
-    """Whether the left side of a check is a Python literal (``'x'``, ``True``)."""
-    try:
-        return True, ast.literal_eval(kind)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return False, None
-
-
-def _found_in(value: Any, path: list[str], match: str) -> bool:
-    """oslo.policy's walk: dotted path into credentials, lists match any element."""
-    if not path:
-        return match == str(value)
-    if not isinstance(value, Mapping) or path[0] not in value:
-        return False
-    value = value[path[0]]
-    if isinstance(value, list | tuple | set | frozenset):
-        return any(_found_in(item, path[1:], match) for item in value)
-    return _found_in(value, path[1:], match)
-
-
-@dataclass(frozen=True, slots=True)
-class GenericCheck(Node):
-    kind: str
-    match: str
-    # Decided once at parse time: is ``kind`` a literal, and which one.
-    is_literal: bool = False
-    literal: Any = None
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        wanted = _substitute(self.match, target)
-        if wanted is None:
-            return False
-        if self.is_literal:
-            return wanted == str(self.literal)
-        return _found_in(creds, self.kind.split("."), wanted)
-
-
-@dataclass(frozen=True, slots=True)
-class Not(Node):
-    operand: Node
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        return not self.operand.evaluate(creds, target, rules)
-
-    def references(self) -> Iterator[str]:
-        return self.operand.references()
-
-
-@dataclass(frozen=True, slots=True)
-class And(Node):
-    operands: tuple[Node, ...]
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        return all(node.evaluate(creds, target, rules) for node in self.operands)
-
-    def references(self) -> Iterator[str]:
-        for node in self.operands:
-            yield from node.references()
-
-
-@dataclass(frozen=True, slots=True)
-class Or(Node):
-    operands: tuple[Node, ...]
-
-    def evaluate(self, creds: Creds, target: Target, rules: Rules) -> bool:
-        return any(node.evaluate(creds, target, rules) for node in self.operands)
-
-    def references(self) -> Iterator[str]:
-        for node in self.operands:
-            yield from node.references()
-
-
-KEYWORDS = ("and", "or", "not")
-UNSUPPORTED_KINDS = ("http", "https")
-
-
-def _tokens(text: str) -> list[str]:
-    """Split like oslo.policy: whitespace, then leading ``(`` / trailing ``)``."""
-    out: list[str] = []
-    for word in text.split():
-        stripped = word.lstrip("(")
-        out.extend("(" * (len(word) - len(stripped)))
-        core = stripped.rstrip(")")
-        if core:
-            out.append(core.lower() if core.lower() in KEYWORDS else core)
-        out.extend(")" * (len(stripped) - len(core)))
-    return out
-
-
-def _check(token: str) -> Node:
-    if token == "@":
-        return Constant(True)
-    if token == "!":
-        return Constant(False)
-    if len(token) >= 2 and token[0] == token[-1] and token[0] in "'\"":
-        raise RuleSyntaxError(f"unexpected quoted string {token}")
-    kind, sep, match = token.partition(":")
-    if not sep or not kind:
-        raise RuleSyntaxError(f"{token!r} is not a check (expected KIND:VALUE, @ or !)")
-    if kind == "role":
-        return RoleCheck(match)
-    if kind == "rule":
-        return RuleCheck(match)
-    if kind in UNSUPPORTED_KINDS:
-        raise RuleSyntaxError(f"remote {kind}: checks are not supported")
-    return GenericCheck(kind, match, *_literal(kind))
-
-
-class _Parser:
-    """or_expr := and_expr ('or' and_expr)*; and_expr := unary ('and' unary)*;
-    unary := 'not' unary | '(' or_expr ')' | check."""
-
-    def __init__(self, tokens: list[str]) -> None:
-        self.tokens = tokens
-        self.pos = 0
-
-    def parse(self) -> Node:
-        node = self.or_expr()
-        if self.pos < len(self.tokens):
-            raise RuleSyntaxError(f"unexpected {self.tokens[self.pos]!r}")
-        return node
-
-    def _peek(self) -> str | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def _next(self) -> str:
-        token = self._peek()
-        if token is None:
-            raise RuleSyntaxError("unexpected end of rule")
-        self.pos += 1
-        return token
-
-    def or_expr(self) -> Node:
-        operands = [self.and_expr()]
-        while self._peek() == "or":
-            self.pos += 1
-            operands.append(self.and_expr())
-        return operands[0] if len(operands) == 1 else Or(tuple(operands))
-
-    def and_expr(self) -> Node:
-        operands = [self.unary()]
-        while self._peek() == "and":
-            self.pos += 1
-            operands.append(self.unary())
-        return operands[0] if len(operands) == 1 else And(tuple(operands))
-
-    def unary(self) -> Node:
-        token = self._next()
-        if token == "not":
-            return Not(self.unary())
-        if token == "(":
-            node = self.or_expr()
-            if self._next() != ")":
-                raise RuleSyntaxError("missing ')'")
-            return node
-        if token in ("and", "or", ")"):
-            raise RuleSyntaxError(f"unexpected {token!r}")
-        return _check(token)
-
-
-def parse_rule(rule: Any) -> Node:
-    """Parse a check string (or oslo's legacy list-of-lists form) into a tree."""
-    if isinstance(rule, list):
-        return _parse_list_rule(rule)
-    if not isinstance(rule, str):
-        raise RuleSyntaxError(f"a rule must be a string, not {type(rule).__name__}")
-    tokens = _tokens(rule)
-    if not tokens:
-        return Constant(True)  # "" allows everyone, as in oslo.policy
-    return _Parser(tokens).parse()
-
-
-def _parse_list_rule(rule: list[Any]) -> Node:
-    """``[["a", "b"], ["c"]]`` means ``(a and b) or c``; ``[]`` allows everyone."""
-    if not rule:
-        return Constant(True)
-    alternatives: list[Node] = []
-    for inner in rule:
-        items = inner if isinstance(inner, list) else [inner]
-        if not items or not all(isinstance(item, str) for item in items):
-            raise RuleSyntaxError("list rules must be lists of check strings")
-        checks = tuple(_check(item) for item in items)
-        alternatives.append(checks[0] if len(checks) == 1 else And(checks))
-    return alternatives[0] if len(alternatives) == 1 else Or(tuple(alternatives))
 
 
 # --------------------------------------------------------------------------

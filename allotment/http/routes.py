@@ -2,20 +2,18 @@
 microversion and its description (summary, query, body and response schemas,
 error codes), from which ``allotment.openapi`` generates the API document.
 
-Unknown paths are 404; known paths with another method are 405 with an
-``Allow`` header; a route asked for below its first microversion is 404
-(``below_status`` covers upstream's one 405 exception).
+``resolve`` sends a request to its endpoint or refuses it (404, 405 with
+``Allow``) as ``allotment.http.routing`` decides.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from allotment.http import error_codes as codes
 from allotment.http import microversion as mv
+from allotment.http import routing
 from allotment.http.handlers import (
     aggregate,
     allocation,
@@ -29,7 +27,7 @@ from allotment.http.handlers import (
     trait,
     usage,
 )
-from allotment.http.request import Request, Response
+from allotment.http.routing import Endpoint, ResponsesFn, Route, SchemaFn, route
 from allotment.http.schemas import aggregate as agg_schemas
 from allotment.http.schemas import allocation as alloc_schemas
 from allotment.http.schemas import allocation_candidate as candidate_schemas
@@ -40,67 +38,6 @@ from allotment.http.schemas import resource_provider as rp_schemas
 from allotment.http.schemas import responses
 from allotment.http.schemas import trait as trait_schemas
 from allotment.http.schemas import usage as usage_schemas
-
-Handler = Callable[[Request], Response]
-# Policy target for most routes is the caller's own project and user.
-TargetFn = Callable[[Request], dict[str, Any]]
-# A JSON schema (of a body or of the query string) at a microversion.
-SchemaFn = Callable[[mv.Version], dict[str, Any]]
-# The success statuses at a microversion, each with its body schema (None: no body).
-ResponsesFn = Callable[[mv.Version], dict[int, dict[str, Any] | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One method of one route: what runs, who may call it, and what it speaks.
-
-    ``summary``, ``query``, ``body``, ``responses`` and ``errors`` describe
-    the API: the OpenAPI document is generated from them, and the handlers
-    validate with the very same schema functions, so the two cannot drift.
-    ``errors`` maps each status the endpoint itself may answer to the
-    ``placement.*`` codes it may carry (``placement.undefined_code`` is
-    always possible); the statuses every endpoint shares (bad microversion,
-    authentication, policy, media type) are added by the generator.
-    """
-
-    handler: Handler
-    policy: str | None
-    min_version: mv.Version = mv.MIN_VERSION
-    below_status: int = 404
-    target: TargetFn | None = None
-    summary: str = ""
-    query: SchemaFn | None = None
-    # The JSON body schema. A request without the application/json content
-    # type is refused (415) before authorization, as upstream does;
-    # ``body_before`` limits the body to microversions below it.
-    body: SchemaFn | None = None
-    body_before: mv.Version | None = None
-    responses: ResponsesFn | None = None
-    errors: Mapping[int, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        """The operation's name (its handler's), e.g. ``list_resource_providers``."""
-        return self.handler.__name__
-
-    def needs_json(self, version: mv.Version) -> bool:
-        return self.body is not None and (self.body_before is None or version < self.body_before)
-
-
-@dataclass(frozen=True, slots=True)
-class Route:
-    template: str
-    methods: dict[str, Endpoint]
-    pattern: re.Pattern[str]
-
-    @property
-    def allow(self) -> str:
-        return ", ".join(sorted(self.methods))
-
-
-def _route(template: str, **methods: Endpoint) -> Route:
-    regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-    return Route(template, methods, re.compile(f"^{regex}$"))
 
 
 def _const(schema: dict[str, Any]) -> SchemaFn:
@@ -154,13 +91,13 @@ CANDIDATE_QUERY_ERRORS: dict[int, tuple[str, ...]] = {
 }
 
 ROUTES: tuple[Route, ...] = (
-    _route(
+    route(
         "/",
         GET=E(
             root.get_root, None, summary="The version document.", responses=_json(responses.root)
         ),
     ),
-    _route(
+    route(
         "/resource_providers",
         GET=E(
             resource_provider.list_resource_providers,
@@ -179,7 +116,7 @@ ROUTES: tuple[Route, ...] = (
             errors={**BAD, 409: (codes.DUPLICATE_NAME,)},
         ),
     ),
-    _route(
+    route(
         "/resource_providers/{uuid}",
         GET=E(
             resource_provider.get_resource_provider,
@@ -209,7 +146,7 @@ ROUTES: tuple[Route, ...] = (
             },
         ),
     ),
-    _route(
+    route(
         "/resource_providers/{uuid}/inventories",
         GET=E(
             inventory.get_inventories,
@@ -243,7 +180,7 @@ ROUTES: tuple[Route, ...] = (
             errors={409: (codes.CONCURRENT_UPDATE, codes.INVENTORY_INUSE)},
         ),
     ),
-    _route(
+    route(
         "/resource_providers/{uuid}/inventories/{resource_class}",
         GET=E(
             inventory.get_inventory,
@@ -267,7 +204,7 @@ ROUTES: tuple[Route, ...] = (
             errors={409: (codes.CONCURRENT_UPDATE, codes.INVENTORY_INUSE)},
         ),
     ),
-    _route(
+    route(
         "/resource_providers/{uuid}/aggregates",
         GET=E(
             aggregate.get_aggregates,
@@ -286,7 +223,7 @@ ROUTES: tuple[Route, ...] = (
             errors=BAD_OR_CONFLICT,
         ),
     ),
-    _route(
+    route(
         "/resource_providers/{uuid}/usages",
         GET=E(
             usage.get_provider_usages,
@@ -295,7 +232,7 @@ ROUTES: tuple[Route, ...] = (
             responses=_json(responses.provider_usages),
         ),
     ),
-    _route(
+    route(
         "/resource_providers/{uuid}/traits",
         GET=E(
             trait.get_provider_traits,
@@ -322,7 +259,7 @@ ROUTES: tuple[Route, ...] = (
             errors=CONFLICT,
         ),
     ),
-    _route(
+    route(
         "/resource_providers/{uuid}/allocations",
         GET=E(
             allocation.list_provider_allocations,
@@ -331,7 +268,7 @@ ROUTES: tuple[Route, ...] = (
             responses=_json(responses.provider_allocations),
         ),
     ),
-    _route(
+    route(
         "/resource_classes",
         GET=E(
             resource_class.list_resource_classes,
@@ -350,7 +287,7 @@ ROUTES: tuple[Route, ...] = (
             errors={**BAD, 409: (codes.DUPLICATE_NAME, codes.CONCURRENT_UPDATE)},
         ),
     ),
-    _route(
+    route(
         "/resource_classes/{name}",
         GET=E(
             resource_class.get_resource_class,
@@ -378,7 +315,7 @@ ROUTES: tuple[Route, ...] = (
             errors={**BAD, 409: (UNDEFINED,)},
         ),
     ),
-    _route(
+    route(
         "/traits",
         GET=E(
             trait.list_traits,
@@ -390,7 +327,7 @@ ROUTES: tuple[Route, ...] = (
             errors=BAD,
         ),
     ),
-    _route(
+    route(
         "/traits/{name}",
         GET=E(
             trait.get_trait,
@@ -416,7 +353,7 @@ ROUTES: tuple[Route, ...] = (
             errors={**BAD, 409: (UNDEFINED,)},
         ),
     ),
-    _route(
+    route(
         "/allocations",
         POST=E(
             allocation.set_allocations_for_consumers,
@@ -428,7 +365,7 @@ ROUTES: tuple[Route, ...] = (
             errors=BAD_OR_CONFLICT,
         ),
     ),
-    _route(
+    route(
         "/allocations/{consumer_uuid}",
         GET=E(
             allocation.list_allocations,
@@ -452,7 +389,7 @@ ROUTES: tuple[Route, ...] = (
             errors=CONFLICT,
         ),
     ),
-    _route(
+    route(
         "/allocation_candidates",
         GET=E(
             allocation_candidate.list_allocation_candidates,
@@ -465,7 +402,7 @@ ROUTES: tuple[Route, ...] = (
         ),
     ),
     # An allotment extension (docs/explain.md): not part of upstream's API.
-    _route(
+    route(
         "/allocation_candidates/explain",
         GET=E(
             allocation_candidate_explain.explain_allocation_candidates,
@@ -477,7 +414,7 @@ ROUTES: tuple[Route, ...] = (
             errors=CANDIDATE_QUERY_ERRORS,
         ),
     ),
-    _route(
+    route(
         "/usages",
         GET=E(
             usage.get_total_usages,
@@ -490,7 +427,7 @@ ROUTES: tuple[Route, ...] = (
             errors=BAD,
         ),
     ),
-    _route(
+    route(
         "/reshaper",
         POST=E(
             reshaper.reshape,
@@ -510,9 +447,9 @@ ROUTES: tuple[Route, ...] = (
 
 def match(path: str) -> tuple[Route, dict[str, str]] | None:
     """The route for ``path`` and its path parameters, or None."""
-    path = path or "/"
-    for route in ROUTES:
-        found = route.pattern.match(path)
-        if found:
-            return route, found.groupdict()
-    return None
+    return routing.match(ROUTES, path)
+
+
+def resolve(path: str, method: str) -> routing.Found | routing.Refusal:
+    """The endpoint for a request, or why there is none (404, 405)."""
+    return routing.resolve(ROUTES, path, method)

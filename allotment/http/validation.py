@@ -64,10 +64,16 @@ def validate(schema: dict[str, Any], data: Any) -> Any:
 
 def check_text(value: str, where: str) -> None:
     """400 for a NUL character, which no database stores in a string (PostgreSQL
-    refuses it outright); surrogates never get this far (the JSON decoder and
-    the query parser reject or replace them)."""
+    refuses it outright), and for a lone surrogate: JSON may spell one as an
+    escape (``"\\ud800"``), the decoder gives it back as is, and no database
+    driver can encode it as UTF-8."""
     if "\x00" in value:
         raise HTTPError(400, f"Invalid character (NUL) in {where}.")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise HTTPError(400, f"Invalid character (lone surrogate) in {where}.") from None
 
 
 def check_json(data: Any, max_depth: int, max_items: int) -> None:

@@ -22,8 +22,8 @@ incomplete-consumer project and user.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,15 @@ from allotment.config import INCOMPLETE_CONSUMER_ID
 from allotment.store import changes, schema, source
 from allotment.store import tables as t
 from allotment.store.engine import Database, utcnow
+from allotment.store.import_check import (
+    ImportReport,
+    SumCheck,
+    TableCount,
+    VerificationFailed,
+    compare_groups,
+    fold_groups,
+    grouped_sums,
+)
 from allotment.store.source import SourceSchema
 from allotment.store.standard import (
     FIRST_CUSTOM_RESOURCE_CLASS_ID,
@@ -81,7 +90,6 @@ SEQUENCED = (
     t.consumer_types,
     t.consumers,
 )
-MISMATCHES_SHOWN = 20
 
 
 class TargetNotEmpty(Exception):
@@ -95,14 +103,6 @@ class TargetNotEmpty(Exception):
         self.counts = counts
 
 
-class VerificationFailed(Exception):
-    """The copy did not match the source; the target transaction was rolled back."""
-
-    def __init__(self, report: ImportReport) -> None:
-        super().__init__("the imported data does not match the source; nothing was imported")
-        self.report = report
-
-
 @dataclass
 class ImportOptions:
     batch_size: int = 5000
@@ -110,50 +110,6 @@ class ImportOptions:
     incomplete_project_id: str = INCOMPLETE_CONSUMER_ID
     incomplete_user_id: str = INCOMPLETE_CONSUMER_ID
     on_batch: BatchHook | None = None
-
-
-@dataclass(frozen=True)
-class TableCount:
-    table: str
-    source: int
-    target: int
-    expected: int
-
-    @property
-    def ok(self) -> bool:
-        return self.target == self.expected
-
-
-@dataclass(frozen=True)
-class SumCheck:
-    name: str
-    groups: int
-    mismatches: int
-    examples: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.mismatches == 0
-
-
-@dataclass
-class ImportReport:
-    schema: SourceSchema
-    counts: list[TableCount] = field(default_factory=list)
-    sums: list[SumCheck] = field(default_factory=list)
-    wiped: dict[str, int] = field(default_factory=dict)
-    roots_set: int = 0
-    incomplete_consumers: int = 0
-    rows: int = 0
-    seconds: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return all(c.ok for c in self.counts) and all(s.ok for s in self.sums)
-
-    @property
-    def rate(self) -> float:
-        return self.rows / self.seconds if self.seconds else 0.0
 
 
 def run_import(source_url: str, target: Database, options: ImportOptions) -> ImportReport:
@@ -456,7 +412,7 @@ class _Copier:
 
     def _compare_sums(self, label: str, key: str, binary: bool) -> SumCheck:
         remap = self.maps["resource_classes"]
-        src_rows = _grouped_sums(
+        src_rows = grouped_sums(
             self.src,
             self.schema.table("allocations"),
             key,
@@ -464,11 +420,12 @@ class _Copier:
             self.src.dialect.name,
             self.options.batch_size,
         )
-        tgt_rows = _grouped_sums(
+        tgt_rows = grouped_sums(
             self.tgt, t.allocations, key, binary, self.backend, self.options.batch_size
         )
         groups, mismatches, examples = compare_groups(
-            _groups(src_rows, lambda cls: remap.get(cls, cls)), _groups(tgt_rows, lambda c: c)
+            fold_groups(src_rows, lambda cls: remap.get(cls, cls)),
+            fold_groups(tgt_rows, lambda c: c),
         )
         return SumCheck(label, groups, mismatches, tuple(examples))
 
@@ -520,70 +477,6 @@ def _id_source(start: int) -> Iterator[int]:
 def _chunks(items: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _grouped_sums(
-    conn: Connection, table: Any, key: str, binary: bool, backend: str, batch_size: int
-) -> Iterable[Row]:
-    """``(key, class id, sum(used))`` ordered by key, streamed from the server."""
-    col = table.c[key]
-    order = col
-    if binary and backend == "postgresql":
-        order = col.collate("C")
-    elif binary and backend == "mysql":
-        order = sa.cast(col, sa.LargeBinary)
-    stmt = (
-        # An integer sum: MySQL's SUM is a DECIMAL, slow to decode row by row.
-        sa.select(col, table.c.resource_class_id, sa.cast(sa.func.sum(table.c.used), sa.BigInteger))
-        .group_by(col, table.c.resource_class_id)
-        .order_by(order)
-    )
-    return conn.execute(stmt, execution_options={"yield_per": batch_size})
-
-
-def _groups(
-    rows: Iterable[Row], remap: Callable[[int], int]
-) -> Iterator[tuple[Any, dict[int, int]]]:
-    """Consecutive rows with the same key folded into ``{class id: sum}``."""
-    current: Any = None
-    sums: dict[int, int] = {}
-    for key, class_id, total in rows:
-        if key != current and sums:
-            yield current, sums
-            sums = {}
-        current = key
-        cls = remap(class_id)
-        sums[cls] = sums.get(cls, 0) + int(total)
-    if sums:
-        yield current, sums
-
-
-def compare_groups(
-    left: Iterator[tuple[Any, dict[int, int]]], right: Iterator[tuple[Any, dict[int, int]]]
-) -> tuple[int, int, list[str]]:
-    """Merge two key-ordered streams: keys seen, keys that differ, a few examples."""
-    examples: list[str] = []
-    groups = mismatches = 0
-    a, b = next(left, None), next(right, None)
-    while a is not None or b is not None:
-        groups += 1
-        problem = None
-        if a is not None and (b is None or a[0] < b[0]):
-            problem = f"{a[0]}: source {a[1]}, target nothing"
-            a = next(left, None)
-        elif b is not None and (a is None or b[0] < a[0]):
-            problem = f"{b[0]}: source nothing, target {b[1]}"
-            b = next(right, None)
-        else:
-            assert a is not None and b is not None  # both streams are at the same key
-            if a[1] != b[1]:
-                problem = f"{a[0]}: source {a[1]}, target {b[1]}"
-            a, b = next(left, None), next(right, None)
-        if problem:
-            mismatches += 1
-            if len(examples) < MISMATCHES_SHOWN:
-                examples.append(problem)
-    return groups, mismatches, examples
 
 
 def _reset_postgresql_sequences(conn: Connection) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from allotment import cli
+from allotment.http import microversion as mv
 from allotment.store import schema
 from allotment.store.engine import Database
 from tests import databases
@@ -108,7 +109,7 @@ def test_serve_with_an_upstream_placement_conf(tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.2)
         assert status == 200
-        assert body["versions"][0]["max_version"] == "1.39"
+        assert body["versions"][0]["max_version"] == str(mv.MAX_VERSION)
         status, body = _get(base + "/resource_providers", {"x-auth-token": "admin"})
         assert (status, body) == (200, {"resource_providers": []})
         status, _ = _get(base + "/resource_providers", {})

@@ -22,54 +22,27 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from allotment.store import tables
 from allotment.store.engine import Database
+from tests.servers import Server, request, set_up_providers
 
-ROOT = Path(__file__).resolve().parents[2]
 PROVIDERS = {
     "aaaaaaaa-0000-4000-8000-00000000000a": 48,
     "bbbbbbbb-0000-4000-8000-00000000000b": 48,
 }
 CLIENTS = 6
 CLAIMS_PER_CLIENT = 12
-HEADERS = {
-    "x-auth-token": "admin",
-    "content-type": "application/json",
-    "accept": "application/json",
-    "openstack-api-version": "placement 1.38",
-}
 SERVER_START_TIMEOUT = 30.0
 RETRY_LOG = "allocation write retried"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _request(
-    conn: http.client.HTTPConnection, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
-    payload = json.dumps(body).encode() if body is not None else None
-    conn.request(method, path, body=payload, headers=HEADERS)
-    response = conn.getresponse()
-    raw = response.read()
-    return response.status, (json.loads(raw) if raw else None)
 
 
 def _claim(rng: random.Random) -> dict[str, dict[str, int]]:
@@ -98,7 +71,7 @@ def client(port: int, seed: int, barrier: Any, results: Any) -> None:
     for _ in range(CLAIMS_PER_CLIENT):
         if rng.random() < 0.25:  # POST /allocations: two consumers at once
             claims = {str(uuid.UUID(int=rng.getrandbits(128))): _claim(rng) for _ in range(2)}
-            status, body = _request(
+            status, body = request(
                 conn,
                 "POST",
                 "/allocations",
@@ -107,89 +80,13 @@ def client(port: int, seed: int, barrier: Any, results: Any) -> None:
         else:
             consumer = str(uuid.UUID(int=rng.getrandbits(128)))
             claims = {consumer: _claim(rng)}
-            status, body = _request(
+            status, body = request(
                 conn, "PUT", f"/allocations/{consumer}", _consumer_body(claims[consumer])
             )
         code = body["errors"][0].get("code") if status >= 400 and body else None
         outcomes.append({"status": status, "code": code, "claims": claims})
     conn.close()
     results.put({"started": started, "ended": time.time(), "outcomes": outcomes})
-
-
-class Server:
-    """``python -m allotment serve`` as a subprocess, stopped by its own pid."""
-
-    def __init__(self, database_url: str, log_path: Path) -> None:
-        self.port = _free_port()
-        self.log_path = log_path
-        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
-        # Debug logging makes the server log each internal retry of a lost race.
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "ALLOTMENT_ACCESS_LOG": "false",
-            "ALLOTMENT_DEBUG": "true",
-        }
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "allotment",
-                "--database",
-                database_url,
-                "serve",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                status, _ = _request(conn, "GET", "/")
-                conn.close()
-                if status == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail(f"server did not start:\n{self.log_path.read_text()[-3000:]}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
-
-
-def _set_up_providers(port: int) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    for rp, total in PROVIDERS.items():
-        status, _ = _request(conn, "POST", "/resource_providers", {"name": rp, "uuid": rp})
-        assert status == 200
-        status, _ = _request(
-            conn,
-            "PUT",
-            f"/resource_providers/{rp}/inventories",
-            {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": total}}},
-        )
-        assert status == 200
-    conn.close()
 
 
 def _run_clients(port: int) -> tuple[list[dict[str, Any]], float]:
@@ -217,7 +114,7 @@ def _server_state(port: int) -> dict[str, dict[str, int]]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     state = {}
     for rp in PROVIDERS:
-        status, body = _request(conn, "GET", f"/resource_providers/{rp}/usages")
+        status, body = request(conn, "GET", f"/resource_providers/{rp}/usages")
         assert status == 200
         state[rp] = {
             "used": body["usages"]["VCPU"],
@@ -247,9 +144,15 @@ def _orphans(db: Database) -> tuple[int, int]:
 def test_concurrent_claims_never_overcommit(
     db: Database, tmp_path: Path, record_property: Any
 ) -> None:
-    server = Server(db.url.render_as_string(hide_password=False), tmp_path / "server.log")
+    # Debug logging makes the server log each internal retry of a lost race.
+    server = Server(
+        db.url.render_as_string(hide_password=False),
+        tmp_path / "server.log",
+        env={"ALLOTMENT_DEBUG": "true"},
+    )
     try:
-        _set_up_providers(server.port)
+        server.wait_ready(SERVER_START_TIMEOUT)
+        set_up_providers(server.port, PROVIDERS)
         outcomes, elapsed = _run_clients(server.port)
         state = _server_state(server.port)
     finally:

@@ -25,6 +25,7 @@ from allotment import config
 from allotment.app import make_app
 from allotment.config import ConfigError, Settings
 from allotment.http import keystone
+from allotment.http import microversion as mv
 from allotment.store import schema
 from allotment.store.engine import Database
 
@@ -282,7 +283,7 @@ def test_stub_keystone_validates_tokens(tmp_path, db, stub_keystone):
     with client(make_app(settings, db=db, prepare=False)) as c:
         ok = c.get("/resource_providers", headers={"x-auth-token": admin, **LATEST})
         assert ok.status_code == 200
-        assert ok.headers["openstack-api-version"] == "placement 1.39"
+        assert ok.headers["openstack-api-version"] == f"placement {mv.MAX_VERSION}"
         assert (
             c.get("/resource_providers", headers={"x-auth-token": reader, **LATEST}).status_code
             == 403

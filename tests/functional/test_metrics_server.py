@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.functional.test_concurrent_claims import ROOT, _free_port
+from tests.servers import ROOT
+from tests.servers import free_port as _free_port
 
 REQUESTS = 60
 ROUTE = "/resource_providers"

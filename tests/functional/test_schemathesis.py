@@ -12,12 +12,10 @@ rather than stopping at a 404. Every answer must pass schemathesis's
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -33,6 +31,7 @@ from allotment.app import make_app
 from allotment.config import Settings
 from allotment.http import microversion as mv
 from allotment.openapi import document
+from tests.inprocess import call
 
 EXAMPLES = int(os.environ.get("ALLOTMENT_SCHEMATHESIS_EXAMPLES", "30"))
 CHECKS = [
@@ -66,28 +65,9 @@ def _operations(version: mv.Version) -> list[tuple[mv.Version, str, str]]:
 CASES = [case for version in VERSIONS for case in _operations(version)]
 
 
-def _call(app: Any, method: str, path: str, body: Any = None, version: str = "latest") -> int:
-    raw = orjson.dumps(body) if body is not None else b""
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "80",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(raw),
-        "CONTENT_LENGTH": str(len(raw)),
-        "CONTENT_TYPE": "application/json" if raw else "",
-        "HTTP_X_AUTH_TOKEN": "admin",
-        "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
-    }
-    seen: dict[str, int] = {}
-
-    def start(status: str, headers: Any, exc_info: Any = None) -> None:
-        seen["status"] = int(status.split()[0])
-
-    b"".join(app(environ, start))
-    return seen["status"]
+def _call(app: Any, method: str, path: str, body: Any = None) -> int:
+    """The status of one request at the latest microversion."""
+    return call(app, method, path, body, version="latest")[0]
 
 
 def _seed(app: Any) -> None:

@@ -30,6 +30,6 @@ def service(client_service: PlacementService) -> PlacementService:
 
 @pytest.fixture
 def client(service: PlacementService) -> Iterator[PlacementClient]:
-    """A client at microversion 1.39 over httpx's in-process WSGI transport."""
+    """A client at the newest microversion over httpx's in-process WSGI transport."""
     with service.client() as placement:
         yield placement

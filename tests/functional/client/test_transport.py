@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from allotment.client import NotFound, PlacementClient, ProviderSpec
+from allotment.http import microversion as mv
 from allotment.testing import PlacementService
 
 CN1 = "11111111-1111-4111-8111-111111111111"
@@ -39,7 +40,7 @@ def test_endpoint_over_a_real_socket(service: PlacementService) -> None:
     assert service.url is not None
     with PlacementClient(service.url, token=service.token) as client:
         _exercise(client)
-        assert client.max_microversion() == "1.39"
+        assert client.max_microversion() == str(mv.MAX_VERSION)
 
 
 def test_own_httpx_client_with_extra_headers(service: PlacementService) -> None:

@@ -9,12 +9,13 @@ import pytest
 
 from allotment.app import make_app
 from allotment.config import Settings
+from allotment.http import microversion as mv
 from allotment.store import importer
 from allotment.store.engine import Database
 from tests.functional.commands import logical
 from tests.functional.commands.conftest import SourceFactory
 
-HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
+HEADERS = {"x-auth-token": "admin", "openstack-api-version": f"placement {mv.MAX_VERSION}"}
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from allotment.config import Settings
 from allotment.http import error_codes
+from allotment.http import microversion as mv
 from allotment.store.engine import Database
 from tests.functional.hostile.conftest import make_client
 
@@ -46,7 +47,9 @@ CONSUMER = "cccccccc-2222-4333-8444-555555555555"
 NEW_CONSUMER = "cccccccc-2222-4333-8444-666666666666"
 
 EXAMPLES = int(os.environ.get("ALLOTMENT_HOSTILE_EXAMPLES", "25"))
-VERSIONS = ["1.0", "1.6", "1.10", "1.14", "1.20", "1.26", "1.28", "1.30", "1.34", "1.36", "1.39"]
+# Versions where behaviour changes, then the newest.
+VERSIONS = ["1.0", "1.6", "1.10", "1.14", "1.20", "1.26", "1.28", "1.30", "1.34", "1.36"]
+VERSIONS.append(str(mv.MAX_VERSION))
 COUNTS: Counter[tuple[str, int]] = Counter()
 
 # --- hostile values ----------------------------------------------------------

@@ -9,13 +9,8 @@ providers; clients run for a bounded time and a bounded count.
 from __future__ import annotations
 
 import http.client
-import json
 import multiprocessing
-import os
 import random
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -27,110 +22,28 @@ from typing import Any
 import sqlalchemy as sa
 
 from allotment.store.engine import Database
+from tests import servers
+from tests.servers import free_port as free_port
+from tests.servers import request
 
-ROOT = Path(__file__).resolve().parents[3]
 PROVIDERS = {
     "aaaaaaaa-0000-4000-8000-00000000000a": 1500,
     "bbbbbbbb-0000-4000-8000-00000000000b": 1500,
 }
-HEADERS = {
-    "x-auth-token": "admin",
-    "content-type": "application/json",
-    "accept": "application/json",
-    "openstack-api-version": "placement 1.38",
-}
-SERVER_START_TIMEOUT = 60.0
 MAX_CLAIMS_PER_CLIENT = 2000
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def request(
-    conn: http.client.HTTPConnection, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
-    payload = json.dumps(body).encode() if body is not None else None
-    conn.request(method, path, body=payload, headers=HEADERS)
-    response = conn.getresponse()
-    raw = response.read()
-    try:
-        return response.status, (json.loads(raw) if raw else None)
-    except ValueError:
-        return response.status, raw.decode(errors="replace")
-
-
-class Server:
-    """``python -m allotment serve`` on a free port, stopped by its own pid."""
+class Server(servers.Server):
+    """One named server of a race (one worker, four threads), logging to
+    ``log_dir/<name>.log``."""
 
     def __init__(self, name: str, database_url: str, log_dir: Path, workers: int = 1) -> None:
+        super().__init__(database_url, log_dir / f"{name}.log", workers=workers, threads=4)
         self.name = name
-        self.port = free_port()
-        self.log_path = log_dir / f"{name}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "ALLOTMENT_ACCESS_LOG": "false"}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "allotment",
-                "--database",
-                database_url,
-                "serve",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                "4",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + SERVER_START_TIMEOUT
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                status, _ = request(conn, "GET", "/")
-                conn.close()
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        log = self.log_path.read_text(errors="replace")[-3000:]
-        raise AssertionError(f"server {self.name} did not start:\n{log}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-        self._log.close()
 
 
 def set_up_providers(port: int) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    for rp, total in PROVIDERS.items():
-        status, body = request(conn, "POST", "/resource_providers", {"name": rp, "uuid": rp})
-        assert status == 200, body
-        status, body = request(
-            conn,
-            "PUT",
-            f"/resource_providers/{rp}/inventories",
-            {"resource_provider_generation": 0, "inventories": {"VCPU": {"total": total}}},
-        )
-        assert status == 200, body
-    conn.close()
+    servers.set_up_providers(port, PROVIDERS)
 
 
 def _claim_body(claim: dict[str, int]) -> dict[str, Any]:

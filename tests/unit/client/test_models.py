@@ -13,11 +13,12 @@ from allotment.client import (
     parse_version,
 )
 from allotment.client.models import as_inventory, format_resources
+from allotment.http import microversion as mv
 
 
 def test_parse_version() -> None:
     assert parse_version("1.9") < parse_version("1.10")
-    assert parse_version("latest") == (1, 39)
+    assert parse_version("latest") == (mv.MAX_VERSION.major, mv.MAX_VERSION.minor)
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,19 @@ def test_nul_anywhere_is_a_400(data: object) -> None:
     assert "NUL" in raised.value.message
 
 
+@pytest.mark.parametrize(
+    "data", ["\ud800", {"k\udfff": 1}, [["ok", "x\udbff"]], {"name": "caf\u00e9\ud800"}]
+)
+def test_lone_surrogate_anywhere_is_a_400(data: object) -> None:
+    with pytest.raises(HTTPError) as raised:
+        validation.check_json(data, max_depth=32, max_items=10)
+    assert raised.value.status == 400 and "surrogate" in raised.value.message
+
+
+def test_non_ascii_text_passes() -> None:
+    validation.check_json({"name": "caf\u00e9 \U0001f600 \u4e2d"}, max_depth=32, max_items=10)
+
+
 def test_validation_error_never_echoes_a_huge_value() -> None:
     schema = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 5}}}
     with pytest.raises(HTTPError) as raised:

@@ -1,94 +1,27 @@
-"""The option registry: every configuration option, declared once.
-
-Each ``Option`` names its section and option (as they appear in a
-placement.conf), its type, default and help, who defines it (``source``:
-upstream placement, the oslo library placement takes it from, or allotment
-itself) and the ``Settings`` field it fills. ``allotment.config`` registers
-these on an oslo.config ``ConfigOpts``; ``docs/configuration.md``, the
-sample file (``allotment config sample``) and the ``ALLOTMENT_*``
-environment variables all derive from this one list.
-
-An option we accept but do not act on carries ``unsupported``: a warning
-naming it is logged at start-up when it is set to anything but its default.
-"""
+"""The options upstream placement reads, section by section: placement's own and
+those of the oslo libraries it takes them from (log, policy, middleware,
+profiler), with upstream's names, types and defaults."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-INCOMPLETE_CONSUMER_ID = "00000000-0000-0000-0000-000000000000"
-DEFAULT_BIND = "127.0.0.1:8778"
-GENERATION_STRATEGIES = ("depth-first", "breadth-first")
-AUTH_STRATEGIES = ("noauth2", "keystone")
-
-CORS_ALLOW_HEADERS = (
-    "X-Auth-Token",
-    "X-Openstack-Request-Id",
-    "X-Identity-Status",
-    "X-Roles",
-    "X-Service-Catalog",
-    "X-User-Id",
-    "X-Tenant-Id",
-    "OpenStack-API-Version",
+from allotment.options.option import (
+    AUTH_STRATEGIES,
+    CORS_ALLOW_HEADERS,
+    CORS_ALLOW_METHODS,
+    CORS_EXPOSE_HEADERS,
+    GENERATION_STRATEGIES,
+    INCOMPLETE_CONSUMER_ID,
+    Option,
+    cors_option,
+    db_option,
+    log_option,
+    placement_option,
 )
-CORS_EXPOSE_HEADERS = (
-    "X-Auth-Token",
-    "X-Openstack-Request-Id",
-    "X-Subject-Token",
-    "X-Service-Token",
-    "OpenStack-API-Version",
-)
-CORS_ALLOW_METHODS = ("GET", "PUT", "POST", "DELETE", "PATCH")
 
-
-@dataclass(frozen=True)
-class Option:
-    """One option: where it lives, what it holds, who defines it, what it fills."""
-
-    group: str
-    name: str
-    type: str  # "str", "bool", "int", "float" or "list"
-    default: Any
-    help: str
-    source: str  # "placement", "oslo.log", "oslo.policy", "oslo.middleware", "allotment"
-    field: str | None = None  # the Settings field it sets
-    secret: bool = False
-    choices: tuple[str, ...] | None = None
-    min: int | None = None
-    max: int | None = None
-    deprecated_names: tuple[str, ...] = ()
-    unsupported: str | None = None  # why setting it has no effect (logged by name)
-
-    @property
-    def key(self) -> str:
-        return f"[{self.group}] {self.name}"
-
-
-def _db(name: str, kind: str, default: Any, help: str, **kw: Any) -> Option:
-    return Option("placement_database", name, kind, default, help, "placement", **kw)
-
-
-def _log(name: str, kind: str, default: Any, help: str, **kw: Any) -> Option:
-    return Option("DEFAULT", name, kind, default, help, "oslo.log", **kw)
-
-
-def _placement(name: str, kind: str, default: Any, help: str, **kw: Any) -> Option:
-    return Option("placement", name, kind, default, help, "placement", field=name, **kw)
-
-
-def _cors(name: str, kind: str, default: Any, help: str, field: str) -> Option:
-    return Option("cors", name, kind, default, help, "oslo.middleware", field=field)
-
-
-def _ours(name: str, kind: str, default: Any, help: str, **kw: Any) -> Option:
-    return Option("allotment", name, kind, default, help, "allotment", field=name, **kw)
-
-
-OPTIONS: tuple[Option, ...] = (
+UPSTREAM_OPTIONS: tuple[Option, ...] = (
     # --- [DEFAULT]: oslo.log's options as placement registers them ---------------------
-    _log("debug", "bool", False, "Log at DEBUG level instead of INFO.", field="debug"),
-    _log(
+    log_option("debug", "bool", False, "Log at DEBUG level instead of INFO.", field="debug"),
+    log_option(
         "log_config_append",
         "str",
         None,
@@ -97,14 +30,14 @@ OPTIONS: tuple[Option, ...] = (
         field="log_config_append",
         deprecated_names=("log_config",),
     ),
-    _log(
+    log_option(
         "log_date_format",
         "str",
         "%Y-%m-%d %H:%M:%S",
         "strftime format of the time stamp in plain log lines.",
         field="log_date_format",
     ),
-    _log(
+    log_option(
         "log_file",
         "str",
         None,
@@ -112,7 +45,7 @@ OPTIONS: tuple[Option, ...] = (
         field="log_file",
         deprecated_names=("logfile",),
     ),
-    _log(
+    log_option(
         "log_dir",
         "str",
         None,
@@ -120,22 +53,22 @@ OPTIONS: tuple[Option, ...] = (
         field="log_dir",
         deprecated_names=("logdir",),
     ),
-    _log(
+    log_option(
         "watch_log_file",
         "bool",
         False,
         "Reopen log_file when it is moved or removed (logrotate without copytruncate).",
         field="watch_log_file",
     ),
-    _log("use_syslog", "bool", False, "Log to syslog (/dev/log).", field="use_syslog"),
-    _log(
+    log_option("use_syslog", "bool", False, "Log to syslog (/dev/log).", field="use_syslog"),
+    log_option(
         "syslog_log_facility",
         "str",
         "LOG_USER",
         "Syslog facility (LOG_USER, LOG_LOCAL0 ... LOG_LOCAL7, or user, local0 ...).",
         field="syslog_log_facility",
     ),
-    _log(
+    log_option(
         "use_journal",
         "bool",
         False,
@@ -143,14 +76,14 @@ OPTIONS: tuple[Option, ...] = (
         "to standard error with a warning).",
         field="use_journal",
     ),
-    _log(
+    log_option(
         "use_json",
         "bool",
         False,
         "One JSON object per log line (same as [allotment] log_format = json).",
         field="use_json",
     ),
-    _log(
+    log_option(
         "use_stderr",
         "bool",
         False,
@@ -207,7 +140,7 @@ OPTIONS: tuple[Option, ...] = (
         choices=AUTH_STRATEGIES,
     ),
     # --- [placement_database] -------------------------------------------------------------
-    _db(
+    db_option(
         "connection",
         "str",
         None,
@@ -216,7 +149,7 @@ OPTIONS: tuple[Option, ...] = (
         field="database_url",
         secret=True,
     ),
-    _db(
+    db_option(
         "connection_parameters",
         "str",
         "",
@@ -224,14 +157,14 @@ OPTIONS: tuple[Option, ...] = (
         "connect_timeout=5&sslmode=require).",
         field="connection_parameters",
     ),
-    _db(
+    db_option(
         "sqlite_synchronous",
         "bool",
         True,
         "False runs SQLite with PRAGMA synchronous = OFF (faster, unsafe on power loss).",
         field="sqlite_synchronous",
     ),
-    _db(
+    db_option(
         "slave_connection",
         "str",
         None,
@@ -240,21 +173,21 @@ OPTIONS: tuple[Option, ...] = (
         field="database_slave_url",
         secret=True,
     ),
-    _db(
+    db_option(
         "mysql_sql_mode",
         "str",
         "TRADITIONAL",
         "SQL mode set on each MySQL/MariaDB session; empty leaves the server's default.",
         field="mysql_sql_mode",
     ),
-    _db(
+    db_option(
         "connection_recycle_time",
         "int",
         3600,
         "Seconds after which a pooled connection is replaced.",
         field="connection_recycle_time",
     ),
-    _db(
+    db_option(
         "max_pool_size",
         "int",
         None,
@@ -262,14 +195,14 @@ OPTIONS: tuple[Option, ...] = (
         field="max_pool_size",
         min=0,
     ),
-    _db(
+    db_option(
         "max_overflow",
         "int",
         None,
         "Connections opened beyond max_pool_size under load (unset: 20).",
         field="max_overflow",
     ),
-    _db(
+    db_option(
         "pool_timeout",
         "int",
         None,
@@ -277,7 +210,7 @@ OPTIONS: tuple[Option, ...] = (
         field="pool_timeout",
         min=0,
     ),
-    _db(
+    db_option(
         "max_retries",
         "int",
         10,
@@ -285,7 +218,7 @@ OPTIONS: tuple[Option, ...] = (
         field="max_retries",
         min=-1,
     ),
-    _db(
+    db_option(
         "retry_interval",
         "int",
         10,
@@ -293,7 +226,7 @@ OPTIONS: tuple[Option, ...] = (
         field="retry_interval",
         min=0,
     ),
-    _db(
+    db_option(
         "connection_debug",
         "int",
         0,
@@ -302,14 +235,14 @@ OPTIONS: tuple[Option, ...] = (
         min=0,
         max=100,
     ),
-    _db(
+    db_option(
         "connection_trace",
         "bool",
         False,
         "Upstream adds Python stack traces to SQL as comments.",
         unsupported="SQL statements carry no stack-trace comments",
     ),
-    _db(
+    db_option(
         "sync_on_startup",
         "bool",
         False,
@@ -318,39 +251,39 @@ OPTIONS: tuple[Option, ...] = (
         field="sync_on_startup",
     ),
     # --- [placement] ----------------------------------------------------------------------
-    _placement(
+    placement_option(
         "randomize_allocation_candidates",
         "bool",
         False,
         "Return a random sample of candidates when limit is used, a shuffle otherwise.",
     ),
-    _placement(
+    placement_option(
         "incomplete_consumer_project_id",
         "str",
         INCOMPLETE_CONSUMER_ID,
         "Project recorded for consumers written before microversion 1.8.",
     ),
-    _placement(
+    placement_option(
         "incomplete_consumer_user_id",
         "str",
         INCOMPLETE_CONSUMER_ID,
         "User recorded for consumers written before microversion 1.8.",
     ),
-    _placement(
+    placement_option(
         "allocation_conflict_retry_count",
         "int",
         10,
         "Server-side retries of an allocation write that lost a generation race.",
         min=0,
     ),
-    _placement(
+    placement_option(
         "max_allocation_candidates",
         "int",
         -1,
         "Cap on candidates generated per request (-1: no cap).",
         min=-1,
     ),
-    _placement(
+    placement_option(
         "allocation_candidates_generation_strategy",
         "str",
         "depth-first",
@@ -407,24 +340,28 @@ OPTIONS: tuple[Option, ...] = (
         field="enforce_scope",
     ),
     # --- [cors] ---------------------------------------------------------------------------
-    _cors(
+    cors_option(
         "allowed_origin",
         "list",
         (),
         "Origins allowed to call the API from a browser (CORS is off when empty).",
         "cors_allowed_origin",
     ),
-    _cors("allow_credentials", "bool", True, "Allow credentials.", "cors_allow_credentials"),
-    _cors(
+    cors_option("allow_credentials", "bool", True, "Allow credentials.", "cors_allow_credentials"),
+    cors_option(
         "expose_headers",
         "list",
         CORS_EXPOSE_HEADERS,
         "Headers exposed to the browser.",
         "cors_expose_headers",
     ),
-    _cors("max_age", "int", 3600, "Seconds a preflight answer may be cached.", "cors_max_age"),
-    _cors("allow_methods", "list", CORS_ALLOW_METHODS, "Methods allowed.", "cors_allow_methods"),
-    _cors(
+    cors_option(
+        "max_age", "int", 3600, "Seconds a preflight answer may be cached.", "cors_max_age"
+    ),
+    cors_option(
+        "allow_methods", "list", CORS_ALLOW_METHODS, "Methods allowed.", "cors_allow_methods"
+    ),
+    cors_option(
         "allow_headers",
         "list",
         CORS_ALLOW_HEADERS,
@@ -452,52 +389,4 @@ OPTIONS: tuple[Option, ...] = (
         "osprofiler",
         unsupported="osprofiler tracing is not supported",
     ),
-    # --- [allotment]: our own ------------------------------------------------------------
-    _ours("bind", "str", DEFAULT_BIND, "HOST:PORT `allotment serve` listens on."),
-    _ours("workers", "int", 2, "Worker processes of `allotment serve`.", min=1),
-    _ours("access_log", "bool", True, "One INFO line per request (logger allotment.access)."),
-    _ours(
-        "log_format",
-        "str",
-        "plain",
-        "plain, or json: one JSON object per line (same as [DEFAULT] use_json).",
-        choices=("plain", "json"),
-    ),
-    # Request limits and the slow-client front of `allotment serve` (docs/security.md).
-    _ours("max_body_size", "int", 1048576, "Largest request body in bytes (413 above).", min=1),
-    _ours(
-        "max_list_items",
-        "int",
-        1000,
-        "Most items in one JSON array or object of a body (traits, aggregates, consumers).",
-        min=1,
-    ),
-    _ours("max_json_depth", "int", 32, "Deepest nesting of a JSON request body.", min=1),
-    _ours("max_request_line", "int", 16384, "Longest request line in bytes (414).", min=1),
-    _ours("max_header_size", "int", 32768, "Largest request header block (431).", min=1),
-    _ours("header_timeout", "float", 30.0, "Seconds a client may take to send a head (408)."),
-    _ours("body_timeout", "float", 60.0, "Seconds a client may take to send a body (408)."),
-    _ours("keepalive_timeout", "float", 5.0, "Idle seconds a kept-alive connection is held."),
-    _ours("keepalive_requests", "int", 1000, "Requests served on one connection.", min=1),
-    _ours("max_connections", "int", 1000, "Open connections per worker (503 above).", min=1),
-    _ours(
-        "max_allocations_per_write",
-        "int",
-        1000,
-        "(consumer, provider) pairs one POST /allocations or /reshaper may write: "
-        "bounds how long one request holds the write lock.",
-        min=1,
-    ),
-    # New capabilities, each with its own off switch.
-    _ours("console", "bool", True, "Serve the operator console at /ui/ (docs/console.md)."),
-    _ours("metrics", "bool", True, "Serve GET /metrics and record the metrics behind it."),
-    _ours(
-        "in_memory_candidates",
-        "bool",
-        True,
-        "Search candidates in a per-worker in-memory model kept fresh by the change feed "
-        "(false: research by SQL on every request).",
-    ),
 )
-
-OPTIONS_BY_FIELD: dict[str, Option] = {o.field: o for o in OPTIONS if o.field}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from allotment.store.importer import _groups, compare_groups
+from allotment.store.import_check import compare_groups, fold_groups
 
 
 def test_groups_fold_rows_and_remap_classes() -> None:
     rows = [(1, 100, 2), (1, 101, 3), (2, 100, 4), (3, 0, 1)]
-    folded = list(_groups(iter(rows), lambda c: {100: 0, 101: 1}.get(c, c)))
+    folded = list(fold_groups(iter(rows), lambda c: {100: 0, 101: 1}.get(c, c)))
     assert folded == [(1, {0: 2, 1: 3}), (2, {0: 4}), (3, {0: 1})]
 
 
