@@ -1,5 +1,7 @@
-"""Resource providers: lookups, trees, filters, create/update/delete, and the
-generation compare-and-swap."""
+"""Resource providers: lookups, trees, filters, create/update/delete.
+
+The generation compare-and-swap lives in ``generation`` and is re-exported
+here as ``increment_generation`` for the callers that know it by this name."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from allotment import exceptions as exc
 from allotment.model import ResourceProvider
 from allotment.store import capacity, changes, resource_class, trait
 from allotment.store.engine import utcnow
+from allotment.store.generation import increment_generation
 from allotment.store.tables import (
     allocations,
     inventories,
@@ -85,27 +88,6 @@ def find_many(conn: Connection, uuids: Iterable[str]) -> dict[str, ResourceProvi
         return {}
     rows = conn.execute(provider_select().where(rp.c.uuid.in_(wanted))).all()
     return {row.uuid: from_row(row) for row in rows}
-
-
-def increment_generation(conn: Connection, provider_id: int, expected: int) -> int:
-    """Bump the generation if it still is ``expected``; ConcurrentUpdate otherwise.
-
-    The WHERE on the old value makes the bump atomic: of two writers that
-    read the same generation, only one can succeed.
-    """
-    result = conn.execute(
-        sa.update(rp)
-        .where(rp.c.id == provider_id, rp.c.generation == expected)
-        .values(generation=expected + 1, updated_at=utcnow())
-    )
-    if result.rowcount != 1:
-        raise exc.ResourceProviderConcurrentUpdate(
-            "resource provider generation conflict: another process changed the provider "
-            "concurrently; please retry"
-        )
-    # Every write that bumps a generation changes what candidate searches see.
-    changes.record(conn, [provider_id])
-    return expected + 1
 
 
 # ---------------------------------------------------------------------------

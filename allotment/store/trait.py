@@ -10,8 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from allotment import exceptions as exc
 from allotment.model import ResourceProvider, Trait
-from allotment.store import resource_provider as rp_store
 from allotment.store.engine import utcnow
+from allotment.store.generation import increment_generation
 from allotment.store.standard import is_custom
 from allotment.store.tables import resource_provider_traits as rpt
 from allotment.store.tables import traits
@@ -180,7 +180,7 @@ def set_provider_traits(conn: Connection, provider: ResourceProvider, names: Ite
     to_add, to_remove = wanted - current, current - wanted
     if not to_add and not to_remove:
         return provider.generation
-    generation = rp_store.increment_generation(conn, provider.id, provider.generation)
+    generation = increment_generation(conn, provider.id, provider.generation)
     if to_remove:
         conn.execute(
             sa.delete(rpt).where(
