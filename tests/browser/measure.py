@@ -14,12 +14,13 @@ provider counts (first paint: one ``GET /resource_providers``), when the
 capacity table, the fullest providers and the providers without inventory
 were exact (provider summaries of candidate requests, plus the providers
 they did not cover), with the number of API requests and response bytes
-until then, and (unless ``--skip-counts``) when every provider's
+until then and the CPU seconds the server's processes and the browser's
+spent in the run, and (unless ``--skip-counts``) when every provider's
 allocations and aggregates had been read for the consumer and aggregate
 counts (started by the page's button above 1,000 providers). Times are the
 page's own (``performance`` marks, from navigation start). A measurement,
 not a test: the times depend on the machine and its load, printed before
-and after; the requests and bytes do not.
+and after; the requests and bytes do not, the CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Run:
     done: float
     requests: int
     response_bytes: int
+    server_cpu: float  # CPU seconds the server's processes spent during the run
+    browser_cpu: float  # and Chromium's (with Playwright's driver)
 
 
 # The page's marks (allotment/console/static/overview.js) and the API requests that
@@ -71,7 +74,43 @@ _TIMELINE = """() => {
 }"""
 
 
-def overview_times(base_url: str, runs: int, counts: bool = True) -> list[Run]:
+def _processes() -> dict[int, tuple[int, int]]:
+    """Every process: pid -> (parent pid, CPU ticks used, user and system)."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # gone meanwhile
+        fields = text.rsplit(")", 1)[1].split()  # after "pid (comm)": state, ppid, ...
+        out[int(stat.parent.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    return out
+
+
+def cpu_seconds(server: int) -> tuple[float, float]:
+    """CPU seconds so far of the server's processes (``server`` and its workers), and of
+    the browser's (every other descendant of this process: Playwright's driver, Chromium)."""
+    procs = _processes()
+
+    def tree(root: int) -> set[int]:
+        found = {root}
+        grew = True
+        while grew:
+            more = {pid for pid, (ppid, _) in procs.items() if ppid in found} - found
+            grew = bool(more)
+            found |= more
+        return found
+
+    served = tree(server)
+    ours = tree(os.getpid()) - served - {os.getpid()}
+    tick = os.sysconf("SC_CLK_TCK")
+    return (
+        sum(procs[p][1] for p in served if p in procs) / tick,
+        sum(procs[p][1] for p in ours if p in procs) / tick,
+    )
+
+
+def overview_times(base_url: str, runs: int, pid: int, counts: bool = True) -> list[Run]:
     """When the counts showed, capacity was exact and everything was read, for each run."""
     out = []
     with chrome.chromium() as browser:
@@ -79,16 +118,26 @@ def overview_times(base_url: str, runs: int, counts: bool = True) -> list[Run]:
             page = chrome.Page(browser, base_url)
             try:
                 p = page.page
+                cpu = cpu_seconds(pid)
                 p.goto(f"{base_url}/ui/#/overview")
                 p.wait_for_selector(".overview:not([data-state=classes])", timeout=900_000)
                 if counts:
                     if p.locator("#count-all").count():
                         p.locator("#count-all").click()
                     p.wait_for_selector(".overview[data-state=complete]", timeout=900_000)
+                served, browsed = (b - a for a, b in zip(cpu, cpu_seconds(pid), strict=True))
                 t = p.evaluate(_TIMELINE)
                 done = t["complete"] / 1000 if t["complete"] is not None else float("nan")
                 out.append(
-                    Run(t["counts"] / 1000, t["exact"] / 1000, done, t["requests"], t["bytes"])
+                    Run(
+                        t["counts"] / 1000,
+                        t["exact"] / 1000,
+                        done,
+                        t["requests"],
+                        t["bytes"],
+                        served,
+                        browsed,
+                    )
                 )
                 if page.errors:
                     raise RuntimeError(f"console errors: {page.errors[:3]}")
@@ -133,8 +182,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"load {build(db, args.computes):.1f} s (N={args.computes})", flush=True)
             db.dispose()
         server = cloud.serve(Path(tmp), url)
+        assert server.process is not None  # started
         try:
-            times = overview_times(server.base_url, args.runs, not args.skip_counts)
+            times = overview_times(
+                server.base_url, args.runs, server.process.pid, not args.skip_counts
+            )
             bare = api_times(server.base_url, args.runs)
         finally:
             server.stop()
@@ -143,7 +195,9 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"run {i}: provider counts {run.painted:.2f} s, capacity and fullest "
             f"{run.capacity:.2f} s ({run.requests} API requests, "
-            f"{run.response_bytes / 1e6:.2f} MB), consumer and aggregate counts {run.done:.1f} s"
+            f"{run.response_bytes / 1e6:.2f} MB; CPU: server {run.server_cpu:.2f} s, "
+            f"browser {run.browser_cpu:.2f} s), "
+            f"consumer and aggregate counts {run.done:.1f} s"
         )
     print(
         "same run, the API alone (httpx, median): "
