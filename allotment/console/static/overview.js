@@ -1,11 +1,12 @@
 // Overview: capacity, usage and free space per resource class across the cloud.
 //
 // The public API has no cloud-wide usage call. The overview therefore reads:
-// 1. together, the provider list (the counts: the first paint) and
+// 1. together, the provider list (the counts: the first paint),
 //    GET /allocation_candidates?resources=VCPU:1, whose provider summaries
 //    give placement's own capacity and usage of every class of every
 //    provider in every tree with room for one VCPU (all of nova's computes
-//    but the full ones);
+//    but the full ones); meanwhile the sharing providers (in no VCPU
+//    candidate's tree) are listed and read one by one;
 // 2. only when many providers are left uncovered, the same query for the
 //    other classes (nova's first) until few are;
 // 3. the providers no summary covered (full, without inventory, sharing
@@ -35,6 +36,7 @@ const AUTO_COUNT = 1000; // above this many providers, counting waits for a clic
 const ENOUGH = 200; // uncovered providers cheaper to read one by one than by another query
 // Classes asked for first: those of nova's computes cover most clouds in one query.
 const FIRST = ["VCPU", "MEMORY_MB", "DISK_GB", "PCPU"];
+const SHARES = "MISC_SHARES_VIA_AGGREGATE";
 
 function startScan() {
   const state = {
@@ -93,13 +95,13 @@ function uncovered(state) {
   return state.index.list.filter((p) => !state.summaries.has(p.uuid));
 }
 
-// The provider summaries of GET /allocation_candidates?resources=RC:1: placement's
-// own capacity and usage of every class of every provider in every tree with room
-// for one unit of RC. False when the token may not ask for candidates.
-async function summarise(state, rc) {
+// The provider summaries of GET /allocation_candidates?resources=RC:1 (and `more`):
+// placement's own capacity and usage of every class of every provider in every
+// tree with room for one unit of RC. False when the token may not ask for candidates.
+async function summarise(state, rc, more = "") {
   let body;
   try {
-    body = await api.get(`/allocation_candidates?resources=${rc}:1`);
+    body = await api.get(`/allocation_candidates?resources=${rc}:1${more}`);
   } catch (error) {
     if (error.status === 403) return false; // not allowed to ask: read every provider instead
     throw error;
@@ -112,13 +114,15 @@ async function summarise(state, rc) {
 
 async function scanClasses(state) {
   // The provider list and the first class's candidates are asked together (two
-  // bulk reads, often on two workers); the counts show as soon as the list is in.
+  // bulk reads, often on two workers); meanwhile the sharing providers, in no
+  // VCPU candidate's tree, are read one by one. The counts show once the list is in.
   const asked = summarise(state, FIRST[0]);
-  asked.catch(() => {}); // a failed list is the error reported; this one is rethrown below
+  const shared = readSharing(state);
+  for (const p of [asked, shared]) p.catch(() => {}); // rethrown below unless the list failed
   state.index = await state.listed;
   notify(state, true);
   performance.mark("overview:counts");
-  const allowed = await asked;
+  const [allowed] = await Promise.all([asked, shared]);
   if (allowed && uncovered(state).length > ENOUGH) {
     const known = (await api.get("/resource_classes")).resource_classes.map((c) => c.name);
     const rest = [
@@ -133,19 +137,29 @@ async function scanClasses(state) {
   }
   // Left: full trees, trees whose classes no query above could ask one unit of
   // (min_unit or step_size above 1), sharing providers no query used, providers
-  // without inventory. Read one by one; no inventory means no usage either.
-  await api.pool(uncovered(state), WIDTH, (p) => readProvider(state, p), () => notify(state));
+  // without inventory. Read one by one (both calls at once: one round trip).
+  await api.pool(
+    uncovered(state),
+    WIDTH / 2,
+    (p) => readProvider(state, p),
+    () => notify(state),
+  );
+}
+
+// The sharing providers (shared storage, address pools), read one by one with
+// two requests in flight each (the bulk reads hold two of the six connections).
+async function readSharing(state) {
+  const sharing = (await api.get(`/resource_providers?required=${SHARES}`)).resource_providers;
+  if (sharing.length > ENOUGH) return; // left to the class queries
+  await api.pool(sharing, 2, (p) => readProvider(state, p));
 }
 
 async function readProvider(state, provider) {
   const base = `/resource_providers/${provider.uuid}`;
-  const inventories = (await api.get(`${base}/inventories`)).inventories;
+  const [inv, use] = await Promise.all([api.get(`${base}/inventories`), api.get(`${base}/usages`)]);
   const resources = {};
-  if (Object.keys(inventories).length) {
-    const usages = (await api.get(`${base}/usages`)).usages;
-    for (const [rc, record] of Object.entries(inventories)) {
-      resources[rc] = { capacity: api.capacity(record), used: usages[rc] || 0 };
-    }
+  for (const [rc, record] of Object.entries(inv.inventories)) {
+    resources[rc] = { capacity: api.capacity(record), used: use.usages[rc] || 0 };
   }
   state.summaries.set(provider.uuid, resources);
 }
