@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -19,6 +20,7 @@ from allotment.metrics.endpoint import metrics_app
 from allotment.metrics.requests import RequestMetrics
 from allotment.openapi.wsgi import openapi_app
 from allotment.store import schema
+from allotment.store.candidates import model
 from allotment.store.engine import Database
 
 LOG = logging.getLogger(__name__)
@@ -117,6 +119,30 @@ def make_app(settings: Settings, db: Database | None = None, prepare: bool = Tru
     app = proxy.wrap(app, settings.enable_proxy_headers_parsing)
     app.state = state
     return app
+
+
+def warm_candidate_model(state: AppState) -> threading.Thread | None:
+    """Load this worker's in-memory candidate model in the background.
+
+    Otherwise the worker's first candidate search loads it (a noticeable
+    pause at thousands of providers: the console's overview asks for
+    candidates on its first visit). A search that arrives meanwhile waits on
+    the model's lock, as it would for a load of its own. Returns the thread,
+    or None when searches do not use the model.
+    """
+    if not state.settings.in_memory_candidates:
+        return None
+
+    def load() -> None:
+        try:
+            with state.db.read(replica=True) as conn, model.open_source(conn):
+                pass
+        except Exception:  # the first search loads it instead, and reports the error
+            LOG.warning("could not load the candidate model at start", exc_info=True)
+
+    thread = threading.Thread(target=load, name="warm-candidate-model", daemon=True)
+    thread.start()
+    return thread
 
 
 def _api(state: AppState) -> WSGIApp:

@@ -16,7 +16,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from allotment import startup
-from allotment.app import make_app, prepare_database
+from allotment.app import make_app, prepare_database, warm_candidate_model
 from allotment.config import Settings
 from allotment.metrics import multiprocess
 
@@ -52,7 +52,9 @@ class _Gunicorn(BaseApplication):
             self.cfg.set("child_exit", multiprocess.worker_exited)
 
     def load(self) -> Any:
-        return make_app(self.settings, prepare=False)
+        app = make_app(self.settings, prepare=False)
+        warm_candidate_model(app.state)  # in each worker, after the fork
+        return app
 
 
 def serve(settings: Settings, threads: int = 4) -> None:

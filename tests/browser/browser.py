@@ -59,3 +59,21 @@ class Page:
 
     def close(self) -> None:
         self.context.close()
+
+
+def check_overview(p: Any, expected: dict[str, Any]) -> None:
+    """The complete overview on page ``p`` shows ``expected`` (``cloud.expected_overview``)."""
+    from playwright.sync_api import expect
+
+    expect(p.locator(".overview[data-state=complete]")).to_be_visible(timeout=30_000)
+    for rc, (cap, used) in expected["classes"].items():
+        row = p.locator(f"tr[data-rc={rc}]")
+        expect(row.locator("[data-field=capacity]")).to_have_text(f"{cap:,}")
+        expect(row.locator("[data-field=used]")).to_have_text(f"{used:,}")
+        expect(row.locator("[data-field=free]")).to_have_text(f"{cap - used:,}")
+    assert p.locator("tr[data-rc]").count() == len(expected["classes"])
+    for label in ("providers", "consumers", "aggregates"):
+        expect(p.locator(f"[data-count={label}] dd")).to_have_text(str(expected[label]))
+    expect(p.locator("h2", has_text="Providers without inventory")).to_have_text(
+        f"Providers without inventory ({len(expected['empty'])})"
+    )

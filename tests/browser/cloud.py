@@ -9,9 +9,11 @@ SQLite file; the caller stops it.
 
 from __future__ import annotations
 
+import math
 import sys
 import uuid as uuidlib
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -63,7 +65,7 @@ def _check(response: httpx.Response) -> httpx.Response:
     return response
 
 
-def _provider(
+def provider(
     client: httpx.Client,
     name: str,
     parent: str | None = None,
@@ -103,7 +105,7 @@ def _provider(
     return uuid
 
 
-def _allocate(client: httpx.Client, name: str, allocations: dict[str, dict[str, int]]) -> str:
+def allocate(client: httpx.Client, name: str, allocations: dict[str, dict[str, int]]) -> str:
     consumer = make_uuid(name)
     body = {
         "allocations": {
@@ -122,7 +124,7 @@ def seed(base_url: str) -> None:
     """Build the cloud described in the module docstring."""
     with httpx.Client(base_url=base_url, headers=HEADERS, timeout=30) as client:
         for i in range(1, 7):
-            _provider(
+            provider(
                 client,
                 f"compute{i}",
                 inventories={
@@ -135,30 +137,59 @@ def seed(base_url: str) -> None:
             )
         for i in (1, 2):
             for n in (0, 1):
-                _provider(
+                provider(
                     client,
                     f"compute{i}-numa{n}",
                     parent=f"compute{i}",
                     inventories={"PCPU": {"total": 8, "allocation_ratio": 1.0}},
                 )
-        _provider(
+        provider(
             client,
             "shared-storage",
             inventories={"DISK_GB": {"total": 10000, "reserved": 100, "allocation_ratio": 1.0}},
             traits=[SHARES],
             aggregates=[AGG_A],
         )
-        _provider(client, "spare-host")
+        provider(client, "spare-host")
         for k in range(7):
             host = f"compute{k % 6 + 1}"
-            _allocate(
+            allocate(
                 client,
                 f"vm-{k}",
                 {host: {"VCPU": 2 + k, "MEMORY_MB": 2048 * (k + 1), "DISK_GB": 20}},
             )
         # One consumer fills compute6's VCPU: the fullest provider, and "no candidate" asks.
-        _allocate(
+        allocate(
             client,
             "vm-full",
             {"compute6": {"VCPU": 64 - 7}, "compute1-numa0": {"PCPU": 4}},
         )
+
+
+def expected_overview(api: httpx.Client) -> dict[str, Any]:
+    """Per class (capacity, used) as placement computes them, plus counts, via the API."""
+    providers = api.get("/resource_providers").json()["resource_providers"]
+    classes: dict[str, list[int]] = {}
+    consumers: set[str] = set()
+    aggregates: set[str] = set()
+    empty = []
+    for p in providers:
+        base = f"/resource_providers/{p['uuid']}"
+        inventories = api.get(f"{base}/inventories").json()["inventories"]
+        usages = api.get(f"{base}/usages").json()["usages"]
+        consumers.update(api.get(f"{base}/allocations").json()["allocations"])
+        aggregates.update(api.get(f"{base}/aggregates").json()["aggregates"])
+        if not inventories:
+            empty.append(p["name"])
+        for rc, inv in inventories.items():
+            cap = math.floor((inv["total"] - inv["reserved"]) * inv["allocation_ratio"])
+            total = classes.setdefault(rc, [0, 0])
+            total[0] += cap
+            total[1] += usages[rc]
+    return {
+        "providers": len(providers),
+        "classes": classes,
+        "consumers": len(consumers),
+        "aggregates": len(aggregates),
+        "empty": empty,
+    }

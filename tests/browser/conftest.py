@@ -7,7 +7,7 @@ with ``CI`` set it fails them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,13 @@ from tests.browser import cloud
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve_seeded(tmp_path_factory)
+
+
+def serve_seeded(
+    tmp_path_factory: pytest.TempPathFactory, *more: Callable[[str], None]
+) -> Iterator[str]:
+    """A served cloud seeded by ``cloud.seed`` then by each of ``more`` (given the URL)."""
     reason = chrome.missing()
     if reason:
         if databases.in_ci():
@@ -30,6 +37,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     srv = cloud.serve(tmp)
     try:
         cloud.seed(srv.base_url)
+        for seed in more:
+            seed(srv.base_url)
         yield srv.base_url
     finally:
         srv.stop()

@@ -3,59 +3,21 @@ checked against the API, the tree, the ask form, keyboard use, no console errors
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import httpx
 from playwright.sync_api import expect
 
 from tests.browser import cloud
-from tests.browser.browser import Page
-
-
-def _expected_overview(api: httpx.Client) -> dict[str, Any]:
-    """Per class (capacity, used) as placement computes them, plus counts, via the API."""
-    providers = api.get("/resource_providers").json()["resource_providers"]
-    classes: dict[str, list[int]] = {}
-    consumers: set[str] = set()
-    aggregates: set[str] = set()
-    empty = []
-    for p in providers:
-        base = f"/resource_providers/{p['uuid']}"
-        inventories = api.get(f"{base}/inventories").json()["inventories"]
-        usages = api.get(f"{base}/usages").json()["usages"]
-        consumers.update(api.get(f"{base}/allocations").json()["allocations"])
-        aggregates.update(api.get(f"{base}/aggregates").json()["aggregates"])
-        if not inventories:
-            empty.append(p["name"])
-        for rc, inv in inventories.items():
-            cap = math.floor((inv["total"] - inv["reserved"]) * inv["allocation_ratio"])
-            total = classes.setdefault(rc, [0, 0])
-            total[0] += cap
-            total[1] += usages[rc]
-    return {
-        "providers": len(providers),
-        "classes": classes,
-        "consumers": len(consumers),
-        "aggregates": len(aggregates),
-        "empty": empty,
-    }
+from tests.browser.browser import Page, check_overview
 
 
 def test_overview_shows_capacity_used_and_free_as_the_api_computes_them(
     page: Page, api: httpx.Client
 ) -> None:
-    expected = _expected_overview(api)
+    expected = cloud.expected_overview(api)
     p = page.open("#/overview")
-    expect(p.locator(".overview[data-state=complete]")).to_be_visible(timeout=30_000)
-    for rc, (cap, used) in expected["classes"].items():
-        row = p.locator(f"tr[data-rc={rc}]")
-        expect(row.locator("[data-field=capacity]")).to_have_text(f"{cap:,}")
-        expect(row.locator("[data-field=used]")).to_have_text(f"{used:,}")
-        expect(row.locator("[data-field=free]")).to_have_text(f"{cap - used:,}")
-    assert p.locator("tr[data-rc]").count() == len(expected["classes"])
-    for label in ("providers", "consumers", "aggregates"):
-        expect(p.locator(f"[data-count={label}] dd")).to_have_text(str(expected[label]))
+    check_overview(p, expected)
     assert expected["consumers"] == 8 and expected["aggregates"] == 2
     # compute6's VCPU is allocated to the last unit: the fullest provider.
     expect(p.locator("ol.fullest li").first).to_contain_text("compute6")
