@@ -24,12 +24,13 @@ import sqlalchemy as sa
 
 from allotment import exceptions as exc
 from allotment.config import Settings
+from allotment.http.microversion import MAX_VERSION
 from allotment.model import Inventory
 from allotment.store import provider_tree
 from allotment.store.engine import Database
 from allotment.store.provider_tree import SHARES, ProviderState
 
-API_VERSION = "placement 1.39"
+API_VERSION = f"placement {MAX_VERSION}"
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
 PARALLEL = 8
 

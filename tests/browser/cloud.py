@@ -17,9 +17,10 @@ from typing import Any
 
 import httpx
 
+from allotment.http.microversion import MAX_VERSION
 from benchmarks.servers import Server, free_port
 
-HEADERS = {"x-auth-token": "admin", "openstack-api-version": "placement 1.39"}
+HEADERS = {"x-auth-token": "admin", "openstack-api-version": f"placement {MAX_VERSION}"}
 SHARES = "MISC_SHARES_VIA_AGGREGATE"
 
 

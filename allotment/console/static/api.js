@@ -2,6 +2,8 @@
 
 import { byName } from "./ui.js";
 
+// The version the console is written against, pinned as any client pins it:
+// a newer server keeps answering it the same way.
 export const VERSION = "placement 1.39";
 const ROOT = new URL("../", document.baseURI);
 
