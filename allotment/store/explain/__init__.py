@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allotment.store.candidates import assemble, research
+from allotment.store.candidates import counting, research
 from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Plan, Window
@@ -102,31 +102,37 @@ def _explain(
     conn: Connection, request: CandidateRequest, options: SearchOptions, source: Source
 ) -> dict[str, Any]:
     plan = source.plan(request, False)
-    anchors = source.anchors(plan, None)
-    # Every tree (the funnel counts every provider); the search runs on the anchors.
+    # Every tree: the funnel counts every provider.
     universe = source.load(plan, _all_roots(conn, source))
-    universe.anchors = anchors
-    cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
-    watcher = trees_mod.Watcher()
-    # The engine's generator as the search runs it, without limit (and
-    # without the provider summaries explain does not render).
-    found = assemble.generate_over(
-        iter([universe]),
-        dataclasses.replace(request, limit=None),
-        plan.in_tree_roots,
-        strategy=options.strategy,
-        stop_after=cap,
-        observer=watcher,
-    )
-    before = len(found)
-    watcher.stopped = before >= cap
-    returned = before if request.limit is None else min(before, request.limit)
+    universe.anchors = []
     groups = [
         funnel_mod.group_funnel(universe, group, plan.in_tree_roots.get(group.suffix))
         for group in request.groups
     ]
     served = all(g.zero_step is None for g in groups)
-    tree = trees_mod.tree_funnel(universe, request, plan.in_tree_roots, watcher, served)
+    searched = dataclasses.replace(request, limit=None)
+    watcher = trees_mod.Watcher(searched)
+    before = 0
+    if served:
+        # A group's funnel ending at zero means no candidate (each of its tests
+        # is necessary): the anchors and the count are only needed otherwise.
+        universe.anchors = source.anchors(plan, None)
+        cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
+        # The engine's plan of every anchor, its candidates counted without
+        # limit (built only where counting cannot tell, see counting.py).
+        counted = counting.count_candidates(
+            universe,
+            searched,
+            plan.in_tree_roots,
+            strategy=options.strategy,
+            stop_after=cap,
+            observer=watcher,
+        )
+        before = counted.total
+        watcher.produced.update(counted.per_anchor)
+        watcher.stopped = counted.stopped
+    returned = before if request.limit is None else min(before, request.limit)
+    tree = trees_mod.tree_funnel(universe, searched, plan.in_tree_roots, watcher, served)
     names = _names(conn, groups, tree)
     tree_misses = []
     verdict = _verdict(groups, tree, before, returned)
