@@ -118,7 +118,10 @@ class AnchorCounter:
         """Whether a candidate may allocate from sharing providers only (the generator
         de-duplicates those: another anchor linked to them may yield the same)."""
         sharing = self.sharing
-        return all(not sharing.isdisjoint(slot.choices) for slot in slots if slot.amounts)
+        for slot in slots:
+            if slot.amounts and sharing.isdisjoint(slot.choices):
+                return False
+        return True
 
     def count(self, anchor: int, slots: list[_Slot], stop: int | None = None) -> int:
         """How many candidates the engine's search yields at ``anchor`` from its planned

@@ -4,16 +4,20 @@
 shape is documented in docs/explain.md). It is computed by the engine that
 answers GET /allocation_candidates (``allotment.store.candidates``):
 
-1. ``research.plan`` and ``research.anchors``: the same names (unknown classes
-   and traits raise the same errors) and the same anchor trees.
-2. The source's ``load`` of every tree (not only the anchors: the funnel
-   counts every provider), then the search's generator
-   (``assemble.generate_over``) over the engine's anchors without ``limit``,
-   watched by an ``assemble.Observer``: the candidate count before the limit
-   is the real search's. The source is the real query's: the worker's
-   in-memory model when it is on, else SQL research.
-3. Per group, ``funnel.group_funnel``; for the request, ``trees.tree_funnel``.
-4. The verdict: the first step where nothing remains (groups in request order,
+1. ``research.plan``: the same names (unknown classes and traits raise the
+   same errors). The source's ``load`` of every tree (the funnel counts every
+   provider, not only the anchors). The source is the real query's: the
+   worker's in-memory model when it is on, else SQL research.
+2. Per group, ``funnel.group_funnel``. When one ends at zero there is no
+   candidate (each of its tests is necessary) and nothing is searched.
+3. Otherwise ``research.anchors``, the engine's anchor trees, and the number
+   of candidates before the limit: ``counting.count_candidates`` over them,
+   from the engine's own plan of each anchor (``assemble.plan_anchor``),
+   multiplying its options where no constraint ties them and running the
+   engine's search (or generator) where one does.
+4. For the request, ``trees.tree_funnel``, reusing what step 3 learnt of each
+   planned anchor.
+5. The verdict: the first step where nothing remains (groups in request order,
    then the tree steps), with up to five nearest misses: providers (or trees)
    that failed only that step, and what they lack.
 """

@@ -14,10 +14,13 @@ Counts trees (roots), each step keeping the trees that passed every step before:
   traits on the providers it uses, and below 1.29 one provider per tree.
 * ``same_subtree``: the same search with ``same_subtree``.
 * ``group_policy_isolate``: the real request; these are the trees the real
-  search (watched through ``assemble.Observer``) produced candidates for.
+  count (``counting.count_candidates``, watched as an ``assemble.Observer``)
+  found candidates in.
 
-Only trees that the real search did not produce a candidate for are searched
-again, each one up to its first candidate.
+Each tree is planned by the engine (``assemble.plan_anchor``) at most once per
+request variant: an anchor the count planned is not planned again, and only
+trees without candidates are searched, each counted up to its first candidate
+(``counting.AnchorCounter``), not built.
 """
 
 from __future__ import annotations
