@@ -94,21 +94,33 @@ def explain(
     return _explain(conn, request, options, source or SqlResearch(conn))
 
 
-def _all_roots(conn: Connection, source: Source) -> list[int]:
-    """Every root id, in order: from the model when the source is one, else by SQL."""
+class _ModelView(Universe):
+    """Every tree of the worker's model as a ``Universe``, nothing copied: the
+    model is locked while explain reads it (``model.open_source``), and
+    neither explain nor the engine's planning and search write to a universe."""
+
+    def __init__(self, model: model_mod.ProviderModel) -> None:  # no super(): it copies
+        self.providers = model.providers
+        self.trees = model.trees
+        self.anchors = []
+        self.__dict__["links"] = model.links
+
+
+def _whole(conn: Connection, source: Source, plan: Plan) -> Universe:
+    """Every tree (the funnel counts every provider), with no anchors yet."""
     if isinstance(source, model_mod.ModelSource):
-        return list(source.model.roots)
+        return _ModelView(source.model)
     query = sa.select(rp.c.id).where(rp.c.id == rp.c.root_provider_id).order_by(rp.c.id)
-    return list(conn.execute(query).scalars())
+    universe = source.load(plan, list(conn.execute(query).scalars()))
+    universe.anchors = []
+    return universe
 
 
 def _explain(
     conn: Connection, request: CandidateRequest, options: SearchOptions, source: Source
 ) -> dict[str, Any]:
     plan = source.plan(request, False)
-    # Every tree: the funnel counts every provider.
-    universe = source.load(plan, _all_roots(conn, source))
-    universe.anchors = []
+    universe = _whole(conn, source, plan)
     groups = [
         funnel_mod.group_funnel(universe, group, plan.in_tree_roots.get(group.suffix))
         for group in request.groups
