@@ -4,16 +4,20 @@
 shape is documented in docs/explain.md). It is computed by the engine that
 answers GET /allocation_candidates (``allotment.store.candidates``):
 
-1. ``research.plan`` and ``research.anchors``: the same names (unknown classes
-   and traits raise the same errors) and the same anchor trees.
-2. The source's ``load`` of every tree (not only the anchors: the funnel
-   counts every provider), then the search's generator
-   (``assemble.generate_over``) over the engine's anchors without ``limit``,
-   watched by an ``assemble.Observer``: the candidate count before the limit
-   is the real search's. The source is the real query's: the worker's
-   in-memory model when it is on, else SQL research.
-3. Per group, ``funnel.group_funnel``; for the request, ``trees.tree_funnel``.
-4. The verdict: the first step where nothing remains (groups in request order,
+1. ``research.plan``: the same names (unknown classes and traits raise the
+   same errors). The source's ``load`` of every tree (the funnel counts every
+   provider, not only the anchors). The source is the real query's: the
+   worker's in-memory model when it is on, else SQL research.
+2. Per group, ``funnel.group_funnel``. When one ends at zero there is no
+   candidate (each of its tests is necessary) and nothing is searched.
+3. Otherwise ``research.anchors``, the engine's anchor trees, and the number
+   of candidates before the limit: ``counting.count_candidates`` over them,
+   from the engine's own plan of each anchor (``assemble.plan_anchor``),
+   multiplying its options where no constraint ties them and running the
+   engine's search (or generator) where one does.
+4. For the request, ``trees.tree_funnel``, reusing what step 3 learnt of each
+   planned anchor.
+5. The verdict: the first step where nothing remains (groups in request order,
    then the tree steps), with up to five nearest misses: providers (or trees)
    that failed only that step, and what they lack.
 """
@@ -26,7 +30,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allotment.store.candidates import assemble, research
+from allotment.store.candidates import counting, research
 from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Plan, Window
@@ -90,43 +94,61 @@ def explain(
     return _explain(conn, request, options, source or SqlResearch(conn))
 
 
-def _all_roots(conn: Connection, source: Source) -> list[int]:
-    """Every root id, in order: from the model when the source is one, else by SQL."""
+class _ModelView(Universe):
+    """Every tree of the worker's model as a ``Universe``, nothing copied: the
+    model is locked while explain reads it (``model.open_source``), and
+    neither explain nor the engine's planning and search write to a universe."""
+
+    def __init__(self, model: model_mod.ProviderModel) -> None:  # no super(): it copies
+        self.providers = model.providers
+        self.trees = model.trees
+        self.anchors = []
+        self.__dict__["links"] = model.links
+
+
+def _whole(conn: Connection, source: Source, plan: Plan) -> Universe:
+    """Every tree (the funnel counts every provider), with no anchors yet."""
     if isinstance(source, model_mod.ModelSource):
-        return list(source.model.roots)
+        return _ModelView(source.model)
     query = sa.select(rp.c.id).where(rp.c.id == rp.c.root_provider_id).order_by(rp.c.id)
-    return list(conn.execute(query).scalars())
+    universe = source.load(plan, list(conn.execute(query).scalars()))
+    universe.anchors = []
+    return universe
 
 
 def _explain(
     conn: Connection, request: CandidateRequest, options: SearchOptions, source: Source
 ) -> dict[str, Any]:
     plan = source.plan(request, False)
-    anchors = source.anchors(plan, None)
-    # Every tree (the funnel counts every provider); the search runs on the anchors.
-    universe = source.load(plan, _all_roots(conn, source))
-    universe.anchors = anchors
-    cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
-    watcher = trees_mod.Watcher()
-    # The engine's generator as the search runs it, without limit (and
-    # without the provider summaries explain does not render).
-    found = assemble.generate_over(
-        iter([universe]),
-        dataclasses.replace(request, limit=None),
-        plan.in_tree_roots,
-        strategy=options.strategy,
-        stop_after=cap,
-        observer=watcher,
-    )
-    before = len(found)
-    watcher.stopped = before >= cap
-    returned = before if request.limit is None else min(before, request.limit)
+    universe = _whole(conn, source, plan)
     groups = [
         funnel_mod.group_funnel(universe, group, plan.in_tree_roots.get(group.suffix))
         for group in request.groups
     ]
     served = all(g.zero_step is None for g in groups)
-    tree = trees_mod.tree_funnel(universe, request, plan.in_tree_roots, watcher, served)
+    searched = dataclasses.replace(request, limit=None)
+    watcher = trees_mod.Watcher(searched)
+    before = 0
+    if served:
+        # A group's funnel ending at zero means no candidate (each of its tests
+        # is necessary): the anchors and the count are only needed otherwise.
+        universe.anchors = source.anchors(plan, None)
+        cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
+        # The engine's plan of every anchor, its candidates counted without
+        # limit (built only where counting cannot tell, see counting.py).
+        counted = counting.count_candidates(
+            universe,
+            searched,
+            plan.in_tree_roots,
+            strategy=options.strategy,
+            stop_after=cap,
+            observer=watcher,
+        )
+        before = counted.total
+        watcher.produced.update(counted.per_anchor)
+        watcher.stopped = counted.stopped
+    returned = before if request.limit is None else min(before, request.limit)
+    tree = trees_mod.tree_funnel(universe, searched, plan.in_tree_roots, watcher, served)
     names = _names(conn, groups, tree)
     tree_misses = []
     verdict = _verdict(groups, tree, before, returned)

@@ -21,7 +21,8 @@ counted out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import heapq
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -54,6 +55,9 @@ STEPS = (
     IN_TREE,
 )
 MAX_MISSES = 5
+_INDEX = {step: i for i, step in enumerate(STEPS)}
+_CLASSES_AT = _INDEX[CLASSES]
+_PASSED = len(STEPS)
 
 
 @dataclass
@@ -106,21 +110,32 @@ def _unit_text(step: str, rc: str, amount: int, inventory: Inventory) -> str:
 
 
 class _Scope:
-    """For the unnumbered group: the traits each tree may draw on (tree + linked sharing)."""
+    """For the unnumbered group: which trees hold a trait of every term among their
+    providers and linked sharing providers (what a candidate there may draw on)."""
 
     def __init__(self, universe: Universe) -> None:
         self.universe = universe
-        self._traits: dict[int, frozenset[str]] = {}
+        # id(terms) -> the roots covered (``terms`` is one of a group's fixed lists).
+        self._covered: dict[int, set[int]] = {}
 
-    def traits(self, root: int) -> frozenset[str]:
-        found = self._traits.get(root)
+    def covered(self, terms: list[frozenset[str]]) -> set[int]:
+        found = self._covered.get(id(terms))
         if found is None:
-            providers = self.universe.providers
-            found = frozenset().union(
-                *(providers[pid].traits for pid in self.universe.eligible(root))
-            )
-            self._traits[root] = found
+            found = self._covered[id(terms)] = self._roots_covering(terms)
         return found
+
+    def _roots_covering(self, terms: list[frozenset[str]]) -> set[int]:
+        links = self.universe.links
+        out: set[int] | None = None
+        for term in terms:
+            roots: set[int] = set()
+            for provider in self.universe.providers.values():
+                if provider.traits & term:
+                    roots.add(provider.root_id)
+                    if provider.sharing:
+                        roots.update(links.get(provider.id, ()))
+            out = roots if out is None else out & roots
+        return out or set()
 
     def anchors_of(self, provider: Provider) -> Iterator[int]:
         yield provider.root_id
@@ -129,23 +144,129 @@ class _Scope:
 
     def covers(self, provider: Provider, terms: list[frozenset[str]]) -> bool:
         """Some tree the provider may serve has a trait of every term."""
-        return any(
-            all(self.traits(anchor) & term for term in terms)
-            for anchor in self.anchors_of(provider)
-        )
+        covered = self.covered(terms)
+        return any(anchor in covered for anchor in self.anchors_of(provider))
 
 
-def _failures(
-    provider: Provider,
-    group: RequestGroup,
-    resources: dict[str, int],
-    universe: Universe,
-    in_tree_root: int | None,
-    scope: _Scope | None,
-    texts: bool = True,
+class _Judge:
+    """One group's tests of a provider, in step order.
+
+    The steps after ``capacity`` (traits, aggregates, ``in_tree``) do not
+    depend on the class: for the unnumbered group, counted per class, each
+    provider's first failure there is computed once.
+    """
+
+    def __init__(
+        self,
+        universe: Universe,
+        group: RequestGroup,
+        in_tree_root: int | None,
+        scope: _Scope | None,
+    ) -> None:
+        self.universe = universe
+        self.group = group
+        self.in_tree_root = in_tree_root
+        self.scope = scope
+        self.singles = sorted(next(iter(s)) for s in group.required if len(s) == 1)
+        self.single_terms = [frozenset([name]) for name in self.singles]
+        self.any_ofs = [s for s in group.required if len(s) > 1]
+        self.constrained = _constrained(group)
+        self._other_first: dict[int, int] = {}
+
+    def failures(
+        self, provider: Provider, resources: dict[str, int], texts: bool = True
+    ) -> Iterator[tuple[str, str]]:
+        """(step, what the provider lacks) for every step it fails, in step order,
+        lazily: counting only asks for the first one, and no text (``texts`` False)."""
+        yield from _resource_failures(provider, resources, texts)
+        yield from self.other_failures(provider)
+
+    def other_failures(self, provider: Provider) -> Iterator[tuple[str, str]]:
+        """The steps after ``capacity``."""
+        group = self.group
+        if group.required or group.forbidden:
+            yield from self._trait_failures(provider).items()
+        if group.member_of or group.forbidden_aggs:
+            yield from _aggregate_failures(
+                provider, group, self.universe, self.scope is not None
+            ).items()
+        if group.in_tree is not None and provider.root_id != self.in_tree_root:
+            unknown = " (no provider has that uuid)" if self.in_tree_root is None else ""
+            yield IN_TREE, f"not in the tree of {group.in_tree}{unknown}"
+
+    def _trait_failures(self, provider: Provider) -> dict[str, str]:
+        """Required, forbidden, any-of (in step order)."""
+        out: dict[str, str] = {}
+        group, scope, singles = self.group, self.scope, self.singles
+        if scope is None:
+            lacking = [name for name in singles if name not in provider.traits]
+            if lacking:
+                out[REQUIRED] = "missing trait " + ", ".join(lacking)
+        elif singles and not scope.covers(provider, self.single_terms):
+            out[REQUIRED] = "no tree it may serve has trait " + ", ".join(singles)
+        bad = provider.traits & group.forbidden
+        if bad:
+            out[FORBIDDEN] = "has forbidden trait " + ", ".join(sorted(bad))
+        if scope is None:
+            for any_of in self.any_ofs:
+                if not provider.traits & any_of:
+                    out[ANY_OF] = "has none of " + ", ".join(sorted(any_of))
+        elif self.any_ofs and not scope.covers(provider, self.any_ofs):
+            out[ANY_OF] = "no tree it may serve has one of " + "; ".join(
+                ", ".join(sorted(s)) for s in self.any_ofs
+            )
+        return out
+
+    def first_step(self, provider: Provider, resources: dict[str, int]) -> int:
+        """The index of the first step ``provider`` fails (``len(STEPS)``: none).
+
+        The same tests, in the same order, as ``failures``, without a
+        generator per provider for the common cases: a missing class, a unit
+        or capacity failure, a group with no other constraint.
+        """
+        inventories = provider.inventories
+        if not inventories.keys() >= resources.keys():
+            return _CLASSES_AT
+        for rc, amount in resources.items():
+            if not inventories[rc].fits(amount):
+                return _unit_step(inventories, resources)
+        return self.after_capacity(provider)
+
+    def after_capacity(self, provider: Provider) -> int:
+        """The index of the first step after ``capacity`` that ``provider`` fails."""
+        if not self.constrained:
+            return _PASSED
+        found = self._other_first.get(provider.id)
+        if found is None:
+            first = next(self.other_failures(provider), None)
+            found = self._other_first[provider.id] = _PASSED if first is None else _INDEX[first[0]]
+        return found
+
+
+def _unit_step(inventories: Mapping[str, Inventory], resources: dict[str, int]) -> int:
+    """The first unit or capacity step failed by amounts ``Inventory.fits`` refused."""
+    for step, test in _UNIT_TESTS:
+        for rc, n in resources.items():
+            if test(inventories[rc], n):
+                return _INDEX[step]
+    raise AssertionError("Inventory.fits refused what every unit test accepts")
+
+
+def _one_unit_step(inventory: Inventory, amount: int) -> int:
+    """``_unit_step`` of one class: the same tests, in the same order, inlined."""
+    if inventory.min_unit > amount:
+        return _INDEX[MIN_UNIT]
+    if inventory.max_unit < amount:
+        return _INDEX[MAX_UNIT]
+    if amount % inventory.step_size != 0:
+        return _INDEX[STEP_SIZE]
+    return _INDEX[CAPACITY]
+
+
+def _resource_failures(
+    provider: Provider, resources: dict[str, int], texts: bool
 ) -> Iterator[tuple[str, str]]:
-    """(step, what the provider lacks) for every step it fails, in step order, lazily:
-    counting only asks for the first one, and no text (``texts`` False)."""
+    """A missing class, then the unit steps and capacity."""
     inventories = provider.inventories
     missing = [rc for rc in resources if rc not in inventories]
     if missing:
@@ -167,40 +288,6 @@ def _failures(
                         if texts
                     ),
                 )
-    if group.required or group.forbidden:
-        yield from _trait_failures(provider, group, scope).items()
-    if group.member_of or group.forbidden_aggs:
-        yield from _aggregate_failures(provider, group, universe, scope is not None).items()
-    if group.in_tree is not None and provider.root_id != in_tree_root:
-        unknown = " (no provider has that uuid)" if in_tree_root is None else ""
-        yield IN_TREE, f"not in the tree of {group.in_tree}{unknown}"
-
-
-def _trait_failures(
-    provider: Provider, group: RequestGroup, scope: _Scope | None
-) -> dict[str, str]:
-    """Required, forbidden, any-of (in step order)."""
-    out: dict[str, str] = {}
-    singles = sorted(next(iter(s)) for s in group.required if len(s) == 1)
-    any_ofs = [s for s in group.required if len(s) > 1]
-    if scope is None:
-        lacking = [name for name in singles if name not in provider.traits]
-        if lacking:
-            out[REQUIRED] = "missing trait " + ", ".join(lacking)
-    elif singles and not scope.covers(provider, [frozenset([n]) for n in singles]):
-        out[REQUIRED] = "no tree it may serve has trait " + ", ".join(singles)
-    bad = provider.traits & group.forbidden
-    if bad:
-        out[FORBIDDEN] = "has forbidden trait " + ", ".join(sorted(bad))
-    if scope is None:
-        for any_of in any_ofs:
-            if not provider.traits & any_of:
-                out[ANY_OF] = "has none of " + ", ".join(sorted(any_of))
-    elif any_ofs and not scope.covers(provider, any_ofs):
-        out[ANY_OF] = "no tree it may serve has one of " + "; ".join(
-            ", ".join(sorted(s)) for s in any_ofs
-        )
-    return out
 
 
 def _aggregate_failures(
@@ -223,63 +310,28 @@ def _aggregate_failures(
     return out
 
 
+def _judges(
+    universe: Universe, group: RequestGroup, in_tree_root: int | None
+) -> list[tuple[str, dict[str, int], _Judge]]:
+    """(key, amounts, judge) to count: per class for the unnumbered group, else one under ``""``."""
+    if group.suffix == UNNUMBERED and group.resources:
+        judge = _Judge(universe, group, in_tree_root, _Scope(universe))
+        return [(rc, {rc: n}, judge) for rc, n in sorted(group.resources.items())]
+    return [("", dict(group.resources), _Judge(universe, group, in_tree_root, None))]
+
+
 def passing(
     universe: Universe, group: RequestGroup, in_tree_root: int | None
 ) -> dict[str, set[int]]:
     """The providers passing every step: per class for the unnumbered group, else under ``""``."""
-    if group.suffix == UNNUMBERED and group.resources:
-        scope = _Scope(universe)
-        wanted: list[tuple[dict[str, int], _Scope | None, str]] = [
-            ({rc: n}, scope, rc) for rc, n in sorted(group.resources.items())
-        ]
-    else:
-        wanted = [(dict(group.resources), None, "")]
     return {
         key: {
             pid
             for pid, provider in universe.providers.items()
-            if next(
-                _failures(provider, group, resources, universe, in_tree_root, scope, False), None
-            )
-            is None
+            if judge.first_step(provider, resources) == len(STEPS)
         }
-        for resources, scope, key in wanted
+        for key, resources, judge in _judges(universe, group, in_tree_root)
     }
-
-
-_INDEX = {step: i for i, step in enumerate(STEPS)}
-
-
-def _first_step(
-    provider: Provider,
-    group: RequestGroup,
-    resources: dict[str, int],
-    universe: Universe,
-    in_tree_root: int | None,
-    scope: _Scope | None,
-    constrained: bool,
-) -> int:
-    """The index of the first step ``provider`` fails (``len(STEPS)``: none).
-
-    The same tests, in the same order, as ``_failures`` (which it falls back
-    to for traits, aggregates and ``in_tree``), without a generator per
-    provider for the common cases: a missing class, a unit or capacity
-    failure, a group with no other constraint.
-    """
-    inventories = provider.inventories
-    if not inventories.keys() >= resources.keys():
-        return _INDEX[CLASSES]
-    for amount_rc, amount in resources.items():
-        if not inventories[amount_rc].fits(amount):
-            for step, test in _UNIT_TESTS:
-                for rc, n in resources.items():
-                    if test(inventories[rc], n):
-                        return _INDEX[step]
-            break
-    if not constrained:
-        return len(STEPS)
-    first = next(_failures(provider, group, resources, universe, in_tree_root, scope, False), None)
-    return len(STEPS) if first is None else _INDEX[first[0]]
 
 
 def _constrained(group: RequestGroup) -> bool:
@@ -294,20 +346,27 @@ def _constrained(group: RequestGroup) -> bool:
 
 
 def _count(
-    universe: Universe,
-    group: RequestGroup,
-    resources: dict[str, int],
-    in_tree_root: int | None,
-    scope: _Scope | None,
+    universe: Universe, resources: dict[str, int], judge: _Judge
 ) -> tuple[list[int], dict[int, list[Provider]]]:
     """Remaining after each step, and the providers by the first step they fail."""
     failed_at = [0] * (len(STEPS) + 1)
     first_failed: dict[int, list[Provider]] = {}
-    constrained = _constrained(group)
+    # One class (the unnumbered group counts one at a time): ``first_step``
+    # inlined, one provider costing a dictionary look-up and ``fits``.
+    rc, amount = next(iter(resources.items())) if len(resources) == 1 else ("", 0)
     for provider in universe.providers.values():
-        stop = _first_step(provider, group, resources, universe, in_tree_root, scope, constrained)
+        if not rc:
+            stop = judge.first_step(provider, resources)
+        else:
+            inventory = provider.inventories.get(rc)
+            if inventory is None:
+                stop = _CLASSES_AT
+            elif inventory.fits(amount):
+                stop = judge.after_capacity(provider)
+            else:
+                stop = _one_unit_step(inventory, amount)
         failed_at[stop] += 1
-        if stop < len(STEPS):
+        if stop < _PASSED:
             first_failed.setdefault(stop, []).append(provider)
     # remaining[i]: providers whose first failure (if any) is after step i.
     remaining = [0] * len(STEPS)
@@ -321,32 +380,43 @@ def _count(
 def _only(
     step: int,
     first_failed: dict[int, list[Provider]],
-    universe: Universe,
-    group: RequestGroup,
     resources: dict[str, int],
-    in_tree_root: int | None,
-    scope: _Scope | None,
+    judge: _Judge,
 ) -> list[Miss]:
     """The nearest providers failing ``STEPS[step]`` and nothing else.
 
     The providers that failed first there, nearest first; each checked in
     turn until ``MAX_MISSES`` failed that step alone.
     """
-    nearest = sorted(
-        ((_distance(provider, resources), provider) for provider in first_failed.get(step, [])),
-        key=lambda pair: (pair[0], pair[1].id),
-    )
+    keyed = [
+        (_distance(provider, resources), provider.id, provider)
+        for provider in first_failed.get(step, [])
+    ]
+    # The nearest few first (usually enough), else every one in order.
+    few = heapq.nsmallest(4 * MAX_MISSES, keyed, key=_nearness)
+    out = _alone(few, resources, judge)
+    if len(out) < MAX_MISSES and len(few) < len(keyed):
+        out = _alone(sorted(keyed, key=_nearness), resources, judge)
+    for miss in out:
+        miss.lacks = [next(judge.failures(miss.provider, resources))[1]]
+    return out
+
+
+def _nearness(keyed: tuple[float, int, Provider]) -> tuple[float, int]:
+    return keyed[0], keyed[1]
+
+
+def _alone(
+    nearest: list[tuple[float, int, Provider]], resources: dict[str, int], judge: _Judge
+) -> list[Miss]:
+    """The first ``MAX_MISSES`` of ``nearest`` that fail one step only."""
     out = []
-    for distance, provider in nearest:
+    for distance, _pid, provider in nearest:
         # Two failures are enough to know it is not a miss of this step alone.
-        args = (provider, group, resources, universe, in_tree_root, scope, False)
-        if len(list(islice(_failures(*args), 2))) == 1:
+        if len(list(islice(judge.failures(provider, resources, False), 2))) == 1:
             out.append(Miss(provider, [], distance))
             if len(out) == MAX_MISSES:
                 break
-    for miss in out:
-        failed = _failures(miss.provider, group, resources, universe, in_tree_root, scope)
-        miss.lacks = [next(failed)[1]]
     return out
 
 
@@ -364,30 +434,19 @@ def _distance(provider: Provider, resources: dict[str, int]) -> float:
 
 def group_funnel(universe: Universe, group: RequestGroup, in_tree_root: int | None) -> GroupFunnel:
     total = len(universe.providers)
+    judged = _judges(universe, group, in_tree_root)
+    per_key = {
+        key: (_count(universe, resources, judge), resources, judge)
+        for key, resources, judge in judged
+    }
+    counts = [min(c[0][0][i] for c in per_key.values()) for i in range(len(STEPS))]
+    out = GroupFunnel(group, [(PROVIDERS, total), *zip(STEPS, counts, strict=True)])
     if group.suffix == UNNUMBERED and group.resources:
-        scope = _Scope(universe)
-        per_class = {
-            rc: (_count(universe, group, {rc: amount}, in_tree_root, scope), {rc: amount})
-            for rc, amount in sorted(group.resources.items())
-        }
-        counts = [min(c[0][0][i] for c in per_class.values()) for i in range(len(STEPS))]
-        out = GroupFunnel(group, [(PROVIDERS, total), *zip(STEPS, counts, strict=True)])
-        out.by_class = {rc: c[0][0] for rc, c in per_class.items()}
-        for i, step in enumerate(STEPS):
-            for rc, ((remaining, first_failed), resources) in per_class.items():
-                if remaining[i] == 0:
-                    out.zero_step, out.zero_class = step, rc
-                    out.misses = _only(
-                        i, first_failed, universe, group, resources, in_tree_root, scope
-                    )
-                    return out
-        return out
-    resources = dict(group.resources)
-    remaining, first_failed = _count(universe, group, resources, in_tree_root, None)
-    out = GroupFunnel(group, [(PROVIDERS, total), *zip(STEPS, remaining, strict=True)])
+        out.by_class = {rc: c[0][0] for rc, c in per_key.items()}
     for i, step in enumerate(STEPS):
-        if remaining[i] == 0:
-            out.zero_step = step
-            out.misses = _only(i, first_failed, universe, group, resources, in_tree_root, None)
-            break
+        for key, ((remaining, first_failed), resources, judge) in per_key.items():
+            if remaining[i] == 0:
+                out.zero_step, out.zero_class = step, key or None
+                out.misses = _only(i, first_failed, resources, judge)
+                return out
     return out

@@ -14,10 +14,13 @@ Counts trees (roots), each step keeping the trees that passed every step before:
   traits on the providers it uses, and below 1.29 one provider per tree.
 * ``same_subtree``: the same search with ``same_subtree``.
 * ``group_policy_isolate``: the real request; these are the trees the real
-  search (watched through ``assemble.Observer``) produced candidates for.
+  count (``counting.count_candidates``, watched as an ``assemble.Observer``)
+  found candidates in.
 
-Only trees that the real search did not produce a candidate for are searched
-again, each one up to its first candidate.
+Each tree is planned by the engine (``assemble.plan_anchor``) at most once per
+request variant: an anchor the count planned is not planned again, and only
+trees without candidates are searched, each counted up to its first candidate
+(``counting.AnchorCounter``), not built.
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from allotment.store.candidates import assemble
-from allotment.store.candidates.assemble import Candidate
+from allotment.store.candidates import assemble, counting
+from allotment.store.candidates.assemble import Candidate, _Slot
 from allotment.store.candidates.request import ISOLATE, NONE, UNNUMBERED, CandidateRequest
 from allotment.store.candidates.universe import Universe
 
@@ -45,16 +48,26 @@ STEPS = (SHARING_JOINED, ROOT_REQUIRED, COMBINATION, SAME_SUBTREE, ISOLATE_STEP)
 class Watcher:
     """An ``assemble.Observer``: which anchors the real search produced candidates for."""
 
-    def __init__(self) -> None:
+    def __init__(self, searched: CandidateRequest | None = None) -> None:
+        # The request the real search (or its count) ran: its outcome per
+        # planned anchor answers the tree funnel's searches of that request.
+        self.searched = searched
         self.planned_anchors: set[int] = set()
+        # Anchors planned to slots (every group served, root rules passed).
+        self.slotted: set[int] = set()
         self.produced: set[int] = set()
         # Set by the caller when the search stopped at a cap before every anchor.
         self.stopped = False
         # (root, id(request)) -> whether a search of that tree finds a candidate.
         self.memo: dict[tuple[int, int], bool] = {}
+        # (root, id(request)) -> the engine's plan of that tree for that request.
+        self.plans: dict[tuple[int, int], list[_Slot] | None] = {}
+        self.counters: dict[int, counting.AnchorCounter] = {}
 
     def planned(self, universe: Universe, anchor: int, slots: object) -> None:
         self.planned_anchors.add(anchor)
+        if slots is not None:
+            self.slotted.add(anchor)
 
     def watch(self, anchor: int, candidates: Iterator[Candidate]) -> Iterator[Candidate]:
         for candidate in candidates:
@@ -103,21 +116,38 @@ def _groups_served(
     return lacks
 
 
+def _plan(
+    universe: Universe,
+    root: int,
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+    watcher: Watcher,
+) -> list[_Slot] | None:
+    """The engine's plan of ``root`` for ``request`` (once per root and request)."""
+    key = (root, id(request))
+    if key not in watcher.plans:
+        watcher.plans[key] = assemble.plan_anchor(universe, root, request, in_tree_roots)
+    return watcher.plans[key]
+
+
 def _finds(
     universe: Universe,
     root: int,
     request: CandidateRequest,
     in_tree_roots: dict[str, int | None],
-    memo: dict[tuple[int, int], bool] | None = None,
+    watcher: Watcher,
 ) -> bool:
-    """Whether the engine finds a candidate anchored at ``root`` (once per root and request)."""
+    """Whether the engine finds a candidate anchored at ``root`` (once per root and request):
+    its plan of the tree, then its candidates counted up to the first."""
     key = (root, id(request))
-    if memo is not None and key in memo:
-        return memo[key]
-    found = next(assemble.anchor_candidates(universe, root, request, in_tree_roots), None)
-    if memo is not None:
-        memo[key] = found is not None
-    return found is not None
+    found = watcher.memo.get(key)
+    if found is None:
+        slots = _plan(universe, root, request, in_tree_roots, watcher)
+        counter = watcher.counters.get(id(request))
+        if counter is None:
+            counter = watcher.counters[id(request)] = counting.AnchorCounter(universe, request)
+        found = watcher.memo[key] = slots is not None and bool(counter.count(root, slots, 1))
+    return found
 
 
 def tree_funnel(
@@ -144,12 +174,29 @@ def tree_funnel(
     # Without same_subtree and isolate the three searches are one: search each tree once.
     relaxed = request if relaxed == request else relaxed
     subtree_only = request if subtree_only == request else subtree_only
-    watcher.memo = {}
+    watcher.memo, watcher.plans, watcher.counters = {}, {}, {}
+    trusted = watcher.searched == request
+    if trusted:
+        # A planned anchor was searched (or counted) whole: no need to search it again.
+        key = id(request)
+        watcher.memo = {(a, key): a in watcher.produced for a in watcher.planned_anchors}
+        watcher.plans = {
+            (a, key): None for a in watcher.planned_anchors if a not in watcher.slotted
+        }
     removed: dict[str, list[int]] = {step: [] for step in STEPS}
     for root in roots:
         if root in watcher.produced:
             continue
+        planned = (trusted and root in watcher.slotted) or (
+            _plan(universe, root, request, in_tree_roots, watcher) is not None
+        )
         for step in STEPS:
+            if step in (SHARING_JOINED, ROOT_REQUIRED) and planned:
+                continue  # the engine's plan of this tree passed both
+            if step == SHARING_JOINED and assemble.root_ok(universe, root, request):
+                # The plan checks the root first, then that every group is served.
+                removed[step].append(root)
+                break
             if step == ISOLATE_STEP:
                 passed = _final(universe, root, request, in_tree_roots, watcher) is None
             else:
@@ -181,16 +228,15 @@ def _passes(
     in_tree_roots: dict[str, int | None],
     watcher: Watcher,
 ) -> bool:
-    memo = watcher.memo
     if step == SHARING_JOINED:
         return _served(universe, root, request, in_tree_roots)
     if step == ROOT_REQUIRED:
         return assemble.root_ok(universe, root, request)
     if step == COMBINATION:
-        return _finds(universe, root, relaxed, in_tree_roots, memo)
+        return _finds(universe, root, relaxed, in_tree_roots, watcher)
     if step == SAME_SUBTREE:
         return not request.same_subtrees or _finds(
-            universe, root, subtree_only, in_tree_roots, memo
+            universe, root, subtree_only, in_tree_roots, watcher
         )
     raise ValueError(step)
 
@@ -245,7 +291,7 @@ def _final(
     if root in watcher.produced:
         return None
     if root not in watcher.planned_anchors:
-        if watcher.stopped and _finds(universe, root, request, in_tree_roots, watcher.memo):
+        if watcher.stopped and _finds(universe, root, request, in_tree_roots, watcher):
             return None
         if not watcher.stopped:
             return ["the research step found no way to anchor a candidate here"]

@@ -1,6 +1,7 @@
 """The explain funnel agrees with the real search on random small clouds (every backend).
 
-For random worlds and requests (the generators of the candidate tests): the
+For random worlds and requests (the generators of the candidate tests, some
+with a feature forced on that the count's shortcuts must respect): the
 funnel's final count is the number of candidates GET /allocation_candidates
 returns without a limit, the verdict is "passed" exactly when there are
 candidates, every funnel only ever shrinks, and no group funnel reaches zero
@@ -22,6 +23,7 @@ from allotment.store.engine import Database
 from allotment.store.explain import PASSED, explain
 from tests.candidate_data import TreeBuilder
 from tests.unit.store.candidates.reference import TRAITS, requests, worlds
+from tests.unit.store.candidates.test_counting import FORCED
 
 
 @settings(
@@ -32,7 +34,10 @@ from tests.unit.store.candidates.reference import TRAITS, requests, worlds
 @given(data=st.data())
 def test_funnel_matches_the_search(db: Database, data: st.DataObject) -> None:
     providers = data.draw(worlds())
-    request = data.draw(requests(providers))
+    # As drawn, or with a feature explain's counting shortcuts must respect
+    # forced on (isolate, same_subtree, required traits, sharing, granular).
+    feature = data.draw(st.sampled_from(sorted(FORCED)))
+    request = FORCED[feature](data.draw(requests(providers)))
     limit = data.draw(st.none() | st.integers(1, 4))
     request = replace(request, limit=limit)
     schema.reset_data(db)
