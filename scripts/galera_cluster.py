@@ -152,6 +152,7 @@ user={_run_as() or getpass.getuser()}
 datadir={d / "data"}
 socket={d / "mysqld.sock"}
 pid-file={d / "mysqld.pid"}
+tmpdir={d / "tmp"}
 log-error={d / "error.log"}
 port={node["port"]}
 bind-address=127.0.0.1
@@ -281,6 +282,9 @@ wsrep_sst_receive_address=127.0.0.1:{node["sst"]}
         self._write_state()
         for n in range(1, NODES + 1):
             (self.node_dir(n) / "data").mkdir(parents=True)
+            # A private tmpdir: another server's bootstrap in the shared /tmp
+            # can collide with this one's temporary tables.
+            (self.node_dir(n) / "tmp").mkdir()
         user = _run_as()
         if user:
             self.base.chmod(0o755)
@@ -291,6 +295,7 @@ wsrep_sst_receive_address=127.0.0.1:{node["sst"]}
                 "--no-defaults",
                 f"--user={user or getpass.getuser()}",
                 f"--datadir={self.node_dir(1) / 'data'}",
+                f"--tmpdir={self.node_dir(1) / 'tmp'}",
                 "--skip-test-db",
                 "--auth-root-authentication-method=socket",
             ],
