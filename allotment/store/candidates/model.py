@@ -40,6 +40,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from allotment.store import changes, resource_class, trait
 from allotment.store.candidates import research
+from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
 from allotment.store.candidates.universe import Provider, Universe
@@ -70,6 +71,8 @@ class ProviderModel:
         self.top = 0
         self.gaps: dict[int, float] = {}  # feed id -> when first missed
         self.polled_at = 0.0
+        # Rendered provider summaries, fresh while their Provider object is the model's.
+        self.fragments = FragmentCache()
         # Counters (tests and benchmarks read them).
         self.full_loads = 0
         self.trees_reloaded = 0
@@ -142,6 +145,7 @@ class ProviderModel:
         self.by_uuid = {}
         self._links = None
         self._class_roots = None
+        self.fragments.clear()
         for provider in sorted(providers, key=_pid):
             self.providers[provider.id] = provider
             self.trees.setdefault(provider.root_id, []).append(provider.id)

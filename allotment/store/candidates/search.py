@@ -38,6 +38,7 @@ from sqlalchemy.engine import Connection
 
 from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, Observer, generate_over
+from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Research, chunks
 from allotment.store.candidates.sources import CandidateSource, SqlSource
@@ -73,6 +74,8 @@ class SearchResult:
     candidates: list[Candidate]
     universe: Universe
     summarised: list[int]
+    # Rendered summaries to reuse (the model's); None: render every one.
+    fragments: FragmentCache | None = None
 
 
 def find_candidates(
@@ -87,7 +90,9 @@ def find_candidates(
     if options.in_memory:
         with model_mod.open_source(conn) as from_model:
             if from_model is not None:
-                return search(from_model, request, options)
+                result = search(from_model, request, options)
+                result.fragments = from_model.model.fragments
+                return result
     return search(SqlSource(conn), request, options)
 
 
@@ -169,22 +174,28 @@ def _select(
             options.rng.shuffle(candidates)
     elif request.limit is not None:
         candidates = candidates[: request.limit]
-    universe = _merged(loaded, candidates)
-    return SearchResult(
-        candidates, universe, summarised_providers(universe, candidates, request.nested_aware)
-    )
+    used = used_providers(candidates)
+    universe = _merged(loaded, used)
+    return SearchResult(candidates, universe, _summarised(universe, used, request.nested_aware))
 
 
-def _merged(loaded: list[Universe], candidates: list[Candidate]) -> Universe:
+def used_providers(candidates: list[Candidate]) -> set[int]:
+    """Every provider some candidate allocates from or maps a group to."""
+    used: set[int] = set()
+    for candidate in candidates:
+        used.update(candidate.allocations)
+        for providers in candidate.mappings.values():
+            used.update(providers)
+    return used
+
+
+def _merged(loaded: list[Universe], used: set[int]) -> Universe:
     """One universe holding the trees the candidates use (what rendering needs)."""
     if len(loaded) == 1:
         return loaded[0]
     providers: dict[int, Provider] = {}
     for universe in loaded:
         providers.update(universe.providers)
-    used: set[int] = set()
-    for candidate in candidates:
-        used |= candidate.provider_ids()
     roots = {providers[pid].root_id for pid in used}
     return Universe([p for p in providers.values() if p.root_id in roots])
 
@@ -193,9 +204,10 @@ def summarised_providers(
     universe: Universe, candidates: list[Candidate], nested_aware: bool
 ) -> list[int]:
     """From 1.29 every provider of every tree a candidate uses; before, the used ones."""
-    used: set[int] = set()
-    for candidate in candidates:
-        used |= candidate.provider_ids()
+    return _summarised(universe, used_providers(candidates), nested_aware)
+
+
+def _summarised(universe: Universe, used: set[int], nested_aware: bool) -> list[int]:
     if not nested_aware:
         return sorted(used)
     roots = {universe.providers[pid].root_id for pid in used}
