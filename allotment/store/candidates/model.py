@@ -331,8 +331,9 @@ class ModelSource:
             found.id_range = (model.roots[0], model.roots[-1])
         return found
 
-    def windows(self, plan: Plan, first: int | None) -> Iterator[Window]:
-        """Windows of ``first`` roots worth examining, then twice as many each time."""
+    def windows(self, plan: Plan, first: int | None, grow: bool = True) -> Iterator[Window]:
+        """Windows of ``first`` roots worth examining, then twice as many each
+        time (or, not ``grow``, every one ``first`` roots)."""
         if plan.hopeless:
             return
         roots = self.model.roots if plan.roots is None else plan.roots
@@ -344,7 +345,8 @@ class ModelSource:
             end = min(len(roots), start + width)
             yield (roots[start], roots[end] if end < len(roots) else roots[-1] + 1)
             start = end
-            width *= 2
+            if grow:
+                width *= 2
 
     def anchors(self, plan: Plan, window: Window) -> list[int]:
         if plan.hopeless:

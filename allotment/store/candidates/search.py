@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
@@ -40,7 +40,7 @@ from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, Observer, generate_over
 from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
-from allotment.store.candidates.research import Research, chunks
+from allotment.store.candidates.research import Research, Window, chunks
 from allotment.store.candidates.sources import CandidateSource, SqlSource
 from allotment.store.candidates.universe import Provider, Universe
 
@@ -101,15 +101,20 @@ def search(
 ) -> SearchResult:
     """Plan, then windows, anchors and chunks from ``source``, assembled lazily."""
     stop = _stop(request, options)
-    # Windows pay off for a deterministic prefix only; a random pool needs every root.
-    in_order = stop is not None and not options.randomize
-    plan = source.plan(request, windowed=in_order)
+    # With a stop, the roots are searched in windows: in id order for a
+    # deterministic prefix, or (randomised) windows of equal width in random
+    # order, so that a random pool costs about its own size, not the cloud's.
+    plan = source.plan(request, windowed=stop is not None)
     first = None
-    if in_order and stop is not None:
+    if stop is not None:
         first = options.first_window or max(MIN_WINDOW, 2 * stop)
+    windows: Iterable[Window] = source.windows(plan, first, grow=not options.randomize)
+    if options.randomize and stop is not None:
+        windows = list(windows)
+        options.rng.shuffle(windows)
 
     def universes() -> Iterator[Universe]:
-        for window in source.windows(plan, first):
+        for window in windows:
             anchors = source.anchors(plan, window)
             if options.randomize:
                 options.rng.shuffle(anchors)

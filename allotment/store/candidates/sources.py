@@ -27,8 +27,9 @@ class CandidateSource(Protocol):
         """Names, ``in_tree`` roots, sharing providers; unknown names raise NotFound."""
         ...
 
-    def windows(self, plan: Plan, first: int | None) -> Iterator[Window]:
-        """Root id ranges to search in turn (one None window: every root)."""
+    def windows(self, plan: Plan, first: int | None, grow: bool = True) -> Iterator[Window]:
+        """Root id ranges to search in turn (one None window: every root); each
+        twice as wide as the one before, or (not ``grow``) all as wide."""
         ...
 
     def anchors(self, plan: Plan, window: Window) -> list[int]:
@@ -49,8 +50,8 @@ class SqlSource:
     def plan(self, request: CandidateRequest, windowed: bool) -> Plan:
         return research.plan(self.conn, request, windowed=windowed)
 
-    def windows(self, plan: Plan, first: int | None) -> Iterator[Window]:
-        return research.windows(plan, first)
+    def windows(self, plan: Plan, first: int | None, grow: bool = True) -> Iterator[Window]:
+        return research.windows(plan, first, grow)
 
     def anchors(self, plan: Plan, window: Window) -> list[int]:
         return research.anchors(self.conn, plan, window)
