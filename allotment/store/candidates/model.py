@@ -43,6 +43,7 @@ from allotment.store.candidates import research
 from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
+from allotment.store.candidates.sources import MIN_WINDOW
 from allotment.store.candidates.universe import Provider, Universe
 
 # A feed id not visible after this long belongs to a rolled-back transaction.
@@ -300,6 +301,11 @@ class ModelSource:
     def __init__(self, model: ProviderModel, conn: Connection) -> None:
         self.model = model
         self.conn = conn
+
+    def first_window(self, stop: int) -> int:
+        # A window costs only the roots it holds: start small (a shape with
+        # several candidates per tree needs few trees), double as needed.
+        return max(MIN_WINDOW, stop // 2)
 
     def plan(self, request: CandidateRequest, windowed: bool) -> Plan:
         model = self.model

@@ -4,8 +4,10 @@ Without randomisation, a ``limit`` (or ``max_allocation_candidates``) means
 the answer is the first candidates of a deterministic order: anchors in root
 id order, each anchor's candidates in the assembler's order (or one per
 anchor in turn with the breadth-first strategy). With such a stop the roots
-are searched in windows (``first_window`` wide, by default twice the stop and
-at least ``MIN_WINDOW``; then twice as wide each time) and the anchors of a
+are searched in windows (``first_window`` wide, by default as the source
+prefers: twice the stop for SQL research, where each window costs queries,
+half of it for the model, where a window costs only what it holds; at least
+``MIN_WINDOW``; then twice as wide each time) and the anchors of a
 window are loaded in chunks of at most ``max_chunk`` trees; nothing more is
 read once enough candidates exist.
 Without a stop every anchor is needed: one window, chunks of ``max_chunk``.
@@ -46,8 +48,6 @@ from allotment.store.candidates.universe import Provider, Universe
 
 # With randomisation and a limit: how many times ``limit`` candidates to draw from.
 RANDOM_POOL_FACTOR = 10
-# The narrowest first window (roots, or provider ids on SQL).
-MIN_WINDOW = 16
 
 
 @dataclass
@@ -107,7 +107,7 @@ def search(
     plan = source.plan(request, windowed=stop is not None)
     first = None
     if stop is not None:
-        first = options.first_window or max(MIN_WINDOW, 2 * stop)
+        first = options.first_window or source.first_window(stop)
     windows: Iterable[Window] = source.windows(plan, first, grow=not options.randomize)
     if options.randomize and stop is not None:
         windows = list(windows)
