@@ -20,8 +20,9 @@ import orjson
 from allotment.store.candidates.universe import Provider
 
 # At most this many fragments are kept (per worker and database): about
-# 0.5 KiB each. A no-limit answer over a larger cloud renders the rest anew.
-MAX_FRAGMENTS = 50_000
+# 0.5 KiB each, enough for the summaries of many limit=1000 answers. A
+# no-limit answer over a larger cloud renders the rest anew.
+MAX_FRAGMENTS = 20_000
 
 
 class FragmentCache:
@@ -39,7 +40,10 @@ class FragmentCache:
         entry = self._entries.get((provider.id, key))
         if entry is not None and entry[0] is provider:
             return entry[1]
-        fragment = orjson.Fragment(orjson.dumps(render(provider)))
+        # A copy of exactly the rendered size: orjson's own buffer is larger,
+        # and tens of thousands of them kept (or freed amid other objects)
+        # hold hundreds of MiB of heap at N=50,000.
+        fragment = orjson.Fragment(bytes(memoryview(orjson.dumps(render(provider)))))
         with self._lock:
             if len(self._entries) < self.capacity or (provider.id, key) in self._entries:
                 self._entries[(provider.id, key)] = (provider, fragment)
