@@ -35,6 +35,7 @@ from allotment.store.candidates.request import (
     RequestGroup,
 )
 from allotment.store.candidates.search import SearchOptions, SearchResult, find_candidates
+from allotment.store.candidates.universe import Provider, Universe
 from allotment.store.explain import explain, log_line
 
 LOG = logging.getLogger(__name__)
@@ -382,10 +383,12 @@ def _check_resourceless(
 
 
 def render(result: SearchResult, request: CandidateRequest, version: mv.Version) -> dict[str, Any]:
-    uuid = {pid: provider.uuid for pid, provider in result.universe.providers.items()}
+    providers = result.universe.providers
     dict_form = version.matches(mv.ALLOCATIONS_DICT_FORM)
     mappings = version.matches(mv.CANDIDATE_MAPPINGS)
     requests = []
+    # Every provider a candidate uses is summarised.
+    uuid = {pid: providers[pid].uuid for pid in result.summarised}
     for candidate in result.candidates:
         # Candidates are fresh objects: their dicts are rendered without copies.
         if dict_form:
@@ -407,15 +410,40 @@ def render(result: SearchResult, request: CandidateRequest, version: mv.Version)
                 ]
             }
         requests.append(entry)
-    summaries = {uuid[pid]: _summary(result, pid, request, version) for pid in result.summarised}
-    return {"allocation_requests": requests, "provider_summaries": summaries}
+    return {
+        "allocation_requests": requests,
+        "provider_summaries": _summaries(result, request, version),
+    }
+
+
+def _summaries(
+    result: SearchResult, request: CandidateRequest, version: mv.Version
+) -> dict[str, Any]:
+    """Provider uuid -> summary; from the model's rendered fragments where it has them."""
+    universe = result.universe
+    wanted = None if version.matches(mv.SUMMARIES_ALL_CLASSES) else request.resource_classes()
+    traits = version.matches(mv.CANDIDATES_REQUIRED)
+    nested = version.matches(mv.NESTED_CANDIDATES)
+
+    def summary(provider: Provider) -> dict[str, Any]:
+        return _summary(universe, provider, wanted, traits, nested)
+
+    providers = universe.providers
+    if result.fragments is None:
+        return {providers[pid].uuid: summary(providers[pid]) for pid in result.summarised}
+    cache, key = (
+        result.fragments,
+        (frozenset(wanted) if wanted is not None else None, traits, nested),
+    )
+    return {
+        providers[pid].uuid: cache.fragment(providers[pid], key, summary)
+        for pid in result.summarised
+    }
 
 
 def _summary(
-    result: SearchResult, pid: int, request: CandidateRequest, version: mv.Version
+    universe: Universe, provider: Provider, wanted: set[str] | None, traits: bool, nested: bool
 ) -> dict[str, Any]:
-    provider = result.universe.providers[pid]
-    wanted = None if version.matches(mv.SUMMARIES_ALL_CLASSES) else request.resource_classes()
     summary: dict[str, Any] = {
         "resources": {
             rc: {"capacity": inventory.summary_capacity, "used": inventory.used}
@@ -423,14 +451,12 @@ def _summary(
             if wanted is None or rc in wanted
         }
     }
-    if version.matches(mv.CANDIDATES_REQUIRED):
+    if traits:
         summary["traits"] = list(provider.trait_order) or sorted(provider.traits)
-    if version.matches(mv.NESTED_CANDIDATES):
+    if nested:
         parent = (
-            result.universe.providers.get(provider.parent_id)
-            if provider.parent_id is not None
-            else None
+            universe.providers.get(provider.parent_id) if provider.parent_id is not None else None
         )
         summary["parent_provider_uuid"] = parent.uuid if parent else None
-        summary["root_provider_uuid"] = result.universe.providers[provider.root_id].uuid
+        summary["root_provider_uuid"] = universe.providers[provider.root_id].uuid
     return summary

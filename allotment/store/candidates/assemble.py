@@ -29,15 +29,19 @@ from itertools import chain, product
 from typing import Protocol
 
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
-from allotment.store.candidates.universe import Provider, Universe
+from allotment.store.candidates.universe import Universe
 
 DEPTH_FIRST = "depth-first"
 BREADTH_FIRST = "breadth-first"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Candidate:
-    """One allocation request: amounts per provider and which providers served each group."""
+    """One allocation request: amounts per provider and which providers served each group.
+
+    Not frozen: a frozen dataclass pays a slow ``__init__``, and a search may
+    build tens of thousands of these. Treat it as read-only all the same.
+    """
 
     anchor: int
     allocations: dict[int, dict[str, int]]
@@ -93,30 +97,31 @@ def _traits_ok(traits: frozenset[str], group: RequestGroup) -> bool:
     return not (traits & group.forbidden) and all(traits & any_of for any_of in group.required)
 
 
-def _fits_all(provider: Provider, resources: dict[str, int]) -> bool:
-    for rc, amount in resources.items():
-        inventory = provider.inventories.get(rc)
-        if inventory is None or not inventory.fits(amount):
-            return False
-    return True
-
-
 def suffixed_choices(
     universe: Universe, anchor: int, group: RequestGroup, in_tree_root: int | None
 ) -> list[int]:
     """Providers that can serve a suffixed group on their own (J3: everything on itself)."""
+    providers = universe.providers
+    resources = list(group.resources.items())
+    traits = bool(group.required or group.forbidden)
+    in_tree_only = group.in_tree is not None
     out = []
     for pid in universe.eligible(anchor):
-        provider = universe.providers[pid]
-        if group.in_tree is not None and provider.root_id != in_tree_root:
+        provider = providers[pid]
+        if in_tree_only and provider.root_id != in_tree_root:
             continue
-        if not _traits_ok(provider.traits, group):
+        if traits and not _traits_ok(provider.traits, group):
             continue
-        if not _all_terms(provider.aggregates, group.member_of):
+        if group.member_of and not _all_terms(provider.aggregates, group.member_of):
             continue
-        if provider.aggregates & group.forbidden_aggs:
+        if group.forbidden_aggs and provider.aggregates & group.forbidden_aggs:
             continue
-        if _fits_all(provider, dict(group.resources)):
+        inventories = provider.inventories
+        for rc, amount in resources:
+            inventory = inventories.get(rc)
+            if inventory is None or not inventory.fits(amount):
+                break
+        else:
             out.append(pid)
     return out
 
@@ -125,27 +130,41 @@ def unnumbered_choices(
     universe: Universe, anchor: int, group: RequestGroup, in_tree_root: int | None
 ) -> dict[str, list[int]] | None:
     """Per class, the providers that may supply it for the unnumbered group; None if hopeless."""
-    root = universe.providers[anchor]
-    if root.aggregates & group.forbidden_aggs:
+    providers = universe.providers
+    root = providers[anchor]
+    forbidden = group.forbidden
+    forbidden_aggs = group.forbidden_aggs
+    member_of = group.member_of
+    in_tree_only = group.in_tree is not None
+    if forbidden_aggs and root.aggregates & forbidden_aggs:
         return None
-    if group.in_tree is not None and anchor != in_tree_root:
+    if in_tree_only and anchor != in_tree_root:
         return None
-    root_in_aggs = _all_terms(root.aggregates, group.member_of)
+    root_in_aggs = _all_terms(root.aggregates, member_of)
     allowed = []
     for pid in universe.eligible(anchor):
-        provider = universe.providers[pid]
+        provider = providers[pid]
         in_tree = provider.root_id == anchor
-        if group.in_tree is not None and not in_tree:
+        if in_tree_only and not in_tree:
             continue  # sharing providers of other trees are not used with in_tree
-        if provider.traits & group.forbidden or provider.aggregates & group.forbidden_aggs:
+        if forbidden and provider.traits & forbidden:
             continue
-        if not (_all_terms(provider.aggregates, group.member_of) or (in_tree and root_in_aggs)):
+        if forbidden_aggs and provider.aggregates & forbidden_aggs:
             continue
-        allowed.append(provider)
+        if member_of and not (
+            (in_tree and root_in_aggs) or _all_terms(provider.aggregates, member_of)
+        ):
+            continue
+        allowed.append((pid, provider.inventories))
     out = {}
-    for rc in sorted(group.resources):
-        amount = group.resources[rc]
-        choices = [p.id for p in allowed if rc in p.inventories and p.inventories[rc].fits(amount)]
+    resources = group.resources
+    for rc in sorted(resources):
+        amount = resources[rc]
+        choices = []
+        for pid, inventories in allowed:
+            inventory = inventories.get(rc)
+            if inventory is not None and inventory.fits(amount):
+                choices.append(pid)
         if not choices:
             return None
         out[rc] = choices
@@ -219,7 +238,7 @@ def isolate_feasible(slots: Sequence[_Slot]) -> bool:
 # The search
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Choice:
     """One provider for one slot, with the (provider, class) cells it adds to."""
 
@@ -250,6 +269,7 @@ class _Search:
         self.cell_cap: list[float] = []
         self.cell_max: list[int] = []
         self.rc_index: dict[str, int] = {}
+        self._cells: dict[tuple[int, str], int] = {}  # (provider, class) -> cell
         self.choices = [self._choices(slot) for slot in slots]
         self.sums = [0] * len(self.cell_used)
         self.chosen: list[_Choice | None] = [None] * len(slots)
@@ -259,20 +279,25 @@ class _Search:
 
     def _choices(self, slot: _Slot) -> list[_Choice]:
         out = []
-        cells: dict[tuple[int, str], int] = getattr(self, "_cells", {})
-        self._cells = cells
+        cells = self._cells
+        rc_index = self.rc_index
+        providers = self.universe.providers
+        amounts = list(slot.amounts.items())
         for pid in slot.choices:
-            provider = self.universe.providers[pid]
+            provider = providers[pid]
             entry = []
-            for rc, amount in slot.amounts.items():
-                if (pid, rc) not in cells:
+            for rc, amount in amounts:
+                cell = cells.get((pid, rc))
+                if cell is None:
                     inventory = provider.inventories[rc]
-                    cells[(pid, rc)] = len(self.cell_used)
+                    cell = cells[(pid, rc)] = len(self.cell_used)
                     self.cell_used.append(inventory.used)
                     self.cell_cap.append(inventory.capacity)
                     self.cell_max.append(inventory.max_unit)
-                rc_i = self.rc_index.setdefault(rc, len(self.rc_index))
-                entry.append((cells[(pid, rc)], rc_i, amount, rc))
+                rc_i = rc_index.get(rc)
+                if rc_i is None:
+                    rc_i = rc_index[rc] = len(rc_index)
+                entry.append((cell, rc_i, amount, rc))
             out.append(_Choice(pid, provider.root_id, tuple(entry)))
         return out
 
@@ -445,20 +470,47 @@ def anchor_candidates(
     observer: Observer | None = None,
 ) -> Iterator[Candidate]:
     """Candidates of one anchor, planned lazily (a capped search may never get here)."""
+    unnumbered = request.unnumbered
+    if (
+        observer is None
+        and request.nested_aware
+        and not request.suffixed
+        and unnumbered is not None
+        and unnumbered.resources
+    ):
+        # The common request (nova's, one group): no slots, no search.
+        yield from _unnumbered_only(universe, anchor, request, unnumbered, in_tree_roots)
+        return
     slots = plan_anchor(universe, anchor, request, in_tree_roots)
     if observer is not None:
         observer.planned(universe, anchor, slots)
     if slots is None:
         return
     if not request.suffixed and request.nested_aware:
-        found = _products(universe, anchor, slots, request)
+        per_rc = {next(iter(slot.amounts)): slot.choices for slot in slots}
+        found = _products(universe, anchor, per_rc, request)
     else:
         found = _Search(universe, anchor, request, slots).run()
     yield from found if observer is None else observer.watch(anchor, found)
 
 
+def _unnumbered_only(
+    universe: Universe,
+    anchor: int,
+    request: CandidateRequest,
+    group: RequestGroup,
+    in_tree_roots: dict[str, int | None],
+) -> Iterator[Candidate]:
+    """What ``plan_anchor`` then ``_products`` give for the unnumbered group alone."""
+    if anchor not in universe.providers or not root_ok(universe, anchor, request):
+        return
+    per_rc = unnumbered_choices(universe, anchor, group, in_tree_roots.get(UNNUMBERED))
+    if per_rc is not None:
+        yield from _products(universe, anchor, per_rc, request)
+
+
 def _products(
-    universe: Universe, anchor: int, slots: list[_Slot], request: CandidateRequest
+    universe: Universe, anchor: int, per_rc: dict[str, list[int]], request: CandidateRequest
 ) -> Iterator[Candidate]:
     """The unnumbered group alone, from 1.29: every combination of its per-class choices.
 
@@ -467,15 +519,13 @@ def _products(
     combination in ``itertools.product`` order anyway; only the group's
     required traits (on the union of the providers used) can reject one.
     """
-    amounts = [next(iter(slot.amounts.items())) for slot in slots]
-    required = request.unnumbered.required if request.unnumbered else ()
+    unnumbered = request.unnumbered
+    assert unnumbered is not None
+    amounts = [(rc, unnumbered.resources[rc]) for rc in per_rc]
+    required = unnumbered.required
     providers = universe.providers
-    for combo in product(*(slot.choices for slot in slots)):
-        used = tuple(dict.fromkeys(combo))
-        if required:
-            traits = frozenset().union(*(providers[pid].traits for pid in used))
-            if not all(traits & any_of for any_of in required):
-                continue
+    for combo in product(*per_rc.values()):
+        # Keys in first-use order: the group's mapping, as upstream lists it.
         allocations: dict[int, dict[str, int]] = {}
         for pid, (rc, amount) in zip(combo, amounts, strict=True):
             target = allocations.get(pid)
@@ -483,7 +533,11 @@ def _products(
                 allocations[pid] = {rc: amount}
             else:
                 target[rc] = amount
-        yield Candidate(anchor, allocations, {UNNUMBERED: used})
+        if required:
+            traits = frozenset().union(*(providers[pid].traits for pid in allocations))
+            if not all(traits & any_of for any_of in required):
+                continue
+        yield Candidate(anchor, allocations, {UNNUMBERED: tuple(allocations)})
 
 
 def _round_robin(generators: Iterator[Iterator[Candidate]]) -> Iterator[Candidate]:
@@ -548,7 +602,7 @@ def generate_over(
     for candidate in stream:
         # A candidate using any non-sharing provider can only come from that
         # provider's tree; only all-sharing candidates can repeat across anchors.
-        if all(p in sharing for p in candidate.allocations):
+        if sharing.issuperset(candidate.allocations):
             key = candidate.key()
             if key in seen:
                 continue

@@ -40,8 +40,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from allotment.store import changes, resource_class, trait
 from allotment.store.candidates import research
+from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
+from allotment.store.candidates.sources import MIN_WINDOW
 from allotment.store.candidates.universe import Provider, Universe
 
 # A feed id not visible after this long belongs to a rolled-back transaction.
@@ -70,6 +72,8 @@ class ProviderModel:
         self.top = 0
         self.gaps: dict[int, float] = {}  # feed id -> when first missed
         self.polled_at = 0.0
+        # Rendered provider summaries, fresh while their Provider object is the model's.
+        self.fragments = FragmentCache()
         # Counters (tests and benchmarks read them).
         self.full_loads = 0
         self.trees_reloaded = 0
@@ -142,6 +146,7 @@ class ProviderModel:
         self.by_uuid = {}
         self._links = None
         self._class_roots = None
+        self.fragments.clear()
         for provider in sorted(providers, key=_pid):
             self.providers[provider.id] = provider
             self.trees.setdefault(provider.root_id, []).append(provider.id)
@@ -297,6 +302,11 @@ class ModelSource:
         self.model = model
         self.conn = conn
 
+    def first_window(self, stop: int) -> int:
+        # A window costs only the roots it holds: start small (a shape with
+        # several candidates per tree needs few trees), double as needed.
+        return max(MIN_WINDOW, stop // 2)
+
     def plan(self, request: CandidateRequest, windowed: bool) -> Plan:
         model = self.model
         rc_ids = resource_class.ids_for_names(self.conn, request.resource_classes())
@@ -327,8 +337,9 @@ class ModelSource:
             found.id_range = (model.roots[0], model.roots[-1])
         return found
 
-    def windows(self, plan: Plan, first: int | None) -> Iterator[Window]:
-        """Windows of ``first`` roots worth examining, then twice as many each time."""
+    def windows(self, plan: Plan, first: int | None, grow: bool = True) -> Iterator[Window]:
+        """Windows of ``first`` roots worth examining, then twice as many each
+        time (or, not ``grow``, every one ``first`` roots)."""
         if plan.hopeless:
             return
         roots = self.model.roots if plan.roots is None else plan.roots
@@ -340,7 +351,8 @@ class ModelSource:
             end = min(len(roots), start + width)
             yield (roots[start], roots[end] if end < len(roots) else roots[-1] + 1)
             start = end
-            width *= 2
+            if grow:
+                width *= 2
 
     def anchors(self, plan: Plan, window: Window) -> list[int]:
         if plan.hopeless:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 ISOLATE = "isolate"
 NONE = "none"
@@ -79,11 +80,12 @@ class CandidateRequest:
                 return group
         return None
 
-    @property
+    # Cached: the assembler asks for these once per anchor.
+    @cached_property
     def unnumbered(self) -> RequestGroup | None:
         return self.group(UNNUMBERED)
 
-    @property
+    @cached_property
     def suffixed(self) -> tuple[RequestGroup, ...]:
         return tuple(g for g in self.groups if g.same_provider)
 

@@ -175,8 +175,9 @@ def plan(conn: Connection, request: CandidateRequest, windowed: bool = False) ->
     return found
 
 
-def windows(found: Plan, first: int | None) -> Iterator[Window]:
-    """Root id ranges to search in turn: ``first`` ids wide, then twice as wide each time.
+def windows(found: Plan, first: int | None, grow: bool = True) -> Iterator[Window]:
+    """Root id ranges to search in turn: ``first`` ids wide, then twice as wide
+    each time (or, not ``grow``, every one ``first`` wide).
 
     A single window (every root) without ``first`` or without an id range.
     """
@@ -190,7 +191,8 @@ def windows(found: Plan, first: int | None) -> Iterator[Window]:
     while low <= high:
         yield (low, low + width)
         low += width
-        width *= 2
+        if grow:
+            width *= 2
 
 
 def anchors(conn: Connection, found: Plan, window: Window) -> list[int]:

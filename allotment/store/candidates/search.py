@@ -4,8 +4,10 @@ Without randomisation, a ``limit`` (or ``max_allocation_candidates``) means
 the answer is the first candidates of a deterministic order: anchors in root
 id order, each anchor's candidates in the assembler's order (or one per
 anchor in turn with the breadth-first strategy). With such a stop the roots
-are searched in windows (``first_window`` wide, by default twice the stop and
-at least ``MIN_WINDOW``; then twice as wide each time) and the anchors of a
+are searched in windows (``first_window`` wide, by default as the source
+prefers: twice the stop for SQL research, where each window costs queries,
+half of it for the model, where a window costs only what it holds; at least
+``MIN_WINDOW``; then twice as wide each time) and the anchors of a
 window are loaded in chunks of at most ``max_chunk`` trees; nothing more is
 read once enough candidates exist.
 Without a stop every anchor is needed: one window, chunks of ``max_chunk``.
@@ -31,22 +33,21 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
 from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, Observer, generate_over
+from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
-from allotment.store.candidates.research import Research, chunks
+from allotment.store.candidates.research import Research, Window, chunks
 from allotment.store.candidates.sources import CandidateSource, SqlSource
 from allotment.store.candidates.universe import Provider, Universe
 
 # With randomisation and a limit: how many times ``limit`` candidates to draw from.
 RANDOM_POOL_FACTOR = 10
-# The narrowest first window (roots, or provider ids on SQL).
-MIN_WINDOW = 16
 
 
 @dataclass
@@ -73,6 +74,8 @@ class SearchResult:
     candidates: list[Candidate]
     universe: Universe
     summarised: list[int]
+    # Rendered summaries to reuse (the model's); None: render every one.
+    fragments: FragmentCache | None = None
 
 
 def find_candidates(
@@ -87,7 +90,9 @@ def find_candidates(
     if options.in_memory:
         with model_mod.open_source(conn) as from_model:
             if from_model is not None:
-                return search(from_model, request, options)
+                result = search(from_model, request, options)
+                result.fragments = from_model.model.fragments
+                return result
     return search(SqlSource(conn), request, options)
 
 
@@ -96,15 +101,20 @@ def search(
 ) -> SearchResult:
     """Plan, then windows, anchors and chunks from ``source``, assembled lazily."""
     stop = _stop(request, options)
-    # Windows pay off for a deterministic prefix only; a random pool needs every root.
-    in_order = stop is not None and not options.randomize
-    plan = source.plan(request, windowed=in_order)
+    # With a stop, the roots are searched in windows: in id order for a
+    # deterministic prefix, or (randomised) windows of equal width in random
+    # order, so that a random pool costs about its own size, not the cloud's.
+    plan = source.plan(request, windowed=stop is not None)
     first = None
-    if in_order and stop is not None:
-        first = options.first_window or max(MIN_WINDOW, 2 * stop)
+    if stop is not None:
+        first = options.first_window or source.first_window(stop)
+    windows: Iterable[Window] = source.windows(plan, first, grow=not options.randomize)
+    if options.randomize and stop is not None:
+        windows = list(windows)
+        options.rng.shuffle(windows)
 
     def universes() -> Iterator[Universe]:
-        for window in source.windows(plan, first):
+        for window in windows:
             anchors = source.anchors(plan, window)
             if options.randomize:
                 options.rng.shuffle(anchors)
@@ -169,22 +179,28 @@ def _select(
             options.rng.shuffle(candidates)
     elif request.limit is not None:
         candidates = candidates[: request.limit]
-    universe = _merged(loaded, candidates)
-    return SearchResult(
-        candidates, universe, summarised_providers(universe, candidates, request.nested_aware)
-    )
+    used = used_providers(candidates)
+    universe = _merged(loaded, used)
+    return SearchResult(candidates, universe, _summarised(universe, used, request.nested_aware))
 
 
-def _merged(loaded: list[Universe], candidates: list[Candidate]) -> Universe:
+def used_providers(candidates: list[Candidate]) -> set[int]:
+    """Every provider some candidate allocates from or maps a group to."""
+    used: set[int] = set()
+    for candidate in candidates:
+        used.update(candidate.allocations)
+        for providers in candidate.mappings.values():
+            used.update(providers)
+    return used
+
+
+def _merged(loaded: list[Universe], used: set[int]) -> Universe:
     """One universe holding the trees the candidates use (what rendering needs)."""
     if len(loaded) == 1:
         return loaded[0]
     providers: dict[int, Provider] = {}
     for universe in loaded:
         providers.update(universe.providers)
-    used: set[int] = set()
-    for candidate in candidates:
-        used |= candidate.provider_ids()
     roots = {providers[pid].root_id for pid in used}
     return Universe([p for p in providers.values() if p.root_id in roots])
 
@@ -193,9 +209,10 @@ def summarised_providers(
     universe: Universe, candidates: list[Candidate], nested_aware: bool
 ) -> list[int]:
     """From 1.29 every provider of every tree a candidate uses; before, the used ones."""
-    used: set[int] = set()
-    for candidate in candidates:
-        used |= candidate.provider_ids()
+    return _summarised(universe, used_providers(candidates), nested_aware)
+
+
+def _summarised(universe: Universe, used: set[int], nested_aware: bool) -> list[int]:
     if not nested_aware:
         return sorted(used)
     roots = {universe.providers[pid].root_id for pid in used}

@@ -21,14 +21,22 @@ from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Plan, Window
 from allotment.store.candidates.universe import Universe
 
+# The narrowest first window (roots, or provider ids on SQL).
+MIN_WINDOW = 16
+
 
 class CandidateSource(Protocol):
+    def first_window(self, stop: int) -> int:
+        """How wide the first window is when ``stop`` candidates are wanted."""
+        ...
+
     def plan(self, request: CandidateRequest, windowed: bool) -> Plan:
         """Names, ``in_tree`` roots, sharing providers; unknown names raise NotFound."""
         ...
 
-    def windows(self, plan: Plan, first: int | None) -> Iterator[Window]:
-        """Root id ranges to search in turn (one None window: every root)."""
+    def windows(self, plan: Plan, first: int | None, grow: bool = True) -> Iterator[Window]:
+        """Root id ranges to search in turn (one None window: every root); each
+        twice as wide as the one before, or (not ``grow``) all as wide."""
         ...
 
     def anchors(self, plan: Plan, window: Window) -> list[int]:
@@ -46,11 +54,15 @@ class SqlSource:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    def first_window(self, stop: int) -> int:
+        # Each window costs C + 2 queries: overshoot rather than ask again.
+        return max(MIN_WINDOW, 2 * stop)
+
     def plan(self, request: CandidateRequest, windowed: bool) -> Plan:
         return research.plan(self.conn, request, windowed=windowed)
 
-    def windows(self, plan: Plan, first: int | None) -> Iterator[Window]:
-        return research.windows(plan, first)
+    def windows(self, plan: Plan, first: int | None, grow: bool = True) -> Iterator[Window]:
+        return research.windows(plan, first, grow)
 
     def anchors(self, plan: Plan, window: Window) -> list[int]:
         return research.anchors(self.conn, plan, window)

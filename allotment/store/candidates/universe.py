@@ -24,11 +24,12 @@ class Inventory:
     step_size: int = 1
     allocation_ratio: float = 1.0
     used: int = 0
+    # Un-truncated capacity: what fit checks compare with (spec E1). Stored,
+    # not a property: fit checks are the assembler's innermost loop.
+    capacity: float = field(init=False, repr=False, compare=False)
 
-    @property
-    def capacity(self) -> float:
-        """Un-truncated capacity: what fit checks compare with (spec E1)."""
-        return (self.total - self.reserved) * self.allocation_ratio
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "capacity", (self.total - self.reserved) * self.allocation_ratio)
 
     @property
     def summary_capacity(self) -> int:
