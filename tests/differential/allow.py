@@ -45,6 +45,24 @@ DUPLICATE_INVENTORY = Allowed(
     test="tests/functional/gabbits/compat-upstream-bugs.yaml",
 )
 
+REPEATED_CANDIDATE_PARAMETER = Allowed(
+    reason="repeated limit or group_policy: upstream checks the last value against its "
+    "schema and uses the first one unchecked (limit=0 honoured, limit=x a 500, an "
+    "unknown group_policy taken as none); allotment refuses any invalid value",
+    test="tests/functional/gabbits/compat-upstream-bugs.yaml",
+)
+
+
+def _repeated_candidate_parameter(call: Call, ours: httpx.Response) -> bool:
+    path, _, query = call.path.partition("?")
+    names = [item.split("=", 1)[0] for item in query.split("&") if item]
+    return (
+        path == "/allocation_candidates"
+        and ours.status_code == 400
+        and "Invalid query string parameters" in ours.text
+        and any(names.count(name) > 1 for name in ("limit", "group_policy"))
+    )
+
 
 def _empty_provider_name(call: Call, ours: httpx.Response, theirs: httpx.Response) -> bool:
     body = call.body if isinstance(call.body, dict) else {}
@@ -91,6 +109,8 @@ class Allowances:
     ) -> str | None:
         if _empty_provider_name(call, ours, theirs):
             return EMPTY_NAME.reason
+        if _repeated_candidate_parameter(call, ours):
+            return REPEATED_CANDIDATE_PARAMETER.reason
         if self.leaked & _consumers_named(call):
             return LEAKED_CONSUMER.reason
         if (

@@ -33,7 +33,7 @@ INVENTORY_RECORD = {
 PROVIDER_INVENTORIES = {
     "type": "object",
     "properties": {
-        "resource_provider_generation": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+        "resource_provider_generation": GENERATION,
         "inventories": {
             "type": "object",
             "patternProperties": {"^[A-Z0-9_]+$": INVENTORY_RECORD},
