@@ -48,7 +48,7 @@ DUPLICATE_INVENTORY = Allowed(
 REPEATED_CANDIDATE_PARAMETER = Allowed(
     reason="repeated limit or group_policy: upstream checks the last value against its "
     "schema and uses the first one unchecked (limit=0 honoured, limit=x a 500, an "
-    "unknown group_policy taken as none); allotment refuses any invalid value",
+    "unknown group_policy accepted); allotment refuses any invalid value",
     test="tests/functional/gabbits/compat-upstream-bugs.yaml",
 )
 
