@@ -9,7 +9,6 @@ from allotment.http.schemas import allocation
 from allotment.http.validation import (
     ALLOCATION_RATIO,
     GENERATION,
-    MAX_INT,
     NON_NEGATIVE_INT,
     POSITIVE_INT,
 )
