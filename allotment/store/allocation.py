@@ -154,6 +154,8 @@ def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
     """Delete a consumer and its allocations; False if it had none.
 
     No generation is checked or bumped (spec H5): this is the unsafe delete.
+    A consumer without allocations (an empty write can leave one) is kept, as
+    upstream keeps it: its generation still guards the next write.
     """
     # No generation is bumped, so the change feed is the only trace for readers.
     touched = conn.execute(
@@ -163,8 +165,10 @@ def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
     ).scalars()
     changes.record(conn, touched)
     deleted = conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id == consumer_uuid))
+    if deleted.rowcount == 0:
+        return False
     consumer_store.delete(conn, consumer_uuid)
-    return deleted.rowcount > 0
+    return True
 
 
 # --- capacity rules (spec Part E), no SQL ------------------------------------

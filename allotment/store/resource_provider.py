@@ -359,23 +359,36 @@ def has_any_trait(provider_id: ColumnElement, trait_ids: Iterable[int]) -> Colum
     )
 
 
-def _trait_conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement]:
+def _trait_conditions(
+    conn: Connection, flt: ProviderFilter
+) -> tuple[list[ColumnElement], list[ColumnElement]]:
+    """The required-trait conditions and the forbidden-trait ones."""
     names = set(flt.traits_forbidden).union(*flt.traits_any_of)
     if not names:
-        return []
+        return [], []
     ids = trait.ids_for_names(conn, names)
-    out = [has_any_trait(rp.c.id, {ids[n] for n in group}) for group in flt.traits_any_of]
+    required = [has_any_trait(rp.c.id, {ids[n] for n in group}) for group in flt.traits_any_of]
+    forbidden = []
     if flt.traits_forbidden:
-        out.append(~has_any_trait(rp.c.id, {ids[n] for n in flt.traits_forbidden}))
-    return out
+        forbidden.append(~has_any_trait(rp.c.id, {ids[n] for n in flt.traits_forbidden}))
+    return required, forbidden
+
+
+def _none_match(conn: Connection, conditions: list[ColumnElement]) -> bool:
+    """True when ``conditions`` are given and no provider meets them all."""
+    if not conditions:
+        return False
+    return conn.execute(sa.select(rp.c.id).where(*conditions).limit(1)).first() is None
 
 
 def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement] | None:
     """The WHERE clauses for ``flt``; None when nothing can match.
 
-    Upstream resolves traits, then answers an empty list for an ``in_tree``
-    that names no provider before it looks the resource classes up (an
-    unknown class is then no error); the checks follow that order.
+    Upstream resolves traits, then answers an empty list before it looks
+    the resource classes up (an unknown class is then no error) when an
+    ``in_tree`` names no provider, when no provider is in the ``member_of``
+    aggregates, or when none has the required traits; the checks follow
+    that order.
     """
     out: list[ColumnElement] = []
     if flt.name is not None:
@@ -386,11 +399,16 @@ def _conditions(conn: Connection, flt: ProviderFilter) -> list[ColumnElement] | 
         tree = rp.alias("tree")
         root_of = sa.select(tree.c.root_provider_id).where(tree.c.uuid == flt.in_tree)
         out.append(rp.c.root_provider_id == root_of.scalar_subquery())
-    out.extend(in_aggregates(rp.c.id, group) for group in flt.aggregates_any_of)
+    member_of = [in_aggregates(rp.c.id, group) for group in flt.aggregates_any_of]
+    out.extend(member_of)
     if flt.aggregates_none_of:
         out.append(~in_aggregates(rp.c.id, flt.aggregates_none_of))
-    out.extend(_trait_conditions(conn, flt))
+    required, forbidden = _trait_conditions(conn, flt)
+    out.extend(required + forbidden)
     if flt.in_tree is not None and find(conn, flt.in_tree) is None:
+        return None
+    # Only worth a query when an unknown class would otherwise be an error.
+    if flt.resources and (_none_match(conn, member_of) or _none_match(conn, required)):
         return None
     if flt.resources:
         class_ids = resource_class.ids_for_names(conn, flt.resources)

@@ -36,7 +36,10 @@ REQUEST_ID = re.compile(r"req-[0-9a-f-]{36}")
 # one upstream process to the next, so they are compared sorted.
 SET_ORDERED = (
     re.compile(r"(No such trait )([^ ]+(?:, [^ ]+)*)(  )"),
-    re.compile(r"(on resource provider ')([0-9a-f-]+(?:, [0-9a-f-]+)+)(' invalid)"),
+    # The quotes are escaped (&#x27;) in an HTML error page.
+    re.compile(
+        r"(on resource provider (?:'|&#x27;))([0-9a-f-]+(?:, [0-9a-f-]+)+)((?:'|&#x27;) invalid)"
+    ),
 )
 SCHEMA_DUMP = re.compile(
     r"((?:JSON does not validate|Invalid query string parameters): .*?)  Failed validating .*",

@@ -9,7 +9,6 @@ from allotment.http.schemas import allocation
 from allotment.http.validation import (
     ALLOCATION_RATIO,
     GENERATION,
-    MAX_INT,
     NON_NEGATIVE_INT,
     POSITIVE_INT,
 )
@@ -33,7 +32,7 @@ INVENTORY_RECORD = {
 PROVIDER_INVENTORIES = {
     "type": "object",
     "properties": {
-        "resource_provider_generation": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+        "resource_provider_generation": GENERATION,
         "inventories": {
             "type": "object",
             "patternProperties": {"^[A-Z0-9_]+$": INVENTORY_RECORD},
