@@ -38,8 +38,8 @@ from contextlib import contextmanager
 
 from sqlalchemy.engine import Connection, Engine
 
-from allotment.store import changes, resource_class, trait
-from allotment.store.candidates import research
+from allotment.store import changes, resource_class
+from allotment.store.candidates import lookup_order, research
 from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
@@ -310,14 +310,14 @@ class ModelSource:
     def plan(self, request: CandidateRequest, windowed: bool) -> Plan:
         model = self.model
         rc_ids = resource_class.ids_for_names(self.conn, request.resource_classes())
-        trait_ids = trait.ids_for_names(self.conn, request.trait_names())
+        trait_ids = lookup_order.trait_ids(self.conn, request)
         in_tree: dict[str, int | None] = {}
         for group in request.groups:
             if group.in_tree is not None:
                 pid = model.by_uuid.get(group.in_tree)
                 in_tree[group.suffix] = None if pid is None else model.providers[pid].root_id
-        found = Plan(request, rc_ids, trait_ids, sharing=Facts(in_tree_roots=in_tree))
-        if any(root is None for root in in_tree.values()):
+        found = Plan(request, rc_ids, trait_ids or {}, sharing=Facts(in_tree_roots=in_tree))
+        if trait_ids is None or any(root is None for root in in_tree.values()):
             found.hopeless = True
             return found
         if model.sharing:

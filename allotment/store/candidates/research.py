@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allotment.store import resource_class, trait
+from allotment.store import resource_class
+from allotment.store.candidates import lookup_order
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.universe import SHARING_TRAIT, Inventory, Provider, Universe
 from allotment.store.tables import allocations as alloc
@@ -147,10 +148,10 @@ def plan(conn: Connection, request: CandidateRequest, windowed: bool = False) ->
     Raises ResourceClassNotFound / TraitNotFound for unknown names.
     """
     rc_ids = resource_class.ids_for_names(conn, request.resource_classes())
-    trait_ids = trait.ids_for_names(conn, request.trait_names())
+    trait_ids = lookup_order.trait_ids(conn, request)
     in_tree_roots = _in_tree_roots(conn, request.groups)
-    found = Plan(request, rc_ids, trait_ids, sharing=Facts(in_tree_roots=in_tree_roots))
-    if any(root is None for root in in_tree_roots.values()):
+    found = Plan(request, rc_ids, trait_ids or {}, sharing=Facts(in_tree_roots=in_tree_roots))
+    if trait_ids is None or any(root is None for root in in_tree_roots.values()):
         found.hopeless = True  # an unknown in_tree provider matches nothing
         return found
     sharing = _sharing_provider_ids(conn)
