@@ -26,9 +26,12 @@ from tests import servers
 from tests.servers import free_port as free_port
 from tests.servers import request
 
+# A claim takes 3 VCPU on average. The no-fault phases of a race grant about
+# 1,000 claims on this machine and must leave room for the faulty one to
+# grant some (a capacity that fills during a race is fine: nothing may go over).
 PROVIDERS = {
-    "aaaaaaaa-0000-4000-8000-00000000000a": 1500,
-    "bbbbbbbb-0000-4000-8000-00000000000b": 1500,
+    "aaaaaaaa-0000-4000-8000-00000000000a": 6000,
+    "bbbbbbbb-0000-4000-8000-00000000000b": 6000,
 }
 MAX_CLAIMS_PER_CLIENT = 2000
 
