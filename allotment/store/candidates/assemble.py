@@ -13,12 +13,13 @@ picks one provider per slot, checking as it goes:
 * below 1.29, at most one provider per tree.
 
 Cheap bounds cut dead anchors and branches early, so that trees with many
-identical children never explode: before searching an anchor, per class, the
-whole demand must not exceed the free capacity of the providers that could
-take it, and with ``isolate`` the suffixed slots must have a bipartite matching
-onto distinct providers; while searching with ``isolate``, every suffixed slot
-still open must keep a provider not yet taken. Nothing is materialised beyond
-the candidates actually yielded.
+identical children never explode: before searching an anchor with more than
+``BOUND_ABOVE`` combinations (a smaller search costs less than the bounds),
+per class, the whole demand must not exceed the free capacity of the
+providers that could take it, and with ``isolate`` the suffixed slots must
+have a bipartite matching onto distinct providers; while searching with
+``isolate``, every suffixed slot still open must keep a provider not yet
+taken. Nothing is materialised beyond the candidates actually yielded.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from allotment.store.candidates.universe import Universe
 
 DEPTH_FIRST = "depth-first"
 BREADTH_FIRST = "breadth-first"
+# Searches with more combinations than this are bounded before they start.
+BOUND_ABOVE = 64
 
 
 @dataclass(slots=True)
@@ -282,21 +285,24 @@ class _Search:
         cells = self._cells
         rc_index = self.rc_index
         providers = self.universe.providers
-        amounts = list(slot.amounts.items())
+        cell_used, cell_cap, cell_max = self.cell_used, self.cell_cap, self.cell_max
+        amounts = []
+        for rc, amount in slot.amounts.items():
+            rc_i = rc_index.get(rc)
+            if rc_i is None:
+                rc_i = rc_index[rc] = len(rc_index)
+            amounts.append((rc, rc_i, amount))
         for pid in slot.choices:
             provider = providers[pid]
             entry = []
-            for rc, amount in amounts:
+            for rc, rc_i, amount in amounts:
                 cell = cells.get((pid, rc))
                 if cell is None:
                     inventory = provider.inventories[rc]
-                    cell = cells[(pid, rc)] = len(self.cell_used)
-                    self.cell_used.append(inventory.used)
-                    self.cell_cap.append(inventory.capacity)
-                    self.cell_max.append(inventory.max_unit)
-                rc_i = rc_index.get(rc)
-                if rc_i is None:
-                    rc_i = rc_index[rc] = len(rc_index)
+                    cell = cells[(pid, rc)] = len(cell_used)
+                    cell_used.append(inventory.used)
+                    cell_cap.append(inventory.capacity)
+                    cell_max.append(inventory.max_unit)
                 entry.append((cell, rc_i, amount, rc))
             out.append(_Choice(pid, provider.root_id, tuple(entry)))
         return out
@@ -311,6 +317,16 @@ class _Search:
                 if self.suffixed[i]:
                     for choice in choices:
                         self.slots_of.setdefault(choice.pid, []).append(i)
+
+    def _worth_bounding(self) -> bool:
+        """Whether the bounds may pay: they only cut, and a small search
+        (a compute node with a few NUMA cells) costs less than they do."""
+        size = 1
+        for choices in self.choices:
+            size *= len(choices)
+            if size > BOUND_ABOVE:
+                return True
+        return False
 
     def _more_demand_than_supply(self) -> bool:
         """Per class: the whole demand against the free capacity of every provider
@@ -332,10 +348,11 @@ class _Search:
         return any(d > s for d, s in zip(demand, supply, strict=True))
 
     def run(self) -> Iterator[Candidate]:
-        if self._more_demand_than_supply():
-            return
-        if self.isolate and not isolate_feasible(self.slots):
-            return
+        if self._worth_bounding():
+            if self._more_demand_than_supply():
+                return
+            if self.isolate and not isolate_feasible(self.slots):
+                return
         last = len(self.slots) - 1
         position = [-1] * len(self.slots)
         depth = 0
@@ -521,18 +538,25 @@ def _products(
     """
     unnumbered = request.unnumbered
     assert unnumbered is not None
-    amounts = [(rc, unnumbered.resources[rc]) for rc in per_rc]
+    classes = list(per_rc)
+    amounts = [unnumbered.resources[rc] for rc in classes]
+    width = len(classes)
     required = unnumbered.required
     providers = universe.providers
     for combo in product(*per_rc.values()):
-        # Keys in first-use order: the group's mapping, as upstream lists it.
-        allocations: dict[int, dict[str, int]] = {}
-        for pid, (rc, amount) in zip(combo, amounts, strict=True):
-            target = allocations.get(pid)
-            if target is None:
-                allocations[pid] = {rc: amount}
-            else:
-                target[rc] = amount
+        first = combo[0]
+        if combo.count(first) == width:
+            # The usual case: every class from one provider (a compute node).
+            allocations = {first: dict(zip(classes, amounts, strict=True))}
+        else:
+            # Keys in first-use order: the group's mapping, as upstream lists it.
+            allocations = {}
+            for pid, rc, amount in zip(combo, classes, amounts, strict=True):
+                target = allocations.get(pid)
+                if target is None:
+                    allocations[pid] = {rc: amount}
+                else:
+                    target[rc] = amount
         if required:
             traits = frozenset().union(*(providers[pid].traits for pid in allocations))
             if not all(traits & any_of for any_of in required):
