@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
+
 from allotment import exceptions as exc
 from allotment.http import error_codes
 from allotment.http import microversion as mv
@@ -384,6 +386,7 @@ def _check_resourceless(
 
 
 def render(result: SearchResult, request: CandidateRequest, version: mv.Version) -> dict[str, Any]:
+    requests: list[Any]
     providers = result.universe.providers
     # Every provider a candidate uses is summarised.
     uuid = {pid: providers[pid].uuid for pid in result.summarised}
@@ -407,14 +410,18 @@ def render(result: SearchResult, request: CandidateRequest, version: mv.Version)
 
 def _dict_requests(
     candidates: list[Candidate], uuid: dict[int, str], mappings: bool
-) -> list[dict[str, Any]]:
-    """Allocation requests in the dict form (1.12 on), the bulk of a large answer.
+) -> list[orjson.Fragment]:
+    """Allocation requests in the dict form (1.12 on), each already serialised.
 
-    Plain loops with a one-provider shortcut: a comprehension per candidate
-    costs a function call each, and most candidates use a single provider.
+    The bulk of a large answer: a no-limit answer holds tens of thousands.
+    Kept as dicts until the response is written, they are half a dozen
+    containers each that the garbage collector walks again and again while
+    the list grows (a fifth of such a request's time); a serialised entry is
+    one flat bytes object, and orjson writes it as it would the dict.
+    Plain loops: a comprehension per candidate costs a function call each.
     Candidates are fresh objects: their dicts are rendered without copies.
     """
-    requests: list[dict[str, Any]] = []
+    requests: list[orjson.Fragment] = []
     append = requests.append
     for candidate in candidates:
         allocations: dict[str, Any] = {}
@@ -426,7 +433,7 @@ def _dict_requests(
             for suffix, pids in candidate.mappings.items():
                 mapped[suffix] = [uuid[pids[0]]] if len(pids) == 1 else [uuid[p] for p in pids]
             entry["mappings"] = mapped
-        append(entry)
+        append(orjson.Fragment(orjson.dumps(entry)))
     return requests
 
 

@@ -166,7 +166,13 @@ def unnumbered_choices(
         choices = []
         for pid, inventories in allowed:
             inventory = inventories.get(rc)
-            if inventory is not None and inventory.fits(amount):
+            # Inventory.fits, inlined: this loop runs for every anchor of a cloud.
+            if (
+                inventory is not None
+                and inventory.used + amount <= inventory.capacity
+                and inventory.min_unit <= amount <= inventory.max_unit
+                and amount % inventory.step_size == 0
+            ):
                 choices.append(pid)
         if not choices:
             return None
