@@ -78,7 +78,7 @@ class Observer(Protocol):
     def watch(self, anchor: int, candidates: Iterator[Candidate]) -> Iterator[Candidate]: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     suffix: str
     amounts: dict[str, int]
@@ -122,7 +122,13 @@ def suffixed_choices(
         inventories = provider.inventories
         for rc, amount in resources:
             inventory = inventories.get(rc)
-            if inventory is None or not inventory.fits(amount):
+            # Inventory.fits, inlined: this loop runs for every anchor of a cloud.
+            if (
+                inventory is None
+                or inventory.used + amount > inventory.capacity
+                or not inventory.min_unit <= amount <= inventory.max_unit
+                or amount % inventory.step_size
+            ):
                 break
         else:
             out.append(pid)
@@ -273,6 +279,7 @@ class _Search:
         self.isolate = request.isolate
         self.nested_aware = request.nested_aware
         self.unnumbered_required = request.unnumbered.required if request.unnumbered else ()
+        self.suffixes = [slot.suffix for slot in slots]
         self.suffixed = [slot.suffix != UNNUMBERED for slot in slots]
         self.cell_used: list[int] = []
         self.cell_cap: list[float] = []
@@ -359,34 +366,33 @@ class _Search:
                 return
             if self.isolate and not isolate_feasible(self.slots):
                 return
+        # Depth-first, one position per slot (-1: none yet); the loop that
+        # picks the next legal choice is inline, as it runs for every step.
+        place, unplace, consistent = self._place, self._unplace, self._consistent
+        choices_at = self.choices
         last = len(self.slots) - 1
         position = [-1] * len(self.slots)
         depth = 0
         while depth >= 0:
-            choices = self.choices[depth]
-            if position[depth] >= 0:
-                self._unplace(depth, choices[position[depth]])
-            index = self._next(depth, position[depth] + 1)
-            if index is None:
-                position[depth] = -1
+            choices = choices_at[depth]
+            start = position[depth]
+            if start >= 0:
+                unplace(depth, choices[start])
+            found = -1
+            for index in range(start + 1, len(choices)):
+                choice = choices[index]
+                if place(depth, choice):
+                    if consistent(depth, choice):
+                        found = index
+                        break
+                    unplace(depth, choice)
+            position[depth] = found
+            if found < 0:
                 depth -= 1
             elif depth == last:
-                position[depth] = index
                 yield self._candidate()
             else:
-                position[depth] = index
                 depth += 1
-
-    def _next(self, depth: int, start: int) -> int | None:
-        """Place the first legal choice from ``start`` on; its index, or None."""
-        choices = self.choices[depth]
-        for index in range(start, len(choices)):
-            choice = choices[index]
-            if self._place(depth, choice):
-                if self._consistent(depth, choice):
-                    return index
-                self._unplace(depth, choice)
-        return None
 
     # -- placing and removing one provider ---------------------------------
 
@@ -468,15 +474,19 @@ class _Search:
     def _candidate(self) -> Candidate:
         allocations: dict[int, dict[str, int]] = {}
         mappings: dict[str, list[int]] = {}
-        for slot, choice in zip(self.slots, self.chosen, strict=True):
+        for suffix, choice in zip(self.suffixes, self.chosen, strict=True):
             assert choice is not None
             pid = choice.pid
-            if choice.cells:
-                target = allocations.setdefault(pid, {})
-                for _cell, _rc, amount, name in choice.cells:
+            for _cell, _rc, amount, name in choice.cells:
+                target = allocations.get(pid)
+                if target is None:
+                    allocations[pid] = {name: amount}
+                else:
                     target[name] = target.get(name, 0) + amount
-            used = mappings.setdefault(slot.suffix, [])
-            if pid not in used:
+            used = mappings.get(suffix)
+            if used is None:
+                mappings[suffix] = [pid]
+            elif pid not in used:
                 used.append(pid)
         return Candidate(self.anchor, allocations, {s: tuple(ps) for s, ps in mappings.items()})
 
