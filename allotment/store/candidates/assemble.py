@@ -405,10 +405,10 @@ class _Search:
         if not self.nested_aware:
             if any(other != pid for other in self.per_root.get(choice.root, ())):
                 return False
-        sums = self.sums
+        sums, used, cap, most = self.sums, self.cell_used, self.cell_cap, self.cell_max
         for cell, _rc, amount, _name in choice.cells:
             total = sums[cell] + amount
-            if self.cell_used[cell] + total > self.cell_cap[cell] or total > self.cell_max[cell]:
+            if used[cell] + total > cap[cell] or total > most[cell]:
                 return False
         for cell, _rc, amount, _name in choice.cells:
             sums[cell] += amount
