@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
+
 from allotment import exceptions as exc
 from allotment.http import error_codes
 from allotment.http import microversion as mv
@@ -28,6 +30,7 @@ from allotment.http.schemas.allocation_candidate import query_schema
 from allotment.http.validation import MAX_INT, is_valid_name, parse_uuid, validate_query
 from allotment.metrics import candidate_search
 from allotment.store import resource_class as rc_store
+from allotment.store.candidates.assemble import Candidate
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
@@ -383,37 +386,55 @@ def _check_resourceless(
 
 
 def render(result: SearchResult, request: CandidateRequest, version: mv.Version) -> dict[str, Any]:
+    requests: list[Any]
     providers = result.universe.providers
-    dict_form = version.matches(mv.ALLOCATIONS_DICT_FORM)
-    mappings = version.matches(mv.CANDIDATE_MAPPINGS)
-    requests = []
     # Every provider a candidate uses is summarised.
     uuid = {pid: providers[pid].uuid for pid in result.summarised}
-    for candidate in result.candidates:
-        # Candidates are fresh objects: their dicts are rendered without copies.
-        if dict_form:
-            entry: dict[str, Any] = {
-                "allocations": {
-                    uuid[pid]: {"resources": res} for pid, res in candidate.allocations.items()
-                }
-            }
-            if mappings:
-                entry["mappings"] = {
-                    suffix: [uuid[pid] for pid in pids]
-                    for suffix, pids in candidate.mappings.items()
-                }
-        else:
-            entry = {
+    if version.matches(mv.ALLOCATIONS_DICT_FORM):
+        requests = _dict_requests(result.candidates, uuid, version.matches(mv.CANDIDATE_MAPPINGS))
+    else:
+        requests = [
+            {
                 "allocations": [
                     {"resource_provider": {"uuid": uuid[pid]}, "resources": res}
                     for pid, res in candidate.allocations.items()
                 ]
             }
-        requests.append(entry)
+            for candidate in result.candidates
+        ]
     return {
         "allocation_requests": requests,
         "provider_summaries": _summaries(result, request, version),
     }
+
+
+def _dict_requests(
+    candidates: list[Candidate], uuid: dict[int, str], mappings: bool
+) -> list[orjson.Fragment]:
+    """Allocation requests in the dict form (1.12 on), each already serialised.
+
+    The bulk of a large answer: a no-limit answer holds tens of thousands.
+    Kept as dicts until the response is written, they are half a dozen
+    containers each that the garbage collector walks again and again while
+    the list grows (a fifth of such a request's time); a serialised entry is
+    one flat bytes object, and orjson writes it as it would the dict.
+    Plain loops: a comprehension per candidate costs a function call each.
+    Candidates are fresh objects: their dicts are rendered without copies.
+    """
+    requests: list[orjson.Fragment] = []
+    append = requests.append
+    for candidate in candidates:
+        allocations: dict[str, Any] = {}
+        for pid, res in candidate.allocations.items():
+            allocations[uuid[pid]] = {"resources": res}
+        entry: dict[str, Any] = {"allocations": allocations}
+        if mappings:
+            mapped: dict[str, list[str]] = {}
+            for suffix, pids in candidate.mappings.items():
+                mapped[suffix] = [uuid[pids[0]]] if len(pids) == 1 else [uuid[p] for p in pids]
+            entry["mappings"] = mapped
+        append(orjson.Fragment(orjson.dumps(entry)))
+    return requests
 
 
 def _summaries(

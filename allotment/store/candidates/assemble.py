@@ -13,12 +13,13 @@ picks one provider per slot, checking as it goes:
 * below 1.29, at most one provider per tree.
 
 Cheap bounds cut dead anchors and branches early, so that trees with many
-identical children never explode: before searching an anchor, per class, the
-whole demand must not exceed the free capacity of the providers that could
-take it, and with ``isolate`` the suffixed slots must have a bipartite matching
-onto distinct providers; while searching with ``isolate``, every suffixed slot
-still open must keep a provider not yet taken. Nothing is materialised beyond
-the candidates actually yielded.
+identical children never explode: before searching an anchor with more than
+``BOUND_ABOVE`` combinations (a smaller search costs less than the bounds),
+per class, the whole demand must not exceed the free capacity of the
+providers that could take it, and with ``isolate`` the suffixed slots must
+have a bipartite matching onto distinct providers; while searching with
+``isolate``, every suffixed slot still open must keep a provider not yet
+taken. Nothing is materialised beyond the candidates actually yielded.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from allotment.store.candidates.universe import Universe
 
 DEPTH_FIRST = "depth-first"
 BREADTH_FIRST = "breadth-first"
+# Searches with more combinations than this are bounded before they start.
+BOUND_ABOVE = 64
 
 
 @dataclass(slots=True)
@@ -75,7 +78,7 @@ class Observer(Protocol):
     def watch(self, anchor: int, candidates: Iterator[Candidate]) -> Iterator[Candidate]: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     suffix: str
     amounts: dict[str, int]
@@ -119,7 +122,13 @@ def suffixed_choices(
         inventories = provider.inventories
         for rc, amount in resources:
             inventory = inventories.get(rc)
-            if inventory is None or not inventory.fits(amount):
+            # Inventory.fits, inlined: this loop runs for every anchor of a cloud.
+            if (
+                inventory is None
+                or inventory.used + amount > inventory.capacity
+                or not inventory.min_unit <= amount <= inventory.max_unit
+                or amount % inventory.step_size
+            ):
                 break
         else:
             out.append(pid)
@@ -163,7 +172,13 @@ def unnumbered_choices(
         choices = []
         for pid, inventories in allowed:
             inventory = inventories.get(rc)
-            if inventory is not None and inventory.fits(amount):
+            # Inventory.fits, inlined: this loop runs for every anchor of a cloud.
+            if (
+                inventory is not None
+                and inventory.used + amount <= inventory.capacity
+                and inventory.min_unit <= amount <= inventory.max_unit
+                and amount % inventory.step_size == 0
+            ):
                 choices.append(pid)
         if not choices:
             return None
@@ -264,6 +279,7 @@ class _Search:
         self.isolate = request.isolate
         self.nested_aware = request.nested_aware
         self.unnumbered_required = request.unnumbered.required if request.unnumbered else ()
+        self.suffixes = [slot.suffix for slot in slots]
         self.suffixed = [slot.suffix != UNNUMBERED for slot in slots]
         self.cell_used: list[int] = []
         self.cell_cap: list[float] = []
@@ -282,21 +298,24 @@ class _Search:
         cells = self._cells
         rc_index = self.rc_index
         providers = self.universe.providers
-        amounts = list(slot.amounts.items())
+        cell_used, cell_cap, cell_max = self.cell_used, self.cell_cap, self.cell_max
+        amounts = []
+        for rc, amount in slot.amounts.items():
+            rc_i = rc_index.get(rc)
+            if rc_i is None:
+                rc_i = rc_index[rc] = len(rc_index)
+            amounts.append((rc, rc_i, amount))
         for pid in slot.choices:
             provider = providers[pid]
             entry = []
-            for rc, amount in amounts:
+            for rc, rc_i, amount in amounts:
                 cell = cells.get((pid, rc))
                 if cell is None:
                     inventory = provider.inventories[rc]
-                    cell = cells[(pid, rc)] = len(self.cell_used)
-                    self.cell_used.append(inventory.used)
-                    self.cell_cap.append(inventory.capacity)
-                    self.cell_max.append(inventory.max_unit)
-                rc_i = rc_index.get(rc)
-                if rc_i is None:
-                    rc_i = rc_index[rc] = len(rc_index)
+                    cell = cells[(pid, rc)] = len(cell_used)
+                    cell_used.append(inventory.used)
+                    cell_cap.append(inventory.capacity)
+                    cell_max.append(inventory.max_unit)
                 entry.append((cell, rc_i, amount, rc))
             out.append(_Choice(pid, provider.root_id, tuple(entry)))
         return out
@@ -311,6 +330,16 @@ class _Search:
                 if self.suffixed[i]:
                     for choice in choices:
                         self.slots_of.setdefault(choice.pid, []).append(i)
+
+    def _worth_bounding(self) -> bool:
+        """Whether the bounds may pay: they only cut, and a small search
+        (a compute node with a few NUMA cells) costs less than they do."""
+        size = 1
+        for choices in self.choices:
+            size *= len(choices)
+            if size > BOUND_ABOVE:
+                return True
+        return False
 
     def _more_demand_than_supply(self) -> bool:
         """Per class: the whole demand against the free capacity of every provider
@@ -332,38 +361,38 @@ class _Search:
         return any(d > s for d, s in zip(demand, supply, strict=True))
 
     def run(self) -> Iterator[Candidate]:
-        if self._more_demand_than_supply():
-            return
-        if self.isolate and not isolate_feasible(self.slots):
-            return
+        if self._worth_bounding():
+            if self._more_demand_than_supply():
+                return
+            if self.isolate and not isolate_feasible(self.slots):
+                return
+        # Depth-first, one position per slot (-1: none yet); the loop that
+        # picks the next legal choice is inline, as it runs for every step.
+        place, unplace, consistent = self._place, self._unplace, self._consistent
+        choices_at = self.choices
         last = len(self.slots) - 1
         position = [-1] * len(self.slots)
         depth = 0
         while depth >= 0:
-            choices = self.choices[depth]
-            if position[depth] >= 0:
-                self._unplace(depth, choices[position[depth]])
-            index = self._next(depth, position[depth] + 1)
-            if index is None:
-                position[depth] = -1
+            choices = choices_at[depth]
+            start = position[depth]
+            if start >= 0:
+                unplace(depth, choices[start])
+            found = -1
+            for index in range(start + 1, len(choices)):
+                choice = choices[index]
+                if place(depth, choice):
+                    if consistent(depth, choice):
+                        found = index
+                        break
+                    unplace(depth, choice)
+            position[depth] = found
+            if found < 0:
                 depth -= 1
             elif depth == last:
-                position[depth] = index
                 yield self._candidate()
             else:
-                position[depth] = index
                 depth += 1
-
-    def _next(self, depth: int, start: int) -> int | None:
-        """Place the first legal choice from ``start`` on; its index, or None."""
-        choices = self.choices[depth]
-        for index in range(start, len(choices)):
-            choice = choices[index]
-            if self._place(depth, choice):
-                if self._consistent(depth, choice):
-                    return index
-                self._unplace(depth, choice)
-        return None
 
     # -- placing and removing one provider ---------------------------------
 
@@ -376,10 +405,10 @@ class _Search:
         if not self.nested_aware:
             if any(other != pid for other in self.per_root.get(choice.root, ())):
                 return False
-        sums = self.sums
+        sums, used, cap, most = self.sums, self.cell_used, self.cell_cap, self.cell_max
         for cell, _rc, amount, _name in choice.cells:
             total = sums[cell] + amount
-            if self.cell_used[cell] + total > self.cell_cap[cell] or total > self.cell_max[cell]:
+            if used[cell] + total > cap[cell] or total > most[cell]:
                 return False
         for cell, _rc, amount, _name in choice.cells:
             sums[cell] += amount
@@ -445,15 +474,19 @@ class _Search:
     def _candidate(self) -> Candidate:
         allocations: dict[int, dict[str, int]] = {}
         mappings: dict[str, list[int]] = {}
-        for slot, choice in zip(self.slots, self.chosen, strict=True):
+        for suffix, choice in zip(self.suffixes, self.chosen, strict=True):
             assert choice is not None
             pid = choice.pid
-            if choice.cells:
-                target = allocations.setdefault(pid, {})
-                for _cell, _rc, amount, name in choice.cells:
+            for _cell, _rc, amount, name in choice.cells:
+                target = allocations.get(pid)
+                if target is None:
+                    allocations[pid] = {name: amount}
+                else:
                     target[name] = target.get(name, 0) + amount
-            used = mappings.setdefault(slot.suffix, [])
-            if pid not in used:
+            used = mappings.get(suffix)
+            if used is None:
+                mappings[suffix] = [pid]
+            elif pid not in used:
                 used.append(pid)
         return Candidate(self.anchor, allocations, {s: tuple(ps) for s, ps in mappings.items()})
 
@@ -521,18 +554,25 @@ def _products(
     """
     unnumbered = request.unnumbered
     assert unnumbered is not None
-    amounts = [(rc, unnumbered.resources[rc]) for rc in per_rc]
+    classes = list(per_rc)
+    amounts = [unnumbered.resources[rc] for rc in classes]
+    width = len(classes)
     required = unnumbered.required
     providers = universe.providers
     for combo in product(*per_rc.values()):
-        # Keys in first-use order: the group's mapping, as upstream lists it.
-        allocations: dict[int, dict[str, int]] = {}
-        for pid, (rc, amount) in zip(combo, amounts, strict=True):
-            target = allocations.get(pid)
-            if target is None:
-                allocations[pid] = {rc: amount}
-            else:
-                target[rc] = amount
+        first = combo[0]
+        if combo.count(first) == width:
+            # The usual case: every class from one provider (a compute node).
+            allocations = {first: dict(zip(classes, amounts, strict=True))}
+        else:
+            # Keys in first-use order: the group's mapping, as upstream lists it.
+            allocations = {}
+            for pid, rc, amount in zip(combo, classes, amounts, strict=True):
+                target = allocations.get(pid)
+                if target is None:
+                    allocations[pid] = {rc: amount}
+                else:
+                    target[rc] = amount
         if required:
             traits = frozenset().union(*(providers[pid].traits for pid in allocations))
             if not all(traits & any_of for any_of in required):

@@ -35,6 +35,7 @@ import copy
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 
 from sqlalchemy.engine import Connection
 
@@ -186,11 +187,8 @@ def _select(
 
 def used_providers(candidates: list[Candidate]) -> set[int]:
     """Every provider some candidate allocates from or maps a group to."""
-    used: set[int] = set()
-    for candidate in candidates:
-        used.update(candidate.allocations)
-        for providers in candidate.mappings.values():
-            used.update(providers)
+    used: set[int] = set(chain.from_iterable(c.allocations for c in candidates))
+    used.update(chain.from_iterable(chain.from_iterable(c.mappings.values() for c in candidates)))
     return used
 
 

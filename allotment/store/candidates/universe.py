@@ -118,9 +118,22 @@ class Universe:
                     out.setdefault(root, []).append(sharing_id)
         return out
 
+    @cached_property
+    def _eligible(self) -> dict[int, list[int]]:
+        """Anchor -> ``eligible(anchor)``, filled as anchors are asked about."""
+        return {}
+
     def eligible(self, anchor: int) -> list[int]:
-        """Providers that may serve a candidate anchored at ``anchor``: tree first."""
-        return self.trees.get(anchor, []) + self.sharing_by_anchor.get(anchor, [])
+        """Providers that may serve a candidate anchored at ``anchor``: tree first.
+
+        Kept per anchor: planning one asks once per request group. Read-only.
+        """
+        found = self._eligible.get(anchor)
+        if found is None:
+            found = self._eligible[anchor] = self.trees.get(anchor, []) + (
+                self.sharing_by_anchor.get(anchor, [])
+            )
+        return found
 
     def is_ancestor_or_self(self, ancestor: int, provider: int) -> bool:
         current: int | None = provider
