@@ -102,6 +102,23 @@ class _ConsumerState:
     created: bool = False
 
 
+# The statements every claim runs, built once: building one costs more
+# Python than running it does.
+_CONSUMERS_PARAM: sa.BindParameter[list[str]] = sa.bindparam("uuids", expanding=True)
+_OLD_ROWS = sa.select(
+    alloc_t.c.consumer_id,
+    alloc_t.c.resource_provider_id,
+    alloc_t.c.resource_class_id,
+    alloc_t.c.used,
+).where(alloc_t.c.consumer_id.in_(_CONSUMERS_PARAM))
+_DELETE_ROWS = sa.delete(alloc_t).where(alloc_t.c.consumer_id.in_(_CONSUMERS_PARAM))
+_INSERT_ROWS = sa.insert(alloc_t)
+_INVENTORIES_AND_USAGE = sa.select(inv_t, usage_store.inventory_usage().label("used")).where(
+    inv_t.c.resource_provider_id.in_(sa.bindparam("provider_ids", expanding=True)),
+    inv_t.c.resource_class_id.in_(sa.bindparam("class_ids", expanding=True)),
+)
+
+
 # --- reading ---------------------------------------------------------------
 
 
@@ -260,12 +277,12 @@ def _inventories_and_usage(
     Usage is only ever compared for a key with inventory, so a correlated
     sum per inventory row is all the capacity check needs.
     """
-    provider_ids = {k[0] for k in keys}
-    class_ids = {k[1] for k in keys}
     rows = conn.execute(
-        sa.select(inv_t, usage_store.inventory_usage().label("used")).where(
-            inv_t.c.resource_provider_id.in_(provider_ids), inv_t.c.resource_class_id.in_(class_ids)
-        )
+        _INVENTORIES_AND_USAGE,
+        {
+            "provider_ids": sorted({k[0] for k in keys}),
+            "class_ids": sorted({k[1] for k in keys}),
+        },
     )
     inventories: dict[Key, Inventory] = {}
     usage: dict[Key, int] = {}
@@ -412,14 +429,7 @@ def _prepare_consumers(
 
 
 def _old_rows(conn: Connection, consumer_uuids: list[str]) -> list[_NewRow]:
-    rows = conn.execute(
-        sa.select(
-            alloc_t.c.consumer_id,
-            alloc_t.c.resource_provider_id,
-            alloc_t.c.resource_class_id,
-            alloc_t.c.used,
-        ).where(alloc_t.c.consumer_id.in_(consumer_uuids))
-    )
+    rows = conn.execute(_OLD_ROWS, {"uuids": consumer_uuids})
     return [
         _NewRow(r.consumer_id, r.resource_provider_id, r.resource_class_id, r.used) for r in rows
     ]
@@ -468,11 +478,11 @@ def _replace_rows(
     # No old rows (a new consumer): nothing to delete. Rows another writer
     # adds meanwhile come with a consumer bump or insert that fails ours.
     if old_rows:
-        conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id.in_(consumer_uuids)))
+        conn.execute(_DELETE_ROWS, {"uuids": consumer_uuids})
     if new_rows:
         now = utcnow()
         conn.execute(
-            sa.insert(alloc_t),
+            _INSERT_ROWS,
             [
                 {
                     "consumer_id": r.consumer_uuid,

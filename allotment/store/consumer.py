@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -82,16 +83,30 @@ class Known:
 
 # The ``kind`` column of ``lookup``'s UNION ALL: which table a row comes from.
 _CONSUMER, _PROJECT, _USER, _TYPE = range(4)
+_LOOKUP_SOURCES: dict[int, tuple[sa.Table, sa.Column]] = {
+    _CONSUMER: (consumers, consumers.c.uuid),
+    _PROJECT: (projects, projects.c.external_id),
+    _USER: (users, users.c.external_id),
+    _TYPE: (consumer_types, consumer_types.c.name),
+}
 
 
-def _lookup_part(kind: int, table: sa.Table, name: sa.Column, names: set[str]) -> sa.Select:
+def _lookup_part(kind: int) -> sa.Select:
+    table, name = _LOOKUP_SOURCES[kind]
     generation = table.c.generation if kind == _CONSUMER else sa.cast(sa.null(), sa.Integer)
     return sa.select(
         sa.literal_column(str(kind), sa.Integer).label("kind"),
         name.label("name"),
         table.c.id.label("id"),
         generation.label("generation"),
-    ).where(name.in_(sorted(names)))
+    ).where(name.in_(sa.bindparam(f"names_{kind}", expanding=True)))
+
+
+@lru_cache(maxsize=16)
+def _lookup_query(kinds: tuple[int, ...]) -> sa.Select | sa.CompoundSelect:
+    """Built once per combination of tables: building it costs more than running it."""
+    parts = [_lookup_part(kind) for kind in kinds]
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
 def lookup(
@@ -107,20 +122,16 @@ def lookup(
     before it can insert what is missing (``ensure_*``, ``create_many``).
     """
     wanted = {
-        _CONSUMER: (consumers, consumers.c.uuid, set(consumer_uuids)),
-        _PROJECT: (projects, projects.c.external_id, set(project_ids)),
-        _USER: (users, users.c.external_id, set(user_ids)),
-        _TYPE: (consumer_types, consumer_types.c.name, set(type_names)),
+        _CONSUMER: set(consumer_uuids),
+        _PROJECT: set(project_ids),
+        _USER: set(user_ids),
+        _TYPE: set(type_names),
     }
-    parts = [
-        _lookup_part(kind, table, name, names)
-        for kind, (table, name, names) in wanted.items()
-        if names
-    ]
+    kinds = tuple(kind for kind, names in wanted.items() if names)
     found: dict[int, dict[str, tuple[int, int]]] = {kind: {} for kind in wanted}
-    if parts:
-        query = parts[0] if len(parts) == 1 else sa.union_all(*parts)
-        for row in conn.execute(query):
+    if kinds:
+        params = {f"names_{kind}": sorted(wanted[kind]) for kind in kinds}
+        for row in conn.execute(_lookup_query(kinds), params):
             found[row.kind][row.name] = (row.id, row.generation)
     return Known(
         consumers=found[_CONSUMER],

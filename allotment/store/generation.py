@@ -18,6 +18,13 @@ from allotment.store import changes
 from allotment.store.engine import utcnow
 from allotment.store.tables import resource_providers as rp
 
+# Built once: every provider write runs it.
+_INCREMENT = (
+    sa.update(rp)
+    .where(rp.c.id == sa.bindparam("b_id"), rp.c.generation == sa.bindparam("b_expected"))
+    .values(generation=sa.bindparam("b_next"), updated_at=sa.bindparam("b_now"))
+)
+
 
 def increment_generation(conn: Connection, provider_id: int, expected: int) -> int:
     """Bump the generation if it still is ``expected``; ConcurrentUpdate otherwise.
@@ -26,9 +33,8 @@ def increment_generation(conn: Connection, provider_id: int, expected: int) -> i
     read the same generation, only one can succeed.
     """
     result = conn.execute(
-        sa.update(rp)
-        .where(rp.c.id == provider_id, rp.c.generation == expected)
-        .values(generation=expected + 1, updated_at=utcnow())
+        _INCREMENT,
+        {"b_id": provider_id, "b_expected": expected, "b_next": expected + 1, "b_now": utcnow()},
     )
     if result.rowcount != 1:
         raise _conflict()
