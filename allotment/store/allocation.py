@@ -4,17 +4,22 @@ A write (PUT or POST /allocations, and the allocation step of the reshaper)
 replaces the whole allocation set of every consumer it names, in one
 transaction (spec H3, H4, H7):
 
-1. providers named in the new data must exist (400), consumers are created
-   or checked against the client's generation (409, never retried);
-2. the capacity rules of spec Part E are checked with a few set-based
-   queries against the usage *before* the write, so that a rewrite of an
+1. providers named in the new data must exist (400), consumers are checked
+   against the client's generation (409, never retried) and the missing ones
+   created, at the generation the write leaves them at;
+2. the capacity rules of spec Part E are checked with one set-based query
+   against the usage *before* the write, so that a rewrite of an
    over-committed provider that does not raise usage is still accepted;
 3. old rows are deleted and new rows inserted;
 4. the generation of every provider in the new data (and of the providers
-   an emptied consumer used) is bumped with a compare-and-swap, in provider
-   id order so that concurrent writers never deadlock on each other;
-5. consumer generations are bumped (also a compare-and-swap) and consumers
-   left without allocations are deleted.
+   an emptied consumer used) is bumped with one compare-and-swap statement
+   that locks them in provider id order, so that concurrent writers never
+   deadlock on each other;
+5. the generations of existing consumers are bumped (also a compare-and-swap)
+   and consumers left without allocations are deleted.
+
+A claim (one new consumer on one provider) takes eight statements; each is a
+round trip, which is what a claim costs on a networked database.
 
 Provider generations are read *before* usage: a writer that read usage
 before a competitor committed therefore also read the old generation and
@@ -28,6 +33,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -37,8 +43,10 @@ from allotment import exceptions as exc
 from allotment.model import Allocation, Consumer, Inventory, ResourceProvider
 from allotment.store import changes
 from allotment.store import consumer as consumer_store
+from allotment.store import generation as generation_store
 from allotment.store import resource_class as rc_store
 from allotment.store import resource_provider as rp_store
+from allotment.store import usage as usage_store
 from allotment.store.engine import Database, RetryPolicy, utcnow
 from allotment.store.tables import allocations as alloc_t
 from allotment.store.tables import consumers as consumer_t
@@ -90,6 +98,25 @@ class _ConsumerState:
     user_id: int
     type_id: int | None = None
     set_type: bool = False
+    # Inserted by this write at its final generation: nothing to bump.
+    created: bool = False
+
+
+# The statements every claim runs, built once: building one costs more
+# Python than running it does.
+_CONSUMERS_PARAM: sa.BindParameter[list[str]] = sa.bindparam("uuids", expanding=True)
+_OLD_ROWS = sa.select(
+    alloc_t.c.consumer_id,
+    alloc_t.c.resource_provider_id,
+    alloc_t.c.resource_class_id,
+    alloc_t.c.used,
+).where(alloc_t.c.consumer_id.in_(_CONSUMERS_PARAM))
+_DELETE_ROWS = sa.delete(alloc_t).where(alloc_t.c.consumer_id.in_(_CONSUMERS_PARAM))
+_INSERT_ROWS = sa.insert(alloc_t)
+_INVENTORIES_AND_USAGE = sa.select(inv_t, usage_store.inventory_usage().label("used")).where(
+    inv_t.c.resource_provider_id.in_(sa.bindparam("provider_ids", expanding=True)),
+    inv_t.c.resource_class_id.in_(sa.bindparam("class_ids", expanding=True)),
+)
 
 
 # --- reading ---------------------------------------------------------------
@@ -242,16 +269,26 @@ def check_capacity(
             )
 
 
-def _inventories(conn: Connection, keys: set[Key]) -> dict[Key, Inventory]:
-    provider_ids = {k[0] for k in keys}
-    class_ids = {k[1] for k in keys}
+def _inventories_and_usage(
+    conn: Connection, keys: set[Key]
+) -> tuple[dict[Key, Inventory], dict[Key, int]]:
+    """The inventories of ``keys`` and the usage of each, in one statement.
+
+    Usage is only ever compared for a key with inventory, so a correlated
+    sum per inventory row is all the capacity check needs.
+    """
     rows = conn.execute(
-        sa.select(inv_t).where(
-            inv_t.c.resource_provider_id.in_(provider_ids), inv_t.c.resource_class_id.in_(class_ids)
-        )
+        _INVENTORIES_AND_USAGE,
+        {
+            "provider_ids": sorted({k[0] for k in keys}),
+            "class_ids": sorted({k[1] for k in keys}),
+        },
     )
-    return {
-        (row.resource_provider_id, row.resource_class_id): Inventory(
+    inventories: dict[Key, Inventory] = {}
+    usage: dict[Key, int] = {}
+    for row in rows:
+        key = (row.resource_provider_id, row.resource_class_id)
+        inventories[key] = Inventory(
             resource_class=str(row.resource_class_id),
             total=row.total,
             reserved=row.reserved,
@@ -260,26 +297,9 @@ def _inventories(conn: Connection, keys: set[Key]) -> dict[Key, Inventory]:
             step_size=row.step_size,
             allocation_ratio=row.allocation_ratio,
         )
-        for row in rows
-    }
-
-
-def _usage(conn: Connection, keys: set[Key]) -> dict[Key, int]:
-    provider_ids = {k[0] for k in keys}
-    class_ids = {k[1] for k in keys}
-    rows = conn.execute(
-        sa.select(
-            alloc_t.c.resource_provider_id,
-            alloc_t.c.resource_class_id,
-            sa.func.sum(alloc_t.c.used).label("used"),
-        )
-        .where(
-            alloc_t.c.resource_provider_id.in_(provider_ids),
-            alloc_t.c.resource_class_id.in_(class_ids),
-        )
-        .group_by(alloc_t.c.resource_provider_id, alloc_t.c.resource_class_id)
-    )
-    return {(row.resource_provider_id, row.resource_class_id): int(row.used) for row in rows}
+        if row.used:
+            usage[key] = int(row.used)
+    return inventories, usage
 
 
 # --- the write -----------------------------------------------------------------
@@ -304,17 +324,18 @@ def _class_ids(conn: Connection, writes: list[ConsumerWrite]) -> dict[str, int]:
         raise exc.AllocationClassNotFound(str(error)) from error
 
 
-def _check_consumer_generation(write: ConsumerWrite, existing: Consumer | None) -> None:
+def _check_consumer_generation(write: ConsumerWrite, existing: int | None) -> None:
+    """``existing`` is the stored consumer's generation, None when there is no consumer."""
     if not write.check_generation:
         return
     if existing is None and write.generation is not None:
         raise exc.ConsumerGenerationConflict(
             f"consumer generation conflict - expected null but got {write.generation}"
         )
-    if existing is not None and existing.generation != write.generation:
+    if existing is not None and existing != write.generation:
         got = write.generation  # a missing one reads "None", as upstream's text has it
         raise exc.ConsumerGenerationConflict(
-            f"consumer generation conflict - expected {existing.generation} but got {got}"
+            f"consumer generation conflict - expected {existing} but got {got}"
         )
 
 
@@ -323,58 +344,92 @@ def precheck(conn: Connection, writes: list[ConsumerWrite]) -> None:
     generations, then the providers named (in the request's order)."""
     existing = consumer_store.find_many(conn, [w.uuid for w in writes])
     for write in writes:
-        _check_consumer_generation(write, existing.get(write.uuid))
+        found = existing.get(write.uuid)
+        _check_consumer_generation(write, found.generation if found else None)
     _providers(conn, writes)
+
+
+def _lookup_consumers(
+    conn: Connection, writes: list[ConsumerWrite], check_order: list[ConsumerWrite]
+) -> consumer_store.Known:
+    """What exists of the consumers and their project/user/type rows; checks
+    the consumer generations (in ``check_order``)."""
+    known = consumer_store.lookup(
+        conn,
+        [w.uuid for w in writes],
+        [w.project_id for w in writes],
+        [w.user_id for w in writes],
+        [w.consumer_type for w in writes if w.consumer_type],
+    )
+    for write in check_order:
+        found = known.consumers.get(write.uuid)
+        _check_consumer_generation(write, found[1] if found else None)
+    return known
+
+
+def _with_missing(
+    known: Mapping[str, int], wanted: Iterable[str], ensure: Callable[..., dict[str, int]]
+) -> Mapping[str, int]:
+    missing = set(wanted) - known.keys()
+    return {**known, **ensure(missing)} if missing else known
 
 
 def _prepare_consumers(
     conn: Connection,
     writes: list[ConsumerWrite],
-    check_order: list[ConsumerWrite] | None = None,
+    known: consumer_store.Known,
+    touched: set[str],
 ) -> dict[str, _ConsumerState]:
-    """Check generations (in ``check_order``), create missing project/user/type/consumer rows."""
-    existing = consumer_store.find_many(conn, [w.uuid for w in writes])
-    for write in check_order if check_order is not None else writes:
-        _check_consumer_generation(write, existing.get(write.uuid))
-    project_ids = consumer_store.ensure_projects(conn, {w.project_id for w in writes})
-    user_ids = consumer_store.ensure_users(conn, {w.user_id for w in writes})
-    type_ids = consumer_store.ensure_consumer_types(
-        conn, {w.consumer_type for w in writes if w.consumer_type}
+    """Create the missing project/user/type and consumer rows.
+
+    A new consumer is inserted at the generation the write leaves it at (1
+    if its allocations change, in ``touched``), so it needs no bump: the
+    unique uuid already makes two writers creating it exclusive.
+    """
+    project_ids = _with_missing(
+        known.projects,
+        (w.project_id for w in writes),
+        partial(consumer_store.ensure_projects, conn),
     )
+    user_ids = _with_missing(
+        known.users, (w.user_id for w in writes), partial(consumer_store.ensure_users, conn)
+    )
+    type_ids = _with_missing(
+        known.consumer_types,
+        (w.consumer_type for w in writes if w.consumer_type),
+        partial(consumer_store.ensure_consumer_types, conn),
+    )
+    now = utcnow()
     new_rows = [
         {
             "uuid": w.uuid,
             "project_id": project_ids[w.project_id],
             "user_id": user_ids[w.user_id],
             "consumer_type_id": type_ids[w.consumer_type] if w.consumer_type else None,
+            "generation": 1 if w.uuid in touched else 0,
+            "updated_at": now,
         }
         for w in writes
-        if w.uuid not in existing
+        if w.uuid not in known.consumers
     ]
     new_ids = consumer_store.create_many(conn, new_rows)
     states = {}
     for write in writes:
-        current = existing.get(write.uuid)
+        current = known.consumers.get(write.uuid)
         states[write.uuid] = _ConsumerState(
-            id=current.id if current else new_ids[write.uuid],
-            generation=current.generation if current else 0,
+            id=current[0] if current else new_ids[write.uuid],
+            generation=current[1] if current else 0,
             project_id=project_ids[write.project_id],
             user_id=user_ids[write.user_id],
             type_id=type_ids[write.consumer_type] if write.consumer_type else None,
             set_type=write.consumer_type is not None,
+            created=current is None,
         )
     return states
 
 
 def _old_rows(conn: Connection, consumer_uuids: list[str]) -> list[_NewRow]:
-    rows = conn.execute(
-        sa.select(
-            alloc_t.c.consumer_id,
-            alloc_t.c.resource_provider_id,
-            alloc_t.c.resource_class_id,
-            alloc_t.c.used,
-        ).where(alloc_t.c.consumer_id.in_(consumer_uuids))
-    )
+    rows = conn.execute(_OLD_ROWS, {"uuids": consumer_uuids})
     return [
         _NewRow(r.consumer_id, r.resource_provider_id, r.resource_class_id, r.used) for r in rows
     ]
@@ -406,22 +461,28 @@ def _check(
     released: dict[Key, int] = defaultdict(int)
     for row in old_rows:
         released[(row.provider_id, row.class_id)] += row.used
+    inventories, usage = _inventories_and_usage(conn, keys)
     check_capacity(
         new_rows,
-        _inventories(conn, keys),
-        _usage(conn, keys),
+        inventories,
+        usage,
         released,
         {p.id: p.uuid for p in providers.values()},
         {class_id: name for name, class_id in class_ids.items()},
     )
 
 
-def _replace_rows(conn: Connection, consumer_uuids: list[str], new_rows: list[_NewRow]) -> None:
-    conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id.in_(consumer_uuids)))
+def _replace_rows(
+    conn: Connection, consumer_uuids: list[str], old_rows: list[_NewRow], new_rows: list[_NewRow]
+) -> None:
+    # No old rows (a new consumer): nothing to delete. Rows another writer
+    # adds meanwhile come with a consumer bump or insert that fails ours.
+    if old_rows:
+        conn.execute(_DELETE_ROWS, {"uuids": consumer_uuids})
     if new_rows:
         now = utcnow()
         conn.execute(
-            sa.insert(alloc_t),
+            _INSERT_ROWS,
             [
                 {
                     "consumer_id": r.consumer_uuid,
@@ -451,9 +512,7 @@ def _bump_providers(
     if extra:
         rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation).where(rp_t.c.id.in_(extra)))
         generations.update({row.id: row.generation or 0 for row in rows})
-    # Provider id order: two writers always lock shared providers in the same order.
-    for provider_id in sorted(generations):
-        rp_store.increment_generation(conn, provider_id, generations[provider_id])
+    generation_store.increment_generations(conn, generations)
 
 
 def _bump_consumers(
@@ -463,6 +522,8 @@ def _bump_consumers(
     they had or get some); the others only take the request's project/user/type."""
     for uuid in sorted(states):
         state = states[uuid]
+        if state.created:
+            continue
         consumer_store.increment_generation(
             conn,
             state.id,
@@ -494,20 +555,22 @@ def replace_all(
     if not ordered:
         return
     providers = _providers(conn, given) if providers_first else {}
-    states = _prepare_consumers(conn, ordered, check_order=given)
+    known = _lookup_consumers(conn, ordered, check_order=given)
     if not providers_first:
         providers = _providers(conn, given)
     class_ids = _class_ids(conn, given)
     uuids = [w.uuid for w in ordered]
     new_rows = _new_rows(given, providers, class_ids)
+    # Read after the consumers: a writer that changed them since loses its CAS.
     old_rows = _old_rows(conn, uuids)
+    touched = {r.consumer_uuid for r in old_rows} | {r.consumer_uuid for r in new_rows}
+    states = _prepare_consumers(conn, ordered, known, touched)
     _check(conn, new_rows, old_rows, providers, class_ids)
-    _replace_rows(conn, uuids, new_rows)
+    _replace_rows(conn, uuids, old_rows, new_rows)
     # Providers a consumer moved away from are not all bumped: note each one.
     changes.record(conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows})
     emptied = {w.uuid for w in ordered if not w.allocations}
     _bump_providers(conn, providers, old_rows, emptied, no_emptied_bump)
-    touched = {r.consumer_uuid for r in old_rows} | {r.consumer_uuid for r in new_rows}
     _bump_consumers(conn, states, touched)
     # Upstream deletes a consumer left without allocations only when it had
     # some: a new consumer written with no allocations is kept (generation 0).

@@ -9,6 +9,8 @@ allocations. Every function runs inside the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -68,6 +70,77 @@ def ensure_consumer_types(conn: Connection, names: Iterable[str]) -> dict[str, i
     return _ensure_names(conn, consumer_types, consumer_types.c.name, names)
 
 
+@dataclass(frozen=True, slots=True)
+class Known:
+    """What already exists for an allocation write, looked up in one statement."""
+
+    # uuid -> (id, generation)
+    consumers: dict[str, tuple[int, int]]
+    projects: dict[str, int]
+    users: dict[str, int]
+    consumer_types: dict[str, int]
+
+
+# The ``kind`` column of ``lookup``'s UNION ALL: which table a row comes from.
+_CONSUMER, _PROJECT, _USER, _TYPE = range(4)
+_LOOKUP_SOURCES: dict[int, tuple[sa.Table, sa.Column]] = {
+    _CONSUMER: (consumers, consumers.c.uuid),
+    _PROJECT: (projects, projects.c.external_id),
+    _USER: (users, users.c.external_id),
+    _TYPE: (consumer_types, consumer_types.c.name),
+}
+
+
+def _lookup_part(kind: int) -> sa.Select:
+    table, name = _LOOKUP_SOURCES[kind]
+    generation = table.c.generation if kind == _CONSUMER else sa.cast(sa.null(), sa.Integer)
+    return sa.select(
+        sa.literal_column(str(kind), sa.Integer).label("kind"),
+        name.label("name"),
+        table.c.id.label("id"),
+        generation.label("generation"),
+    ).where(name.in_(sa.bindparam(f"names_{kind}", expanding=True)))
+
+
+@lru_cache(maxsize=16)
+def _lookup_query(kinds: tuple[int, ...]) -> sa.Select | sa.CompoundSelect:
+    """Built once per combination of tables: building it costs more than running it."""
+    parts = [_lookup_part(kind) for kind in kinds]
+    return parts[0] if len(parts) == 1 else sa.union_all(*parts)
+
+
+def lookup(
+    conn: Connection,
+    consumer_uuids: Iterable[str],
+    project_ids: Iterable[str],
+    user_ids: Iterable[str],
+    type_names: Iterable[str],
+) -> Known:
+    """Existing consumers and the ids of existing projects, users and types.
+
+    One round trip instead of four: an allocation write needs all of them
+    before it can insert what is missing (``ensure_*``, ``create_many``).
+    """
+    wanted = {
+        _CONSUMER: set(consumer_uuids),
+        _PROJECT: set(project_ids),
+        _USER: set(user_ids),
+        _TYPE: set(type_names),
+    }
+    kinds = tuple(kind for kind, names in wanted.items() if names)
+    found: dict[int, dict[str, tuple[int, int]]] = {kind: {} for kind in wanted}
+    if kinds:
+        params = {f"names_{kind}": sorted(wanted[kind]) for kind in kinds}
+        for row in conn.execute(_lookup_query(kinds), params):
+            found[row.kind][row.name] = (row.id, row.generation)
+    return Known(
+        consumers=found[_CONSUMER],
+        projects={name: ids[0] for name, ids in found[_PROJECT].items()},
+        users={name: ids[0] for name, ids in found[_USER].items()},
+        consumer_types={name: ids[0] for name, ids in found[_TYPE].items()},
+    )
+
+
 def _consumer_select() -> sa.Select:
     return sa.select(
         consumers.c.id,
@@ -111,21 +184,25 @@ def find(conn: Connection, uuid: str) -> Consumer | None:
 
 
 def create_many(conn: Connection, rows: Sequence[Mapping[str, object]]) -> dict[str, int]:
-    """Insert consumers (keys uuid, project_id, user_id, consumer_type_id) at generation 0.
+    """Insert consumers (keys uuid, project_id, user_id, consumer_type_id).
 
-    Returns their ids by uuid. A consumer created meanwhile by another
-    transaction raises RowCreatedConcurrently.
+    They start at generation 0 unless a row gives ``generation`` (and
+    ``updated_at``). Returns their ids by uuid. A consumer created meanwhile
+    by another transaction raises RowCreatedConcurrently.
     """
     if not rows:
         return {}
     now = utcnow()
     ordered = sorted(rows, key=lambda r: str(r["uuid"]))
+    values = [{"generation": 0, "created_at": now, **row} for row in ordered]
     try:
-        conn.execute(
-            sa.insert(consumers), [{**row, "generation": 0, "created_at": now} for row in ordered]
-        )
+        # One row (a PUT) is one statement: the driver reports the new id.
+        result = conn.execute(sa.insert(consumers), values[0] if len(values) == 1 else values)
     except IntegrityError as error:
         raise RowCreatedConcurrently("consumer created concurrently") from error
+    new_key = result.inserted_primary_key if len(values) == 1 else None
+    if new_key is not None:
+        return {str(ordered[0]["uuid"]): new_key[0]}
     uuids = [row["uuid"] for row in ordered]
     result = conn.execute(
         sa.select(consumers.c.uuid, consumers.c.id).where(consumers.c.uuid.in_(uuids))

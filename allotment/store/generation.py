@@ -8,6 +8,8 @@ import cycle.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -15,6 +17,13 @@ from allotment import exceptions as exc
 from allotment.store import changes
 from allotment.store.engine import utcnow
 from allotment.store.tables import resource_providers as rp
+
+# Built once: every provider write runs it.
+_INCREMENT = (
+    sa.update(rp)
+    .where(rp.c.id == sa.bindparam("b_id"), rp.c.generation == sa.bindparam("b_expected"))
+    .values(generation=sa.bindparam("b_next"), updated_at=sa.bindparam("b_now"))
+)
 
 
 def increment_generation(conn: Connection, provider_id: int, expected: int) -> int:
@@ -24,15 +33,43 @@ def increment_generation(conn: Connection, provider_id: int, expected: int) -> i
     read the same generation, only one can succeed.
     """
     result = conn.execute(
-        sa.update(rp)
-        .where(rp.c.id == provider_id, rp.c.generation == expected)
-        .values(generation=expected + 1, updated_at=utcnow())
+        _INCREMENT,
+        {"b_id": provider_id, "b_expected": expected, "b_next": expected + 1, "b_now": utcnow()},
     )
     if result.rowcount != 1:
-        raise exc.ResourceProviderConcurrentUpdate(
-            "resource provider generation conflict: another process changed the provider "
-            "concurrently; please retry"
-        )
+        raise _conflict()
     # Every write that bumps a generation changes what candidate searches see.
     changes.record(conn, [provider_id])
     return expected + 1
+
+
+def increment_generations(conn: Connection, expected: Mapping[int, int]) -> None:
+    """Bump several providers' generations (provider id -> expected) in one statement.
+
+    Still a compare-and-swap: each row is only updated while it has its
+    expected generation, so a lost race leaves the row count short.
+    """
+    if len(expected) <= 1:
+        for provider_id, generation in expected.items():
+            increment_generation(conn, provider_id, generation)
+        return
+    ids = sorted(expected)
+    matches = sa.or_(*(sa.and_(rp.c.id == pid, rp.c.generation == expected[pid]) for pid in ids))
+    if conn.dialect.name == "postgresql":
+        # Lock the rows in id order first, so that two writers of shared
+        # providers never deadlock (InnoDB already scans the ids in order).
+        locked = sa.select(rp.c.id).where(rp.c.id.in_(ids)).order_by(rp.c.id).with_for_update()
+        matches = sa.and_(matches, rp.c.id.in_(locked))
+    result = conn.execute(
+        sa.update(rp).where(matches).values(generation=rp.c.generation + 1, updated_at=utcnow())
+    )
+    if result.rowcount != len(ids):
+        raise _conflict()
+    changes.record(conn, ids)
+
+
+def _conflict() -> exc.ResourceProviderConcurrentUpdate:
+    return exc.ResourceProviderConcurrentUpdate(
+        "resource provider generation conflict: another process changed the provider "
+        "concurrently; please retry"
+    )

@@ -24,12 +24,10 @@ UNKNOWN_TYPE = "unknown"
 ALL_TYPES = "all"
 
 
-def provider_usages(conn: Connection, provider_id: int) -> dict[str, int]:
-    """Usage per class the provider has inventory of (0 when nothing is allocated).
-
-    Allocations of classes without inventory are not reported (upstream).
-    """
-    used = (
+def inventory_usage() -> sa.ScalarSelect:
+    """The summed allocations of an ``inventories`` row's provider and class (0 if none),
+    as a correlated subquery for a select of inventories."""
+    return (
         sa.select(sa.func.coalesce(sa.func.sum(allocations.c.used), 0))
         .where(
             allocations.c.resource_provider_id == inventories.c.resource_provider_id,
@@ -37,8 +35,15 @@ def provider_usages(conn: Connection, provider_id: int) -> dict[str, int]:
         )
         .scalar_subquery()
     )
+
+
+def provider_usages(conn: Connection, provider_id: int) -> dict[str, int]:
+    """Usage per class the provider has inventory of (0 when nothing is allocated).
+
+    Allocations of classes without inventory are not reported (upstream).
+    """
     rows = conn.execute(
-        sa.select(resource_classes.c.name, used.label("used"))
+        sa.select(resource_classes.c.name, inventory_usage().label("used"))
         .select_from(
             inventories.join(
                 resource_classes, resource_classes.c.id == inventories.c.resource_class_id
