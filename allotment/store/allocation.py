@@ -2,12 +2,12 @@
 
 A write (PUT or POST /allocations, and the allocation step of the reshaper)
 replaces the whole allocation set of every consumer it names, in one
-transaction (spec H3, H4, H7):
+transaction:
 
 1. providers named in the new data must exist (400), consumers are checked
    against the client's generation (409, never retried) and the missing ones
    created, at the generation the write leaves them at;
-2. the capacity rules of spec Part E are checked with one set-based query
+2. the capacity rules (``allocation_check``) are checked with one set-based query
    against the usage *before* the write, so that a rewrite of an
    over-committed provider that does not raise usage is still accepted;
 3. old rows are deleted and new rows inserted;
@@ -47,6 +47,8 @@ from allotment.store import generation as generation_store
 from allotment.store import resource_class as rc_store
 from allotment.store import resource_provider as rp_store
 from allotment.store import usage as usage_store
+from allotment.store.allocation_check import Key, check_capacity
+from allotment.store.allocation_check import NewRow as _NewRow
 from allotment.store.engine import Database, RetryPolicy, utcnow
 from allotment.store.tables import allocations as alloc_t
 from allotment.store.tables import consumers as consumer_t
@@ -56,9 +58,6 @@ from allotment.store.tables import resource_providers as rp_t
 
 LOG = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# (provider id, resource class id)
-Key = tuple[int, int]
 
 CONCURRENT_MESSAGE = "Inventory and/or allocations changed while attempting to allocate"
 
@@ -78,14 +77,6 @@ class ConsumerWrite:
     check_generation: bool = False
     # The generation the client saw; None means "the consumer must not exist".
     generation: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _NewRow:
-    consumer_uuid: str
-    provider_id: int
-    class_id: int
-    used: int
 
 
 @dataclass(slots=True)
@@ -180,7 +171,7 @@ def get_for_provider(conn: Connection, provider_id: int) -> list[Allocation]:
 def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
     """Delete a consumer and its allocations; False if it had none.
 
-    No generation is checked or bumped (spec H5): this is the unsafe delete.
+    No generation is checked or bumped: this is the unsafe delete.
     A consumer without allocations (an empty write can leave one) is kept, as
     upstream keeps it: its generation still guards the next write.
     """
@@ -196,77 +187,6 @@ def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
         return False
     consumer_store.delete(conn, consumer_uuid)
     return True
-
-
-# --- capacity rules (spec Part E), no SQL ------------------------------------
-
-
-def check_capacity(
-    new_rows: Iterable[_NewRow],
-    inventories: Mapping[Key, Inventory],
-    usage_before: Mapping[Key, int],
-    released: Mapping[Key, int],
-    provider_uuids: Mapping[int, str],
-    class_names: Mapping[int, str],
-) -> None:
-    """Raise unless every new row fits its inventory (spec E1-E4).
-
-    ``usage_before`` is the usage before this write, ``released`` what the
-    written consumers held before (it is replaced). Amounts for one key from
-    several consumers are summed; unit constraints apply to each amount.
-    The checks and their texts follow upstream's order: first every provider
-    without any inventory of the requested classes (all named in one error),
-    then row by row: no inventory of the class, unit constraints, capacity.
-    """
-    rows = list(new_rows)
-    # A set built in row order iterates as upstream's does (ids are upstream's).
-    class_ids = set([row.class_id for row in rows])  # noqa: C403 - same order as upstream
-    with_inventory = {key[0] for key in inventories}
-    missing = [
-        provider_uuids[pid]
-        for pid in dict.fromkeys(row.provider_id for row in rows)
-        if pid not in with_inventory
-    ]
-    if missing:
-        classes = ", ".join(class_names[cid] for cid in class_ids)
-        raise exc.InvalidInventory(
-            f"Unable to allocate inventory: Inventory for '{classes}' on resource provider "
-            f"'{', '.join(missing)}' invalid."
-        )
-    requested: dict[Key, int] = defaultdict(int)
-    for row in rows:
-        key = (row.provider_id, row.class_id)
-        where = (
-            f"'{class_names[row.class_id]}' on resource provider "
-            f"'{provider_uuids[row.provider_id]}'"
-        )
-        requested[key] += row.used
-        if row.used == 0:
-            continue
-        inventory = inventories.get(key)
-        if inventory is None:
-            raise exc.InvalidInventory(
-                f"Unable to allocate inventory: Inventory for {where} invalid."
-            )
-        if (
-            not (inventory.min_unit <= row.used <= inventory.max_unit)
-            or row.used % inventory.step_size
-        ):
-            raise exc.CapacityExceeded(
-                f"Unable to allocate inventory: Unable to create allocation for {where}. "
-                f"The requested amount would violate inventory constraints."
-            )
-        before = usage_before.get(key, 0)
-        used = before - released.get(key, 0)
-        if inventory.capacity < used + row.used or inventory.capacity < used + requested[key]:
-            # A write may leave an over-committed provider over-committed as long
-            # as it does not make it worse (spec E3).
-            if before and used + requested[key] <= before:
-                continue
-            raise exc.CapacityExceeded(
-                f"Unable to allocate inventory: Unable to create allocation for {where}. "
-                f"The requested amount would exceed the capacity."
-            )
 
 
 def _inventories_and_usage(
