@@ -36,7 +36,7 @@ class Inventory:
 
     @property
     def capacity(self) -> float:
-        """Un-truncated capacity, as used by fit checks (spec E1)."""
+        """Un-truncated capacity, as used by fit checks."""
         return (self.total - self.reserved) * self.allocation_ratio
 
 

@@ -33,7 +33,7 @@ ENV_GLOBAL_REQUEST_ID = "openstack.global_request_id"
 OPEN_PATHS = ("", "/")
 
 # The body upstream's auth layer returns (webob's stock 401, JSON flavour):
-# deliberately not the placement error format (spec A4, reference section 0).
+# deliberately not the placement error format.
 UNAUTHORIZED_BODY = (
     b'{"message": "This server could not verify that you are authorized to access the '
     b"document you requested. Either you supplied the wrong credentials (e.g., bad "

@@ -1,6 +1,6 @@
 """Query-string grammar shared by provider listing and allocation candidates.
 
-``member_of`` (spec C2.1) and ``required`` (spec C2.2) parse into plain
+``member_of`` and ``required`` parse into plain
 sets; the store turns them into SQL. Every malformed value is a 400.
 """
 

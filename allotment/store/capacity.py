@@ -1,4 +1,4 @@
-"""The capacity rule of spec Part E1, as SQL expressions and as a Python predicate.
+"""The capacity rule, as SQL expressions and as a Python predicate.
 
 An amount ``A`` of a class fits an inventory ``I`` with current usage ``U``
 when ``U + A <= (total - reserved) * allocation_ratio`` (the un-truncated

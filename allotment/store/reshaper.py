@@ -1,4 +1,4 @@
-"""The reshaper (spec Part K): move inventory and the allocations using it in one step.
+"""The reshaper: move inventory and the allocations using it in one step.
 
 Everything happens in the caller's transaction:
 

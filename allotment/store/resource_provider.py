@@ -197,7 +197,7 @@ def subtree_ids(conn: Connection, provider: ResourceProvider) -> set[int]:
 def _validate_new_parent(
     conn: Connection, provider: ResourceProvider, parent_uuid: str | None, allow_reparent: bool
 ) -> ResourceProvider | None:
-    """The new parent (None to un-parent) after checking the tree rules of spec C5.
+    """The new parent (None to un-parent) after checking the tree rules.
 
     Checked in upstream's order, with upstream's texts (its "does not exist"
     on update really does say "create").

@@ -29,7 +29,7 @@ def _render(req: Request, aggregates: list[str], generation: int) -> Response:
     body: dict[str, Any] = {"aggregates": aggregates}
     if req.version.matches(mv.AGGREGATE_GENERATION):
         body["resource_provider_generation"] = generation
-    # Associations carry no meaningful timestamp: Last-Modified is "now" (spec A3).
+    # Associations carry no meaningful timestamp: Last-Modified is "now".
     return json_response(req, body)
 
 

@@ -1,5 +1,5 @@
 """Handlers for allocations: per consumer (GET/PUT/DELETE), POST /allocations,
-and the allocations of one provider (spec Part H)."""
+and the allocations of one provider."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""GET /allocation_candidates (spec Part J): parse the query, search, render per microversion.
+"""GET /allocation_candidates: parse the query, search, render per microversion.
 
 Parsing is pure: the query string becomes a ``CandidateRequest`` (see
 ``allotment.store.candidates.request``) or a 400 with the placement error
-code of spec J2. The search itself lives in ``allotment.store.candidates``.
+code upstream gives it. The search itself lives in ``allotment.store.candidates``.
 """
 
 from __future__ import annotations
@@ -382,7 +382,7 @@ def _check_resourceless(
 
 
 # ---------------------------------------------------------------------------
-# Rendering (spec J6)
+# Rendering
 
 
 def render(result: SearchResult, request: CandidateRequest, version: mv.Version) -> dict[str, Any]:

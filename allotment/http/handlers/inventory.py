@@ -1,4 +1,4 @@
-"""Handlers for /resource_providers/{uuid}/inventories[/{resource_class}] (spec Part D)."""
+"""Handlers for /resource_providers/{uuid}/inventories[/{resource_class}]."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Handler for POST /reshaper (1.30): move inventory and allocations atomically (spec K)."""
+"""Handler for POST /reshaper (1.30): move inventory and allocations atomically."""
 
 from __future__ import annotations
 

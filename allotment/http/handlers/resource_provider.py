@@ -1,4 +1,4 @@
-"""Handlers for /resource_providers and /resource_providers/{uuid} (spec Part C)."""
+"""Handlers for /resource_providers and /resource_providers/{uuid}."""
 
 from __future__ import annotations
 

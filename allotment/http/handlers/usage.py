@@ -1,4 +1,4 @@
-"""Handlers for provider usages and GET /usages (spec Part I)."""
+"""Handlers for provider usages and GET /usages."""
 
 from __future__ import annotations
 

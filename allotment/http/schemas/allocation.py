@@ -1,6 +1,6 @@
 """Bodies of PUT /allocations/{consumer} and POST /allocations, by microversion.
 
-The shapes (spec H3/H4):
+The shapes:
 
 * 1.0-1.7: a list of ``{"resource_provider": {"uuid"}, "resources"}``;
 * 1.8: + required ``project_id`` and ``user_id``;

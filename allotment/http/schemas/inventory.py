@@ -1,4 +1,4 @@
-"""Bodies of the inventory routes (spec D1): one record, POST, PUT one, PUT all."""
+"""Bodies of the inventory routes: one record, POST, PUT one, PUT all."""
 
 from __future__ import annotations
 

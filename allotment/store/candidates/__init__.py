@@ -1,5 +1,6 @@
 """GET /allocation_candidates: parse (handler), research (SQL), assemble (pure Python).
 
 ``find_candidates`` runs research and assembly in one read transaction and
-applies the request-wide limits of spec J7.
+applies the request-wide limits (``limit``, the
+candidate cap, randomisation).
 """

@@ -12,7 +12,7 @@ aggregate with (their links).
 the whole answer is needed) returns the roots where every request group could
 be served, in id order. It only moves integer ids (plain tuples, no Python
 object per row): one query per distinct (class, amount) of the request for
-the providers that can take it (spec E1 capacity with the un-truncated
+the providers that can take it (capacity with the un-truncated
 product, min/max unit, step size, current usage), one for the providers
 having a trait the request names, one for those in an aggregate it names.
 The group rules that can be decided per provider are applied in Python sets;
@@ -475,7 +475,7 @@ def _unnumbered_roots(group: RequestGroup, rc_ids: dict[str, int], facts: Facts)
     for any_of in group.required:
         having = facts.with_trait(any_of)
         result &= _reach(having, having, facts.links)
-    # The root itself must not be in a forbidden aggregate (spec J3).
+    # The root itself must not be in a forbidden aggregate.
     result -= set(facts.in_aggregate(group.forbidden_aggs))
     if group.in_tree is not None:
         result &= {facts.in_tree_roots[UNNUMBERED]}

@@ -24,7 +24,7 @@ class Inventory:
     step_size: int = 1
     allocation_ratio: float = 1.0
     used: int = 0
-    # Un-truncated capacity: what fit checks compare with (spec E1). Stored,
+    # Un-truncated capacity: what fit checks compare with. Stored,
     # not a property: fit checks are the assembler's innermost loop.
     capacity: float = field(init=False, repr=False, compare=False)
 
@@ -72,7 +72,7 @@ class Universe:
 
     ``anchors`` are the root ids the assembler tries, in order; by default every
     root present. A sharing provider S is linked to every tree holding a provider
-    that shares an aggregate with S (spec J4).
+    that shares an aggregate with S.
     """
 
     def __init__(
