@@ -166,7 +166,7 @@ class Server:
         self.process = subprocess.Popen(
             self.command,
             cwd=self.cwd,
-            env={**os.environ, **self.env},
+            env={**inherited_environ(self.system), **self.env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -236,6 +236,17 @@ def allotment_server(db_url: str, workers: int, threads: int, log_path: Path) ->
 # ---------------------------------------------------------------- the peer
 
 
+def inherited_environ(system: str) -> dict[str, str]:
+    """The caller's environment, minus what would make the peer import our code.
+
+    The checkout has a top-level ``placement`` compatibility package: a PYTHONPATH that
+    names the checkout would shadow the peer's own ``placement`` package.
+    """
+    if system != "peer":
+        return dict(os.environ)
+    return {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+
+
 def peer_bin(name: str) -> Path:
     return PEER_VENV / "bin" / name
 
@@ -277,6 +288,7 @@ def peer_server(db_url: str, workers: int, threads: int, conf_dir: Path, log_pat
                 "sync",
             ],
             check=True,
+            env=inherited_environ("peer"),
             stdout=log,
             stderr=subprocess.STDOUT,
             timeout=600,
