@@ -1,6 +1,6 @@
 """A large no-limit answer is streamed (no Content-Length), byte for byte the answer
-the same search gives rendered whole, in process, under wsgiref and under
-``allotment serve``'s front (chunked)."""
+the same search gives rendered whole: in process, under wsgiref, through the
+fixture's intercept and under ``allotment serve``'s front (chunked)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from allotment.app import make_app
 from allotment.config import Settings
 from allotment.http import microversion as mv
 from allotment.http.handlers import allocation_candidate
 from allotment.store.engine import Database
+from allotment.testing import PlacementFixture
 from allotment.testing.server import LoopbackServer
 from tests import inprocess
 from tests.candidate_data import TreeBuilder
@@ -161,3 +163,28 @@ def test_streamed_through_the_front_is_chunked(served: tuple[Server, Database]) 
     assert whole_response.getheader("content-length") == str(len(whole))
     assert len(body) > allocation_candidate.STREAM_ABOVE
     assert body == whole
+
+
+def test_streamed_through_the_fixture_intercept(stream_everything: None) -> None:
+    """What other services' tests see (wsgi-intercept, ``requests``): the whole body."""
+    with PlacementFixture() as fixture:
+        base = fixture.endpoint
+        headers = {"x-auth-token": fixture.token, "openstack-api-version": "placement 1.39"}
+        for i in range(12):
+            created = requests.post(
+                base + "/resource_providers", json={"name": f"cn{i}"}, headers=headers
+            )
+            uuid = created.json()["uuid"]
+            requests.put(
+                f"{base}/resource_providers/{uuid}/inventories",
+                json={"resource_provider_generation": 0, "inventories": {"VCPU": {"total": 8}}},
+                headers=headers,
+            ).raise_for_status()
+        streamed = requests.get(base + "/allocation_candidates?resources=VCPU:1", headers=headers)
+        whole = requests.get(
+            base + "/allocation_candidates?resources=VCPU:1" + WHOLE, headers=headers
+        )
+    assert streamed.status_code == whole.status_code == 200
+    assert "content-length" not in streamed.headers
+    assert streamed.content == whole.content
+    assert len(streamed.json()["allocation_requests"]) == 12
