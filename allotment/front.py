@@ -27,7 +27,7 @@ import logging
 import os
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
@@ -173,6 +173,7 @@ class Connection:
             headers = [(k, v) for k, v in headers if k.lower() != "connection"]
             headers.append(("connection", "close"))
         if event.method == b"HEAD":
+            _close(content)
             content = b""
         await self._send(status, headers, content)
         if self.h11.our_state is h11.MUST_CLOSE or last:
@@ -247,17 +248,46 @@ class Connection:
             environ[key] = f"{environ[key]},{value}" if key in environ else value
         return environ
 
-    async def _send(self, status: str, headers: list[tuple[str, str]], content: bytes) -> None:
+    async def _send(
+        self, status: str, headers: list[tuple[str, str]], content: bytes | Iterable[bytes]
+    ) -> None:
         code, _, reason = status.partition(" ")
         response = h11.Response(
             status_code=int(code), headers=headers, reason=reason.encode("latin-1")
         )
         data = self.h11.send(response)
-        if content:
-            data += self.h11.send(h11.Data(data=content))
+        if isinstance(content, bytes):
+            if content:
+                data += self.h11.send(h11.Data(data=content))
+        else:
+            self.writer.write(data)
+            data = b""
+            await self._send_pieces(content)
         data += self.h11.send(h11.EndOfMessage())
         self.writer.write(data)
         await asyncio.wait_for(self.writer.drain(), self.limits.body_timeout)
+
+    async def _send_pieces(self, content: Iterable[bytes]) -> None:
+        """A body without Content-Length (h11 frames it: chunked on HTTP/1.1), each
+        piece produced in the pool (producing may cost CPU) and sent before the
+        next is asked for: the whole body is never held here."""
+        loop = asyncio.get_running_loop()
+        pieces = iter(content)
+        try:
+            while True:
+                try:
+                    piece = await loop.run_in_executor(self.worker.pool, next, pieces, None)
+                except Exception:
+                    # The status line is gone: closing mid-body is all that is left.
+                    LOG.exception("The application failed while streaming a body")
+                    raise ConnectionError("the body could not be produced") from None
+                if piece is None:
+                    return
+                if piece:
+                    self.writer.write(self.h11.send(h11.Data(data=piece)))
+                    await asyncio.wait_for(self.writer.drain(), self.limits.body_timeout)
+        finally:
+            _close(content)
 
     async def _send_error(self, status: int, message: str) -> None:
         if self.h11.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
@@ -265,6 +295,13 @@ class Connection:
         with contextlib.suppress(Exception):
             self.writer.write(error_bytes(status, message))
             await asyncio.wait_for(self.writer.drain(), 1.0)
+
+
+def _close(content: Any) -> None:
+    """Close a WSGI body iterable, as PEP 3333 asks of the server."""
+    close = getattr(content, "close", None)
+    if close is not None:
+        close()
 
 
 class FrontWorker(Worker):
@@ -277,8 +314,15 @@ class FrontWorker(Worker):
     def run(self) -> None:
         asyncio.run(self._main())
 
-    def call_app(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
-        """Run the WSGI app on a complete request (in a pool thread)."""
+    def call_app(
+        self, environ: dict[str, Any]
+    ) -> tuple[str, list[tuple[str, str]], bytes | Iterable[bytes]]:
+        """Run the WSGI app on a complete request (in a pool thread).
+
+        A body with a Content-Length is collected here, whole; one without
+        (a streamed answer) is returned as the app's iterable, to be pulled
+        piece by piece while it is sent.
+        """
         captured: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -291,12 +335,13 @@ class FrontWorker(Worker):
             return chunks.append
 
         result = self.wsgi(environ, start_response)
+        sized = any(name.lower() == "content-length" for name, _ in captured.get("headers", ()))
+        if captured and not sized and not chunks:
+            return captured["status"], captured["headers"], result
         try:
             chunks.extend(result)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
+            _close(result)
         return captured["status"], captured["headers"], b"".join(chunks)
 
     def server_address(self, writer: asyncio.StreamWriter) -> tuple[str, int]:

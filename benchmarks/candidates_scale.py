@@ -306,9 +306,9 @@ def analyze(db: Database) -> None:
                 conn.exec_driver_sql(f"ANALYZE TABLE {table}").all()
 
 
-def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int, bytes]:
-    """One GET through the WSGI app: status code and raw body."""
-    environ = {
+def environ(path: str, query: str, version: str = "1.39") -> dict[str, Any]:
+    """The WSGI environ of one admin GET."""
+    return {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
         "QUERY_STRING": query,
@@ -320,8 +320,14 @@ def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int
         "HTTP_X_AUTH_TOKEN": "admin",
         "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
     }
+
+
+def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int, bytes]:
+    """One GET through the WSGI app: status code and raw body."""
     status: list[str] = []
-    body = b"".join(app(environ, lambda s, h, exc_info=None: status.append(s)))
+    body = b"".join(
+        app(environ(path, query, version), lambda s, h, exc_info=None: status.append(s))
+    )
     return int(status[0].split()[0]), body
 
 

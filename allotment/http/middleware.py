@@ -58,10 +58,14 @@ def _status_line(status: int) -> str:
         return f"{status} Unknown"
 
 
-def send(response: Response, start_response: StartResponse) -> list[bytes]:
+def send(response: Response, start_response: StartResponse) -> Iterable[bytes]:
     headers = list(response.headers)
     if response.content_type:
         headers.append(("content-type", response.content_type))
+    if response.pieces is not None:
+        # No Content-Length: the server frames the body (chunked on HTTP/1.1).
+        start_response(_status_line(response.status), headers)
+        return response.pieces
     headers.append(("content-length", str(len(response.body))))
     start_response(_status_line(response.status), headers)
     return [response.body]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -181,6 +182,10 @@ class Response:
     body: bytes = b""
     headers: list[tuple[str, str]] = field(default_factory=list)
     content_type: str | None = None
+    # A body too large to hold whole: sent piece by piece, without a
+    # Content-Length (``body`` is then empty). Producing the pieces must not
+    # fail: the status line is gone by then.
+    pieces: Iterable[bytes] | None = None
 
 
 def http_date(when: datetime.datetime | None) -> str:
@@ -222,6 +227,21 @@ def json_response(
             out.append(("last-modified", http_date(last_modified)))
         out.append(("cache-control", "no-cache"))
     return Response(status, orjson.dumps(data), out, "application/json")
+
+
+def raw_json_response(req: Request, body: bytes) -> Response:
+    """A 200 of already serialised JSON, with the headers of ``json_response``
+    for a computed result."""
+    response = json_response(req, None)
+    response.body = body
+    return response
+
+
+def streamed_json_response(req: Request, pieces: Iterable[bytes]) -> Response:
+    """``raw_json_response`` for a body sent piece by piece as ``pieces`` yields it."""
+    response = raw_json_response(req, b"")
+    response.pieces = pieces
+    return response
 
 
 def empty_response(status: int = 204, headers: list[tuple[str, str]] | None = None) -> Response:

@@ -13,32 +13,43 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import orjson
-
 from allotment import exceptions as exc
 from allotment.http import error_codes
 from allotment.http import microversion as mv
 from allotment.http.errors import HTTPError
+from allotment.http.handlers.allocation_candidate_render import (
+    RequestPieces,
+    body_pieces,
+    render,
+)
 from allotment.http.query import (
     parse_member_of,
     parse_required,
     parse_resources,
     reject_unknown,
 )
-from allotment.http.request import Request, Response, json_response
+from allotment.http.request import (
+    Request,
+    Response,
+    json_response,
+    raw_json_response,
+    streamed_json_response,
+)
 from allotment.http.schemas.allocation_candidate import query_schema
 from allotment.http.validation import MAX_INT, is_valid_name, parse_uuid, validate_query
 from allotment.metrics import candidate_search
 from allotment.store import resource_class as rc_store
-from allotment.store.candidates.assemble import Candidate
 from allotment.store.candidates.request import (
     GROUP_POLICIES,
     UNNUMBERED,
     CandidateRequest,
     RequestGroup,
 )
-from allotment.store.candidates.search import SearchOptions, SearchResult, find_candidates
-from allotment.store.candidates.universe import Provider, Universe
+from allotment.store.candidates.search import (
+    SearchOptions,
+    find_candidates,
+    find_candidates_in_batches,
+)
 from allotment.store.explain import explain, log_line
 
 LOG = logging.getLogger(__name__)
@@ -63,9 +74,23 @@ _WIDE_PARAM_SINCE = {
 }
 
 
+# Rendered allocation requests above this many bytes: the body is streamed
+# (no Content-Length), the answer never held whole. Below it holding the body
+# costs a few MiB at most, and the answer keeps its Content-Length (what the
+# access log reports, what some clients and proxies prefer): only large
+# no-limit answers change framing. A no-limit answer at N=5,000 (12,000
+# candidates) has 1.4-2.8 MB of allocation requests.
+STREAM_ABOVE = 1 << 20
+
+
 def list_allocation_candidates(req: Request) -> Response:
     request = parse_request(req.query, req.version)
     options = search_options(req.state.settings)
+    # Without a limit (or randomisation, which needs every candidate to draw
+    # from) the candidates are rendered batch by batch as they are found.
+    pieces = None
+    if request.limit is None and not options.randomize:
+        pieces = RequestPieces(req.version)
     # A replica's lag is harmless here: every claim is checked on the primary.
     with (
         candidate_errors(trait_prefix=""),
@@ -73,7 +98,10 @@ def list_allocation_candidates(req: Request) -> Response:
         req.state.db.read(replica=True) as conn,
     ):
         try:
-            result = find_candidates(conn, request, options)
+            if pieces is None:
+                result = find_candidates(conn, request, options)
+            else:
+                result = find_candidates_in_batches(conn, request, options, pieces)
         except exc.ResourceClassNotFound:
             unknown = _unknown_unnumbered_class(conn, request)
             if unknown is None:
@@ -81,11 +109,17 @@ def list_allocation_candidates(req: Request) -> Response:
                 return json_response(req, {"allocation_requests": [], "provider_summaries": {}})
             raise unknown from None
         providers = len(result.universe.providers)
-        search.found(len(result.candidates), providers, request.limit, options.max_candidates)
-        if not result.candidates and LOG.isEnabledFor(logging.DEBUG):
+        search.found(result.found, providers, request.limit, options.max_candidates)
+        if not result.found and LOG.isEnabledFor(logging.DEBUG):
             # Why nothing (docs/explain.md): one line, only paid for at DEBUG.
             LOG.debug(log_line(explain(conn, request, options), req.request_id))
-    return json_response(req, render(result, request, req.version))
+    if pieces is None:
+        return json_response(req, render(result, request, req.version))
+    # Everything that could fail has run: the rest is rendering known data.
+    body = body_pieces(pieces.pieces, result, request, req.version)
+    if pieces.size > STREAM_ABOVE:
+        return streamed_json_response(req, body)
+    return raw_json_response(req, b"".join(body))
 
 
 def search_options(settings: Any) -> SearchOptions:
@@ -379,105 +413,3 @@ def _check_resourceless(
             f"{missing} not found in {sorted(suffixes)}.",
             error_codes.QUERY_BAD_VALUE,
         )
-
-
-# ---------------------------------------------------------------------------
-# Rendering
-
-
-def render(result: SearchResult, request: CandidateRequest, version: mv.Version) -> dict[str, Any]:
-    requests: list[Any]
-    providers = result.universe.providers
-    # Every provider a candidate uses is summarised.
-    uuid = {pid: providers[pid].uuid for pid in result.summarised}
-    if version.matches(mv.ALLOCATIONS_DICT_FORM):
-        requests = _dict_requests(result.candidates, uuid, version.matches(mv.CANDIDATE_MAPPINGS))
-    else:
-        requests = [
-            {
-                "allocations": [
-                    {"resource_provider": {"uuid": uuid[pid]}, "resources": res}
-                    for pid, res in candidate.allocations.items()
-                ]
-            }
-            for candidate in result.candidates
-        ]
-    return {
-        "allocation_requests": requests,
-        "provider_summaries": _summaries(result, request, version),
-    }
-
-
-def _dict_requests(
-    candidates: list[Candidate], uuid: dict[int, str], mappings: bool
-) -> list[orjson.Fragment]:
-    """Allocation requests in the dict form (1.12 on), each already serialised.
-
-    The bulk of a large answer: a no-limit answer holds tens of thousands.
-    Kept as dicts until the response is written, they are half a dozen
-    containers each that the garbage collector walks again and again while
-    the list grows (a fifth of such a request's time); a serialised entry is
-    one flat bytes object, and orjson writes it as it would the dict.
-    Plain loops: a comprehension per candidate costs a function call each.
-    Candidates are fresh objects: their dicts are rendered without copies.
-    """
-    requests: list[orjson.Fragment] = []
-    append = requests.append
-    for candidate in candidates:
-        allocations: dict[str, Any] = {}
-        for pid, res in candidate.allocations.items():
-            allocations[uuid[pid]] = {"resources": res}
-        entry: dict[str, Any] = {"allocations": allocations}
-        if mappings:
-            mapped: dict[str, list[str]] = {}
-            for suffix, pids in candidate.mappings.items():
-                mapped[suffix] = [uuid[pids[0]]] if len(pids) == 1 else [uuid[p] for p in pids]
-            entry["mappings"] = mapped
-        append(orjson.Fragment(orjson.dumps(entry)))
-    return requests
-
-
-def _summaries(
-    result: SearchResult, request: CandidateRequest, version: mv.Version
-) -> dict[str, Any]:
-    """Provider uuid -> summary; from the model's rendered fragments where it has them."""
-    universe = result.universe
-    wanted = None if version.matches(mv.SUMMARIES_ALL_CLASSES) else request.resource_classes()
-    traits = version.matches(mv.CANDIDATES_REQUIRED)
-    nested = version.matches(mv.NESTED_CANDIDATES)
-
-    def summary(provider: Provider) -> dict[str, Any]:
-        return _summary(universe, provider, wanted, traits, nested)
-
-    providers = universe.providers
-    if result.fragments is None:
-        return {providers[pid].uuid: summary(providers[pid]) for pid in result.summarised}
-    cache, key = (
-        result.fragments,
-        (frozenset(wanted) if wanted is not None else None, traits, nested),
-    )
-    return {
-        providers[pid].uuid: cache.fragment(providers[pid], key, summary)
-        for pid in result.summarised
-    }
-
-
-def _summary(
-    universe: Universe, provider: Provider, wanted: set[str] | None, traits: bool, nested: bool
-) -> dict[str, Any]:
-    summary: dict[str, Any] = {
-        "resources": {
-            rc: {"capacity": inventory.summary_capacity, "used": inventory.used}
-            for rc, inventory in provider.inventories.items()
-            if wanted is None or rc in wanted
-        }
-    }
-    if traits:
-        summary["traits"] = list(provider.trait_order) or sorted(provider.traits)
-    if nested:
-        parent = (
-            universe.providers.get(provider.parent_id) if provider.parent_id is not None else None
-        )
-        summary["parent_provider_uuid"] = parent.uuid if parent else None
-        summary["root_provider_uuid"] = universe.providers[provider.root_id].uuid
-    return summary

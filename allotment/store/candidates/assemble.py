@@ -617,7 +617,20 @@ def generate_over(
     stop_after: int | None = None,
     observer: Observer | None = None,
 ) -> list[Candidate]:
-    """Distinct candidates over the anchors of each universe in turn, at most ``stop_after``.
+    """Distinct candidates over the anchors of each universe in turn, at most ``stop_after``."""
+    return list(candidate_stream(universes, request, in_tree_roots, strategy, stop_after, observer))
+
+
+def candidate_stream(
+    universes: Iterator[Universe],
+    request: CandidateRequest,
+    in_tree_roots: dict[str, int | None] | None = None,
+    strategy: str = DEPTH_FIRST,
+    stop_after: int | None = None,
+    observer: Observer | None = None,
+) -> Iterator[Candidate]:
+    """``generate_over``'s candidates one at a time, none kept (a caller may render
+    and drop them as they come).
 
     ``depth-first`` exhausts one anchor before the next; ``breadth-first`` takes
     one candidate from each anchor in turn. ``universes`` is consumed lazily
@@ -625,7 +638,7 @@ def generate_over(
     further universe is asked for.
     """
     if stop_after is not None and stop_after <= 0:
-        return []
+        return
     roots = in_tree_roots or {}
     sharing: set[int] = set()
 
@@ -637,8 +650,8 @@ def generate_over(
 
     gens = per_anchor()
     stream = _round_robin(gens) if strategy == BREADTH_FIRST else chain.from_iterable(gens)
-    out: list[Candidate] = []
     seen: set[tuple] = set()
+    count = 0
     for candidate in stream:
         # A candidate using any non-sharing provider can only come from that
         # provider's tree; only all-sharing candidates can repeat across anchors.
@@ -647,7 +660,7 @@ def generate_over(
             if key in seen:
                 continue
             seen.add(key)
-        out.append(candidate)
-        if stop_after is not None and len(out) >= stop_after:
-            break
-    return out
+        yield candidate
+        count += 1
+        if stop_after is not None and count >= stop_after:
+            return

@@ -33,14 +33,20 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
 
 from sqlalchemy.engine import Connection
 
 from allotment.store.candidates import model as model_mod
-from allotment.store.candidates.assemble import DEPTH_FIRST, Candidate, Observer, generate_over
+from allotment.store.candidates.assemble import (
+    DEPTH_FIRST,
+    Candidate,
+    Observer,
+    candidate_stream,
+    generate_over,
+)
 from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Research, Window, chunks
@@ -49,6 +55,11 @@ from allotment.store.candidates.universe import Provider, Universe
 
 # With randomisation and a limit: how many times ``limit`` candidates to draw from.
 RANDOM_POOL_FACTOR = 10
+# Candidates handed to a ``BatchSink`` at once (``find_candidates_in_batches``).
+BATCH_SIZE = 1000
+
+# Takes one batch of candidates with every provider loaded so far (by id).
+BatchSink = Callable[[list[Candidate], Mapping[int, Provider]], None]
 
 
 @dataclass
@@ -77,6 +88,13 @@ class SearchResult:
     summarised: list[int]
     # Rendered summaries to reuse (the model's); None: render every one.
     fragments: FragmentCache | None = None
+    # Candidates handed to a sink as they were found, not kept in ``candidates``.
+    handed_over: int = 0
+
+    @property
+    def found(self) -> int:
+        """How many candidates the search found (kept or handed over)."""
+        return len(self.candidates) + self.handed_over
 
 
 def find_candidates(
@@ -86,15 +104,52 @@ def find_candidates(
     source: CandidateSource | None = None,
 ) -> SearchResult:
     options = options or SearchOptions()
+    return _with_source(conn, options, source, lambda chosen: search(chosen, request, options))
+
+
+def find_candidates_in_batches(
+    conn: Connection,
+    request: CandidateRequest,
+    options: SearchOptions,
+    sink: BatchSink,
+    batch_size: int = BATCH_SIZE,
+) -> SearchResult:
+    """``find_candidates`` for a request without limit or randomisation, whose
+    candidates go to ``sink`` in batches as they are generated and are not kept.
+
+    The answer is then the batches in order: the same candidates, in the same
+    order, as ``find_candidates`` would list. A no-limit answer over a large
+    cloud holds 100,000 candidates and more (about 0.8 KiB each as objects);
+    a sink that renders each batch keeps only the rendered bytes. Everything
+    (planning, loading, assembling) still runs here, under the model's lock or
+    on the request's connection, so nothing of the search is left to fail later.
+    """
+    if request.limit is not None or options.randomize:
+        raise ValueError("batches are for requests without limit or randomisation")
+    return _with_source(
+        conn,
+        options,
+        None,
+        lambda chosen: search_in_batches(chosen, request, options, sink, batch_size),
+    )
+
+
+def _with_source(
+    conn: Connection,
+    options: SearchOptions,
+    source: CandidateSource | None,
+    run: Callable[[CandidateSource], SearchResult],
+) -> SearchResult:
+    """``run`` on ``source``, or the worker's model (as configured), or SQL research."""
     if source is not None:
-        return search(source, request, options)
+        return run(source)
     if options.in_memory:
         with model_mod.open_source(conn) as from_model:
             if from_model is not None:
-                result = search(from_model, request, options)
+                result = run(from_model)
                 result.fragments = from_model.model.fragments
                 return result
-    return search(SqlSource(conn), request, options)
+    return run(SqlSource(conn))
 
 
 def search(
@@ -102,6 +157,59 @@ def search(
 ) -> SearchResult:
     """Plan, then windows, anchors and chunks from ``source``, assembled lazily."""
     stop = _stop(request, options)
+    in_tree_roots, universes = _universes(source, request, options, stop)
+    return _select(universes, in_tree_roots, request, options)
+
+
+def search_in_batches(
+    source: CandidateSource,
+    request: CandidateRequest,
+    options: SearchOptions,
+    sink: BatchSink,
+    batch_size: int = BATCH_SIZE,
+) -> SearchResult:
+    """``search`` without limit or randomisation, handing the candidates to ``sink``."""
+    stop = _stop(request, options)
+    in_tree_roots, universes = _universes(source, request, options, stop)
+    # Only the providers of past universes are kept, not the universes (their
+    # trees, links and indexes): the answer needs nothing more of them.
+    providers: dict[int, Provider] = {}
+    first: list[Universe] = []  # the only universe, while there is one
+
+    def remember() -> Iterator[Universe]:
+        for count, universe in enumerate(universes):
+            providers.update(universe.providers)
+            first[:] = [universe] if count == 0 else []
+            yield universe
+
+    stream = candidate_stream(remember(), request, in_tree_roots, options.strategy, stop)
+    used: set[int] = set()
+    handed_over = 0
+    batch: list[Candidate] = []
+    for candidate in stream:
+        batch.append(candidate)
+        if len(batch) >= batch_size:
+            handed_over += _hand_over(batch, providers, used, sink)
+            batch = []
+    if batch:
+        handed_over += _hand_over(batch, providers, used, sink)
+    universe = first[0] if first else _trees_used(providers, used)
+    summarised = _summarised(universe, used, request.nested_aware)
+    return SearchResult([], universe, summarised, handed_over=handed_over)
+
+
+def _hand_over(
+    batch: list[Candidate], providers: Mapping[int, Provider], used: set[int], sink: BatchSink
+) -> int:
+    used.update(used_providers(batch))
+    sink(batch, providers)
+    return len(batch)
+
+
+def _universes(
+    source: CandidateSource, request: CandidateRequest, options: SearchOptions, stop: int | None
+) -> tuple[dict[str, int | None], Iterator[Universe]]:
+    """The plan's in_tree roots, and the universes to assemble over (loaded lazily)."""
     # With a stop, the roots are searched in windows: in id order for a
     # deterministic prefix, or (randomised) windows of equal width in random
     # order, so that a random pool costs about its own size, not the cloud's.
@@ -122,7 +230,7 @@ def search(
             for chunk in chunks(anchors, options.max_chunk):
                 yield source.load(plan, chunk)
 
-    return _select(universes(), plan.in_tree_roots, request, options)
+    return plan.in_tree_roots, universes()
 
 
 def select(
@@ -199,6 +307,11 @@ def _merged(loaded: list[Universe], used: set[int]) -> Universe:
     providers: dict[int, Provider] = {}
     for universe in loaded:
         providers.update(universe.providers)
+    return _trees_used(providers, used)
+
+
+def _trees_used(providers: Mapping[int, Provider], used: set[int]) -> Universe:
+    """A universe of the trees (among ``providers``) holding a used provider."""
     roots = {providers[pid].root_id for pid in used}
     return Universe([p for p in providers.values() if p.root_id in roots])
 
