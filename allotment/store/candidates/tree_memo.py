@@ -79,6 +79,10 @@ class TreeMemo:
     def tables(self) -> int:
         return len(self._tables)
 
+    def roots(self) -> set[int]:
+        """The trees something is known of (under any signature)."""
+        return {root for table in self._tables.values() for root in table}
+
     def forget(self, roots: Iterable[int]) -> None:
         """Drop what is known of these trees (their providers changed)."""
         wanted = set(roots)
