@@ -198,9 +198,9 @@ class AnchorCounter:
         universe, request = self.universe, self.request
         if not request.nested_aware:
             return _enumerated(universe, anchor, request, slots, stop)
+        if not request.suffixed:
+            return self._unnumbered(slots)  # every slot is one of the unnumbered group's
         unnumbered = [slot for slot in slots if slot.suffix == UNNUMBERED]
-        if len(unnumbered) == len(slots):
-            return self._unnumbered(slots)
         suffixed = [slot for slot in slots if slot.suffix != UNNUMBERED]
         crowded = _crowded_slots(universe, slots)
         if any(slots[i].suffix == UNNUMBERED and slots[j].suffix != UNNUMBERED for i, j in crowded):
