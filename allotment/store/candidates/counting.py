@@ -86,7 +86,8 @@ def count_candidates(
         if slots is None:
             continue
         still = None if stop_after is None else max(1, stop_after - out.total)
-        found = trees.count(anchor, still)
+        # A tree known from an earlier explain (the model's memo) is not counted again.
+        found = outcome.count if outcome.known(still) else trees.count(anchor, still)
         if found:
             out.per_anchor[anchor] = found
             out.total += found
