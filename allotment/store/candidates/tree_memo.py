@@ -24,8 +24,8 @@ from typing import Any
 
 from allotment.store.candidates.request import CandidateRequest
 
-# About twenty explained requests over a cloud of 5,000 trees (a few hundred
-# bytes an entry, most of it the engine's plan of the tree).
+# Ten explained requests over a cloud of 5,000 trees (two entries a tree and
+# request: its anchor test, and its count with the plan let go once exact).
 MAX_ENTRIES = 100_000
 
 

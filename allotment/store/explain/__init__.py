@@ -204,8 +204,7 @@ def _explain(
     for group_doc in document["groups"]:
         if verdict["group"] is not None and group_doc["suffix"] == verdict["group"]:
             verdict["nearest_misses"] = group_doc["nearest_misses"]
-    if watcher.tree_memo is not None:
-        watcher.tree_memo.trim()
+    watcher.done()
     return document
 
 

@@ -82,6 +82,13 @@ class Watcher:
             found = self._counts[id(request)] = (request, counts)
         return found[1]
 
+    def done(self) -> None:
+        """The explain is over: what the model's memo keeps is made small and bounded."""
+        if self.tree_memo is not None:
+            for _request, counts in self._counts.values():
+                counts.release()
+            self.tree_memo.trim()
+
     def planned(self, universe: Universe, anchor: int, slots: object) -> None:
         self.planned_anchors.add(anchor)
         if slots is not None:
