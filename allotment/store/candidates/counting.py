@@ -108,7 +108,7 @@ def count_candidates(
 class TreeOutcome:
     """The engine's plan of one tree for one request, and its candidates counted."""
 
-    # None: some group or the root rules fail there. Empty once ``released``.
+    # None: some group or the root rules fail there. Empty once let go (``release``).
     slots: list[_Slot] | None
     # A candidate may use sharing providers only (left to the generator, which
     # de-duplicates those across anchors).
@@ -116,8 +116,6 @@ class TreeOutcome:
     # Candidates counted (None: not yet), exact below ``stop`` (None: no stop).
     count: int | None = None
     stop: int | None = None
-    # The plan was let go (its count is exact): planned again if ever needed.
-    released: bool = False
 
     def known(self, stop: int | None) -> bool:
         """Whether ``count`` answers a count up to ``stop``: exact, or at least ``stop``."""
@@ -164,19 +162,17 @@ class TreeCounts:
         if found.slots is None:
             return 0
         if not found.known(stop):
-            if found.released:
-                plan = assemble.plan_anchor(self.universe, root, self.request, self.in_tree_roots)
-                found.slots, found.released = plan or [], False
             found.count, found.stop = self.counter.count(root, found.slots, stop), stop
         assert found.count is not None
         return found.count
 
     def release(self) -> None:
-        """Let go of the plans whose count is exact (most of a kept outcome's memory);
-        an empty list still says the tree has a plan."""
+        """Let go of the plans whose count is exact (most of a kept outcome's memory):
+        an exact count answers every later count; an empty list still says the tree
+        has a plan."""
         for found in self.memo.values():
             if found.slots and not found.repeats and found.known(None):
-                found.slots, found.released = [], True
+                found.slots = []
 
 
 class AnchorCounter:
