@@ -48,6 +48,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,7 @@ import sqlalchemy as sa
 
 from allotment.store import changes, schema
 from allotment.store import tables as t
+from allotment.store.candidates import model as model_mod
 from allotment.store.engine import Database, utcnow
 from allotment.store.standard import STANDARD_RESOURCE_CLASS_IDS
 from tests.candidate_data import TreeBuilder, make_uuid
@@ -331,12 +333,17 @@ def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int
     return int(status[0].split()[0]), body
 
 
-def _median(app: Any, path: str, query: str, runs: int) -> tuple[float, float, int, bytes]:
-    """Median wall and CPU ms of ``runs`` requests after one untimed warm-up."""
+def _median(
+    app: Any, path: str, query: str, runs: int, before: Callable[[], None] | None = None
+) -> tuple[float, float, int, bytes]:
+    """Median wall and CPU ms of ``runs`` requests after one untimed warm-up
+    (``before``, untimed, runs before each timed request)."""
     request(app, path, query)  # warm-up, untimed
     times, cpu = [], []
     code, body = 0, b""
     for _ in range(runs):
+        if before is not None:
+            before()
         start, start_cpu = time.perf_counter(), time.process_time()
         code, body = request(app, path, query)
         times.append(time.perf_counter() - start)
@@ -344,11 +351,19 @@ def _median(app: Any, path: str, query: str, runs: int) -> tuple[float, float, i
     return statistics.median(times) * 1000, statistics.median(cpu) * 1000, code, body
 
 
-def measure(apps: dict[str, Any], runs: int, explain: bool = True) -> list[dict[str, Any]]:
+def measure(
+    apps: dict[str, Any],
+    runs: int,
+    explain: bool = True,
+    forget: Callable[[], None] | None = None,
+) -> list[dict[str, Any]]:
     """Each shape in each mode (same run, one after the other); one record per pair.
 
     With ``explain``, each candidate shape's explain is timed right after it in
-    the same mode (``explain_*`` fields and the CPU ratio explain / query).
+    the same mode (``explain_*`` fields and the CPU ratio explain / query): warm
+    (the in-memory model's per-tree memo filled by the warm-up) and, in memory
+    mode, cold (``forget`` empties the memo before each request: every tree
+    planned and counted anew, as after a model load or a change of every tree).
     """
     records = []
     for name, (path, query) in QUERIES.items():
@@ -384,6 +399,20 @@ def measure(apps: dict[str, Any], runs: int, explain: bool = True) -> list[dict[
                     explain_cpu_ratio=ratio,
                     explain_verdict=verdict,
                 )
+                if mode == "memory" and forget is not None:
+                    cold, cold_cpu, _, cold_body = _median(app, EXPLAIN, query, runs, forget)
+                    if cold_body != ex_body:
+                        raise SystemExit(f"{name}: explain differs with and without the memo")
+                    cold_ratio = cold_cpu / max(median_cpu, 1e-6)
+                    line += (
+                        f"  cold {cold:8.1f} ms (cpu {cold_cpu:7.1f} ms, "
+                        f"cpu ratio {cold_ratio:.1f}x)"
+                    )
+                    record.update(
+                        explain_cold_median_ms=cold,
+                        explain_cold_median_cpu_ms=cold_cpu,
+                        explain_cold_cpu_ratio=cold_ratio,
+                    )
             print(line, flush=True)
             records.append(record)
     return records
@@ -446,7 +475,8 @@ def run_size(args: argparse.Namespace, computes: int, modes: list[str]) -> None:
                 f"RSS {before:.0f} -> {rss_mib():.0f} MiB",
                 flush=True,
             )
-        records = measure(apps, args.runs, explain=not args.no_explain)
+        tree_memo = model_mod.model_for(db.engine).tree_memo
+        records = measure(apps, args.runs, explain=not args.no_explain, forget=tree_memo.clear)
         db.dispose()
     if args.json:
         out = Path(args.json)

@@ -149,7 +149,7 @@ def unnumbered_choices(
         return None
     if in_tree_only and anchor != in_tree_root:
         return None
-    root_in_aggs = _all_terms(root.aggregates, member_of)
+    root_in_aggs = bool(member_of) and _all_terms(root.aggregates, member_of)
     allowed = []
     for pid in universe.eligible(anchor):
         provider = providers[pid]
@@ -217,9 +217,9 @@ def plan_anchor(
             return None
         suffixed.append(_Slot(group.suffix, dict(group.resources), choices))
     # Fail first: the most constrained groups are placed first.
-    suffixed.sort(key=lambda slot: len(slot.choices))
-    slots.extend(suffixed)
-    _attach_subtree_checks(slots, request)
+    slots.extend(sorted(suffixed, key=lambda slot: len(slot.choices)))
+    if request.same_subtrees:  # mostly none: no index of the slots either
+        _attach_subtree_checks(slots, request)
     return slots
 
 

@@ -60,21 +60,25 @@ def count_candidates(
     strategy: str = DEPTH_FIRST,
     stop_after: int | None = None,
     observer: Observer | None = None,
+    trees: TreeCounts | None = None,
 ) -> Counted:
     """``len(assemble.generate_over(iter([universe]), request, ...))``, counted.
 
     ``observer.planned`` is told the slots of every anchor counted here; the
-    anchors left to the generator are planned (and watched) by it.
+    anchors left to the generator are planned (and watched) by it. ``trees``:
+    where each anchor's plan and count are kept (the same universe, request
+    and ``in_tree_roots``); by default a fresh one.
     """
     if stop_after is not None and stop_after <= 0:
         return Counted(0, stopped=True)
     roots = in_tree_roots or {}
-    counter = AnchorCounter(universe, request)
+    trees = trees or TreeCounts(universe, request, roots)
     out = Counted(0)
     left: list[int] = []
     for anchor in universe.anchors:
-        slots = assemble.plan_anchor(universe, anchor, request, roots)
-        if slots is not None and counter.may_repeat(slots):
+        outcome = trees.outcome(anchor)
+        slots = outcome.slots
+        if outcome.repeats:
             left.append(anchor)
             continue
         if observer is not None:
@@ -82,7 +86,8 @@ def count_candidates(
         if slots is None:
             continue
         still = None if stop_after is None else max(1, stop_after - out.total)
-        found = counter.count(anchor, slots, still)
+        # A tree known from an earlier explain (the model's memo) is not counted again.
+        found = outcome.count if outcome.known(still) else trees.count(anchor, still)
         if found:
             out.per_anchor[anchor] = found
             out.total += found
@@ -97,6 +102,77 @@ def count_candidates(
     if stop_after is not None and out.total >= stop_after:
         out.total, out.stopped = stop_after, True
     return out
+
+
+@dataclass(slots=True)
+class TreeOutcome:
+    """The engine's plan of one tree for one request, and its candidates counted."""
+
+    # None: some group or the root rules fail there. Empty once let go (``release``).
+    slots: list[_Slot] | None
+    # A candidate may use sharing providers only (left to the generator, which
+    # de-duplicates those across anchors).
+    repeats: bool = False
+    # Candidates counted (None: not yet), exact below ``stop`` (None: no stop).
+    count: int | None = None
+    stop: int | None = None
+
+    def known(self, stop: int | None) -> bool:
+        """Whether ``count`` answers a count up to ``stop``: exact, or at least ``stop``."""
+        if self.count is None:
+            return False
+        if self.stop is None or self.count < self.stop:
+            return True  # exact
+        return stop is not None and stop <= self.stop
+
+
+class TreeCounts:
+    """Each tree's ``TreeOutcome`` for one request, computed once: planned by the
+    engine (``assemble.plan_anchor``), counted by ``AnchorCounter``.
+
+    ``memo`` (root id -> outcome) may outlive the universe: the in-memory model
+    keeps one per request signature and drops a tree's outcome when the tree
+    or a sharing provider linked to it changes (``tree_memo``).
+    """
+
+    def __init__(
+        self,
+        universe: Universe,
+        request: CandidateRequest,
+        in_tree_roots: dict[str, int | None],
+        memo: dict[int, TreeOutcome] | None = None,
+    ) -> None:
+        self.universe = universe
+        self.request = request
+        self.in_tree_roots = in_tree_roots
+        self.counter = AnchorCounter(universe, request)
+        self.memo: dict[int, TreeOutcome] = {} if memo is None else memo
+
+    def outcome(self, root: int) -> TreeOutcome:
+        found = self.memo.get(root)
+        if found is None:
+            slots = assemble.plan_anchor(self.universe, root, self.request, self.in_tree_roots)
+            repeats = slots is not None and self.counter.may_repeat(slots)
+            found = self.memo[root] = TreeOutcome(slots, repeats)
+        return found
+
+    def count(self, root: int, stop: int | None = None) -> int:
+        """``AnchorCounter.count`` of the tree's plan (0 without one), up to ``stop``."""
+        found = self.outcome(root)
+        if found.slots is None:
+            return 0
+        if not found.known(stop):
+            found.count, found.stop = self.counter.count(root, found.slots, stop), stop
+        assert found.count is not None
+        return found.count
+
+    def release(self) -> None:
+        """Let go of the plans whose count is exact (most of a kept outcome's memory):
+        an exact count answers every later count; an empty list still says the tree
+        has a plan."""
+        for found in self.memo.values():
+            if found.slots and not found.repeats and found.known(None):
+                found.slots = []
 
 
 class AnchorCounter:
@@ -131,9 +207,9 @@ class AnchorCounter:
         universe, request = self.universe, self.request
         if not request.nested_aware:
             return _enumerated(universe, anchor, request, slots, stop)
+        if not request.suffixed:
+            return self._unnumbered(slots)  # every slot is one of the unnumbered group's
         unnumbered = [slot for slot in slots if slot.suffix == UNNUMBERED]
-        if len(unnumbered) == len(slots):
-            return self._unnumbered(slots)
         suffixed = [slot for slot in slots if slot.suffix != UNNUMBERED]
         crowded = _crowded_slots(universe, slots)
         if any(slots[i].suffix == UNNUMBERED and slots[j].suffix != UNNUMBERED for i, j in crowded):

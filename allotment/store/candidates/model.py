@@ -44,6 +44,7 @@ from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
 from allotment.store.candidates.sources import MIN_WINDOW
+from allotment.store.candidates.tree_memo import TreeMemo
 from allotment.store.candidates.universe import Provider, Universe
 
 # A feed id not visible after this long belongs to a rolled-back transaction.
@@ -74,6 +75,8 @@ class ProviderModel:
         self.polled_at = 0.0
         # Rendered provider summaries, fresh while their Provider object is the model's.
         self.fragments = FragmentCache()
+        # Explain's plan and count of each tree per request, dropped as trees change.
+        self.tree_memo = TreeMemo()
         # Counters (tests and benchmarks read them).
         self.full_loads = 0
         self.trees_reloaded = 0
@@ -147,6 +150,7 @@ class ProviderModel:
         self._links = None
         self._class_roots = None
         self.fragments.clear()
+        self.tree_memo.clear()
         for provider in sorted(providers, key=_pid):
             self.providers[provider.id] = provider
             self.trees.setdefault(provider.root_id, []).append(provider.id)
@@ -161,16 +165,21 @@ class ProviderModel:
             return
         fresh = research.load_trees(conn, roots)
         before = {pid: self.providers[pid] for r in roots for pid in self.trees.get(r, ())}
+        # Trees served by a sharing provider that changes see it change too.
+        changed = set(roots) | self._linked_to(before.values())
         for pid in before:
             self._remove(pid)
         for provider in fresh:
             if provider.id in self.providers:  # moved here by a change not yet seen
                 before[provider.id] = self.providers[provider.id]
+                changed |= self._linked_to([before[provider.id]])
                 self._remove(provider.id)
             self._add(provider)
         self.trees_reloaded += len(roots)
         if self._links is not None and _shape(before.values()) != _shape(fresh):
             self._links = None
+        changed |= {p.root_id for p in before.values()} | {p.root_id for p in fresh}
+        self.tree_memo.forget(changed | self._linked_to(fresh))
         if self._class_roots is not None and _classes(before.values()) != _classes(fresh):
             self._class_roots = None
 
@@ -210,6 +219,14 @@ class ProviderModel:
         else:
             bisect.insort(tree, provider.id)
         self._index(provider)
+
+    def _linked_to(self, providers: Iterable[Provider]) -> set[int]:
+        """Roots of the trees the sharing providers among ``providers`` may serve."""
+        sharing = [p.id for p in providers if p.sharing]
+        if not sharing or not len(self.tree_memo):
+            return set()
+        links = self.links
+        return {root for pid in sharing for root in links.get(pid, ())}
 
     # -- what searches read ----------------------------------------------------
 

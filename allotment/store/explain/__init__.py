@@ -30,11 +30,12 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from allotment.store.candidates import counting, research
+from allotment.store.candidates import counting, research, tree_memo
 from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Plan, Window
 from allotment.store.candidates.search import SearchOptions
+from allotment.store.candidates.tree_memo import TreeMemo
 from allotment.store.candidates.universe import Universe
 from allotment.store.explain import funnel as funnel_mod
 from allotment.store.explain import trees as trees_mod
@@ -45,6 +46,8 @@ LIMIT = "limit"
 # Explain counts candidates before the limit up to this many (the search is
 # output-bound; a wide tree can have millions).
 COUNT_CAP = 20_000
+# The memo's table of which trees are anchors (beside each request's plans).
+ANCHORS = "anchors"
 
 
 class Source(Protocol):
@@ -116,6 +119,33 @@ def _whole(conn: Connection, source: Source, plan: Plan) -> Universe:
     return universe
 
 
+def _memo(source: Source) -> TreeMemo | None:
+    """The model's per-tree memo (SQL research reads every tree afresh: none)."""
+    if isinstance(source, model_mod.ModelSource):
+        return source.model.tree_memo
+    return None
+
+
+def _anchors(source: Source, plan: Plan, memo: TreeMemo | None) -> list[int]:
+    """The engine's anchors (``source.anchors``), with the model's memo asked only
+    about the trees it does not know: whether a tree is an anchor depends on its
+    own providers and the sharing providers linked to it, as its plan does."""
+    if memo is None or plan.hopeless or not isinstance(source, model_mod.ModelSource):
+        return source.anchors(plan, None)
+    examined = source.model.roots if plan.roots is None else plan.roots
+    known = memo.table((ANCHORS, tree_memo.signature(plan.request, plan.in_tree_roots)))
+    missing = [root for root in examined if root not in known]
+    if len(missing) == len(examined):
+        found = set(source.anchors(plan, None))
+    elif missing:
+        found = set(source.anchors(dataclasses.replace(plan, roots=missing), None))
+    else:
+        found = set()
+    for root in missing:
+        known[root] = root in found
+    return [root for root in examined if known[root]]
+
+
 def _explain(
     conn: Connection, request: CandidateRequest, options: SearchOptions, source: Source
 ) -> dict[str, Any]:
@@ -127,12 +157,12 @@ def _explain(
     ]
     served = all(g.zero_step is None for g in groups)
     searched = dataclasses.replace(request, limit=None)
-    watcher = trees_mod.Watcher(searched)
+    watcher = trees_mod.Watcher(searched, _memo(source))
     before = 0
     if served:
         # A group's funnel ending at zero means no candidate (each of its tests
         # is necessary): the anchors and the count are only needed otherwise.
-        universe.anchors = source.anchors(plan, None)
+        universe.anchors = _anchors(source, plan, watcher.tree_memo)
         cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
         # The engine's plan of every anchor, its candidates counted without
         # limit (built only where counting cannot tell, see counting.py).
@@ -143,6 +173,7 @@ def _explain(
             strategy=options.strategy,
             stop_after=cap,
             observer=watcher,
+            trees=watcher.trees(universe, searched, plan.in_tree_roots),
         )
         before = counted.total
         watcher.produced.update(counted.per_anchor)
@@ -173,6 +204,7 @@ def _explain(
     for group_doc in document["groups"]:
         if verdict["group"] is not None and group_doc["suffix"] == verdict["group"]:
             verdict["nearest_misses"] = group_doc["nearest_misses"]
+    watcher.done()
     return document
 
 

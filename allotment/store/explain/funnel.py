@@ -137,15 +137,12 @@ class _Scope:
             out = roots if out is None else out & roots
         return out or set()
 
-    def anchors_of(self, provider: Provider) -> Iterator[int]:
-        yield provider.root_id
-        if provider.sharing:
-            yield from self.universe.links.get(provider.id, ())
-
     def covers(self, provider: Provider, terms: list[frozenset[str]]) -> bool:
         """Some tree the provider may serve has a trait of every term."""
         covered = self.covered(terms)
-        return any(anchor in covered for anchor in self.anchors_of(provider))
+        if provider.root_id in covered:  # its own tree, else (sharing) a tree linked to it
+            return True
+        return provider.sharing and not covered.isdisjoint(self.universe.links.get(provider.id, ()))
 
 
 class _Judge:

@@ -29,9 +29,10 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from allotment.store.candidates import assemble, counting
+from allotment.store.candidates import assemble, counting, tree_memo
 from allotment.store.candidates.assemble import Candidate, _Slot
 from allotment.store.candidates.request import ISOLATE, NONE, UNNUMBERED, CandidateRequest
+from allotment.store.candidates.tree_memo import TreeMemo
 from allotment.store.candidates.universe import Universe
 
 MAX_MISSES = 5
@@ -48,7 +49,9 @@ STEPS = (SHARING_JOINED, ROOT_REQUIRED, COMBINATION, SAME_SUBTREE, ISOLATE_STEP)
 class Watcher:
     """An ``assemble.Observer``: which anchors the real search produced candidates for."""
 
-    def __init__(self, searched: CandidateRequest | None = None) -> None:
+    def __init__(
+        self, searched: CandidateRequest | None = None, memo: TreeMemo | None = None
+    ) -> None:
         # The request the real search (or its count) ran: its outcome per
         # planned anchor answers the tree funnel's searches of that request.
         self.searched = searched
@@ -60,9 +63,31 @@ class Watcher:
         self.stopped = False
         # (root, id(request)) -> whether a search of that tree finds a candidate.
         self.memo: dict[tuple[int, int], bool] = {}
-        # (root, id(request)) -> the engine's plan of that tree for that request.
-        self.plans: dict[tuple[int, int], list[_Slot] | None] = {}
-        self.counters: dict[int, counting.AnchorCounter] = {}
+        # Where each tree's plan and count are kept across explains (the model's).
+        self.tree_memo = memo
+        # id(request) -> its trees' plans and counts (the request is kept alive).
+        self._counts: dict[int, tuple[CandidateRequest, counting.TreeCounts]] = {}
+
+    def trees(
+        self, universe: Universe, request: CandidateRequest, in_tree_roots: dict[str, int | None]
+    ) -> counting.TreeCounts:
+        """The engine's plan and count of each tree for ``request`` (once per explain, or
+        once per change of the tree with the model's ``tree_memo``)."""
+        found = self._counts.get(id(request))
+        if found is None:
+            table = None
+            if self.tree_memo is not None:
+                table = self.tree_memo.table(tree_memo.signature(request, in_tree_roots))
+            counts = counting.TreeCounts(universe, request, in_tree_roots, table)
+            found = self._counts[id(request)] = (request, counts)
+        return found[1]
+
+    def done(self) -> None:
+        """The explain is over: what the model's memo keeps is made small and bounded."""
+        if self.tree_memo is not None:
+            for _request, counts in self._counts.values():
+                counts.release()
+            self.tree_memo.trim()
 
     def planned(self, universe: Universe, anchor: int, slots: object) -> None:
         self.planned_anchors.add(anchor)
@@ -124,10 +149,7 @@ def _plan(
     watcher: Watcher,
 ) -> list[_Slot] | None:
     """The engine's plan of ``root`` for ``request`` (once per root and request)."""
-    key = (root, id(request))
-    if key not in watcher.plans:
-        watcher.plans[key] = assemble.plan_anchor(universe, root, request, in_tree_roots)
-    return watcher.plans[key]
+    return watcher.trees(universe, request, in_tree_roots).outcome(root).slots
 
 
 def _finds(
@@ -142,11 +164,8 @@ def _finds(
     key = (root, id(request))
     found = watcher.memo.get(key)
     if found is None:
-        slots = _plan(universe, root, request, in_tree_roots, watcher)
-        counter = watcher.counters.get(id(request))
-        if counter is None:
-            counter = watcher.counters[id(request)] = counting.AnchorCounter(universe, request)
-        found = watcher.memo[key] = slots is not None and bool(counter.count(root, slots, 1))
+        counts = watcher.trees(universe, request, in_tree_roots)
+        found = watcher.memo[key] = counts.count(root, 1) > 0
     return found
 
 
@@ -174,15 +193,12 @@ def tree_funnel(
     # Without same_subtree and isolate the three searches are one: search each tree once.
     relaxed = request if relaxed == request else relaxed
     subtree_only = request if subtree_only == request else subtree_only
-    watcher.memo, watcher.plans, watcher.counters = {}, {}, {}
+    watcher.memo = {}
     trusted = watcher.searched == request
     if trusted:
         # A planned anchor was searched (or counted) whole: no need to search it again.
         key = id(request)
         watcher.memo = {(a, key): a in watcher.produced for a in watcher.planned_anchors}
-        watcher.plans = {
-            (a, key): None for a in watcher.planned_anchors if a not in watcher.slotted
-        }
     removed: dict[str, list[int]] = {step: [] for step in STEPS}
     for root in roots:
         if root in watcher.produced:

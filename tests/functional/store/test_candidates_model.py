@@ -24,6 +24,7 @@ from allotment.store.candidates import research
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.search import SearchOptions, SearchResult, find_candidates
 from allotment.store.candidates.sources import SqlSource
+from allotment.store.candidates.universe import Provider
 from allotment.store.engine import Database
 from tests.candidate_data import TreeBuilder
 from tests.unit.store.candidates.reference import AGGS, RCS, TRAITS, reference, requests, worlds
@@ -96,6 +97,25 @@ def _write(db: Database, kind: str, pick: int, claims: list[str]) -> None:
         pass
 
 
+def write_world(db: Database, providers: list[Provider]) -> TreeBuilder:
+    """The database emptied, then ``providers`` written (every reference trait known)."""
+    schema.reset_data(db)
+    with db.write() as conn:
+        builder = TreeBuilder(conn)
+        for name in TRAITS:
+            builder._trait_id(name)
+        builder.add_world(providers)
+    return builder
+
+
+def draw_writes(data: st.DataObject, most: int) -> list[tuple[str, int]]:
+    """A claim, then up to ``most`` random writes (kind, pick) for ``_write``."""
+    writes = data.draw(
+        st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50)), min_size=1, max_size=most)
+    )
+    return [("claim", 0), *writes]
+
+
 @settings(
     max_examples=12,
     deadline=None,
@@ -105,17 +125,9 @@ def _write(db: Database, kind: str, pick: int, claims: list[str]) -> None:
 def test_model_follows_every_write(db: Database, data: st.DataObject) -> None:
     providers = data.draw(worlds())
     request = data.draw(requests(providers))
-    schema.reset_data(db)
-    with db.write() as conn:
-        builder = TreeBuilder(conn)
-        for name in TRAITS:
-            builder._trait_id(name)
-        builder.add_world(providers)
+    write_world(db, providers)
     claims: list[str] = []
-    writes = data.draw(
-        st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50)), min_size=1, max_size=8)
-    )
-    for kind, pick in [("claim", 0), *writes]:
+    for kind, pick in draw_writes(data, 8):
         from_model, from_sql, truth = _both(db, request)
         assert _keys(from_model) == _keys(from_sql)
         assert set(_keys(from_model)) == truth

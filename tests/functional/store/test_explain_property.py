@@ -17,12 +17,11 @@ from dataclasses import replace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allotment.store import schema
 from allotment.store.candidates.search import SearchOptions, find_candidates
 from allotment.store.engine import Database
 from allotment.store.explain import PASSED, explain
-from tests.candidate_data import TreeBuilder
-from tests.unit.store.candidates.reference import TRAITS, requests, worlds
+from tests.functional.store.test_candidates_model import write_world
+from tests.unit.store.candidates.reference import requests, worlds
 from tests.unit.store.candidates.test_counting import FORCED
 
 
@@ -40,12 +39,7 @@ def test_funnel_matches_the_search(db: Database, data: st.DataObject) -> None:
     request = FORCED[feature](data.draw(requests(providers)))
     limit = data.draw(st.none() | st.integers(1, 4))
     request = replace(request, limit=limit)
-    schema.reset_data(db)
-    with db.write() as conn:
-        builder = TreeBuilder(conn)
-        for name in TRAITS:
-            builder._trait_id(name)
-        builder.add_world(providers)
+    builder = write_world(db, providers)
     with db.read() as conn:
         every = find_candidates(conn, replace(request, limit=None))
         document = explain(conn, request)

@@ -210,3 +210,30 @@ def test_below_1_29_one_provider_per_tree_is_enumerated() -> None:
     request = CandidateRequest((RequestGroup(resources={"PCPU": 1, "MEMORY_MB": 1}),))
     assert _count_both(_wide(4), dataclasses.replace(request, nested_aware=False)) == (4, 4)
     assert _count_both(_wide(4), request) == (16, 16)
+
+
+def test_tree_counts_kept_across_universes_answer_as_counted_afresh() -> None:
+    """What ``TreeCounts`` keeps (the model's memo) answers later counts exactly: a
+    capped count is counted again when more is needed, an exact one never, and its
+    plan is let go."""
+    providers = _wide(6)
+    request = CandidateRequest(
+        groups=(RequestGroup(resources={"VCPU": 1}), RequestGroup("1", resources={"PCPU": 2}))
+    )
+    universe = Universe(providers)
+    memo: dict[int, counting.TreeOutcome] = {}
+    counts = counting.TreeCounts(universe, request, {}, memo)
+    assert counts.count(1, 2) >= 2  # at least 2: counted up to a stop
+    counts.release()
+    assert memo[1].slots  # a capped count keeps its plan
+    exact = counting.anchor_count(
+        universe, 1, request, assemble.plan_anchor(universe, 1, request, {})
+    )
+    assert counts.count(1) == exact == 6
+    counts.release()
+    assert memo[1].slots == [] and memo[1].count == 6
+    again = counting.TreeCounts(Universe(providers), request, {}, memo)
+    assert again.count(1, 3) == 6 and again.count(1) == 6
+    assert again.outcome(1).slots is not None  # still a tree with a plan
+    total = counting.count_candidates(again.universe, request, trees=again)
+    assert total.total == counting.count_candidates(Universe(providers), request).total == 6
