@@ -308,29 +308,38 @@ def analyze(db: Database) -> None:
                 conn.exec_driver_sql(f"ANALYZE TABLE {table}").all()
 
 
-def environ(path: str, query: str, version: str = "1.39") -> dict[str, Any]:
-    """The WSGI environ of one admin GET."""
+def environ(
+    path: str, query: str, version: str = "1.39", method: str = "GET", body: bytes = b""
+) -> dict[str, Any]:
+    """The WSGI environ of one admin request (a GET unless told)."""
     return {
-        "REQUEST_METHOD": "GET",
+        "REQUEST_METHOD": method,
         "PATH_INFO": path,
         "QUERY_STRING": query,
         "SERVER_NAME": "localhost",
         "SERVER_PORT": "80",
         "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
+        "wsgi.input": io.BytesIO(body),
         "wsgi.errors": sys.stderr,
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json",
         "HTTP_X_AUTH_TOKEN": "admin",
         "HTTP_OPENSTACK_API_VERSION": f"placement {version}",
     }
 
 
-def request(app: Any, path: str, query: str, version: str = "1.39") -> tuple[int, bytes]:
-    """One GET through the WSGI app: status code and raw body."""
+def request(
+    app: Any, path: str, query: str, version: str = "1.39", method: str = "GET", body: bytes = b""
+) -> tuple[int, bytes]:
+    """One request (a GET unless told) through the WSGI app: status code and raw body."""
     status: list[str] = []
-    body = b"".join(
-        app(environ(path, query, version), lambda s, h, exc_info=None: status.append(s))
+    answer = b"".join(
+        app(
+            environ(path, query, version, method, body),
+            lambda s, h, exc_info=None: status.append(s),
+        )
     )
-    return int(status[0].split()[0]), body
+    return int(status[0].split()[0]), answer
 
 
 def _median(

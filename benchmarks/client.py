@@ -5,18 +5,27 @@ loopback interface) or an in-process WSGI app (the smoke test). Every thread
 gets its own keep-alive ``httpx.Client`` so worker threads never share a
 connection pool, and ``parallel`` runs a function over items with a bounded
 thread pool.
+
+The claims scenario's clients share the machine's cores with the server, and
+httpx costs several times the CPU of the standard library's ``http.client``
+per request: ``Target.light()`` is this thread's ``LightClient``, one
+keep-alive connection that sends the same requests (same headers, same JSON)
+and answers what the scenario reads of a response.
 """
 
 from __future__ import annotations
 
+import http.client
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import httpx
+import orjson
 
 MICROVERSION = "placement 1.39"
 HEADERS = {
@@ -49,7 +58,7 @@ class Target:
     app: Any = None
     timeout: float = 300.0
     _local: threading.local = field(default_factory=threading.local, repr=False)
-    _clients: list[httpx.Client] = field(default_factory=list, repr=False)
+    _clients: list[httpx.Client | LightClient] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def client(self) -> httpx.Client:
@@ -65,6 +74,17 @@ class Target:
                 limits=httpx.Limits(max_keepalive_connections=4),
             )
             self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def light(self) -> LightClient | httpx.Client:
+        """This thread's ``LightClient`` (the httpx client for an in-process app)."""
+        if self.app is not None:
+            return self.client()
+        client = getattr(self._local, "light", None)
+        if client is None:
+            client = self._local.light = LightClient(self.base_url, self.timeout)
             with self._lock:
                 self._clients.append(client)
         return client
@@ -90,6 +110,65 @@ class Target:
         for client in clients:
             client.close()
         self._local = threading.local()
+
+
+class LightResponse:
+    """What the scenarios read of an answer: its status and its body."""
+
+    __slots__ = ("content", "status_code")
+
+    def __init__(self, status_code: int, content: bytes) -> None:
+        self.status_code = status_code
+        self.content = content
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
+class LightClient:
+    """One keep-alive HTTP/1.1 connection to a loopback server (``http.client``).
+
+    A failed exchange closes the connection (the next request opens a new
+    one) and raises httpx's ``TimeoutException`` or ``TransportError``, as the
+    httpx client would, so the scenarios count it the same way.
+    """
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.timeout = timeout
+        self.conn: http.client.HTTPConnection | None = None
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> LightResponse:
+        return self.request("GET", f"{path}?{urlencode(params)}" if params else path)
+
+    def put(self, path: str, json: Any) -> LightResponse:
+        return self.request("PUT", path, orjson.dumps(json))
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> LightResponse:
+        headers = dict(HEADERS)
+        if body is not None:
+            headers["content-type"] = "application/json"
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            self.conn.request(method, path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            content = response.read()
+        except TimeoutError as error:
+            self.close()
+            raise httpx.TimeoutException(f"{method} {path}: {error}") from error
+        except (OSError, http.client.HTTPException) as error:
+            self.close()
+            raise httpx.TransportError(f"{method} {path}: {error}") from error
+        if response.will_close:
+            self.close()
+        return LightResponse(response.status, content)
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 def parallel(fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> list[R]:

@@ -180,7 +180,7 @@ def _claim_once(
     clients must still get its numbers.
     """
     try:
-        response = target.client().get(
+        response = target.light().get(
             "/allocation_candidates", params={"resources": CLAIM_FLAVOR, "limit": "50"}
         )
     except httpx.TransportError as error:
@@ -203,7 +203,7 @@ def _claim_once(
     }
     stats.attempts += 1
     try:
-        response = target.client().put(
+        response = target.light().put(
             f"/allocations/{uuid.UUID(int=rng.getrandbits(128))}", json=body
         )
     except httpx.TransportError as error:

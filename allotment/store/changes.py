@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from allotment.store.engine import utcnow
+from allotment.store.tables import resource_providers as providers
 
 metadata = sa.MetaData()
 
@@ -45,6 +46,9 @@ candidate_changes = sa.Table(
     sqlite_autoincrement=True,
     mysql_engine="InnoDB",
 )
+
+# (feed id, provider id, the provider's current root id)
+FeedRow = tuple[int, int | None, int | None]
 
 RETENTION = datetime.timedelta(hours=1)
 PRUNE_EVERY = 512
@@ -103,23 +107,39 @@ def prune(conn: Connection, before: datetime.datetime) -> None:
     conn.execute(sa.delete(candidate_changes).where(candidate_changes.c.created_at < before))
 
 
-def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[tuple[int, int | None]]:
-    """(id, provider id) of the rows above ``top`` or with an id in ``gaps``, in id order.
+def _feed_query(with_gaps: bool) -> sa.Select:
+    table = candidate_changes
+    condition = table.c.id > sa.bindparam("top", type_=sa.Integer)
+    if with_gaps:
+        listed = sa.bindparam("gaps", type_=sa.Integer, expanding=True, literal_execute=True)
+        condition = sa.or_(condition, table.c.id.in_(listed))
+    # The providers' current roots come with the rows: the trees a reader
+    # reloads, without a second round trip.
+    return (
+        sa.select(table.c.id, table.c.provider_id, providers.c.root_provider_id)
+        .select_from(table.outerjoin(providers, providers.c.id == table.c.provider_id))
+        .where(condition)
+        .order_by(table.c.id)
+    )
+
+
+# Built once: a reader polls on every candidate request.
+_SINCE = _feed_query(with_gaps=False)
+_SINCE_OR_GAPS = _feed_query(with_gaps=True)
+
+
+def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[FeedRow]:
+    """The rows above ``top`` or with an id in ``gaps``, in id order: (id, provider
+    id, that provider's root id now; None for a deleted provider or a NULL row).
 
     One statement on the primary key: a range, plus the listed ids.
     """
-    table = candidate_changes
-    condition = table.c.id > top
     missing = sorted(gaps)
     if missing:
-        listed: sa.BindParameter[list[int]] = sa.bindparam(
-            "gaps", missing, unique=True, expanding=True, literal_execute=True
-        )
-        condition = sa.or_(condition, table.c.id.in_(listed))
-    rows = conn.execute(
-        sa.select(table.c.id, table.c.provider_id).where(condition).order_by(table.c.id)
-    ).all()
-    return [(row[0], row[1]) for row in rows]
+        rows = conn.execute(_SINCE_OR_GAPS, {"top": top, "gaps": missing})
+    else:
+        rows = conn.execute(_SINCE, {"top": top})
+    return [(row[0], row[1], row[2]) for row in rows]
 
 
 def high_water(conn: Connection) -> int:

@@ -60,6 +60,9 @@ T = TypeVar("T")
 _DRIVER_FOR_BACKEND = {"mysql": "pymysql", "mariadb": "pymysql", "postgresql": "psycopg"}
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled connection unused for longer than this is tested before it is handed out.
+PING_IDLE_SECONDS = 10.0
+_IDLE_SINCE = "allotment_idle_since"
 # Galera reports every certification conflict as a deadlock: with several
 # nodes written at once they come in bursts, hence more than a handful.
 DEADLOCK_RETRIES = 10
@@ -132,14 +135,48 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
             options["poolclass"] = sa.pool.StaticPool
             options["connect_args"] = {"check_same_thread": False}
     else:
-        options.update(pool_pre_ping=True, pool_recycle=3600, pool_size=10, max_overflow=20)
+        options.update(pool_recycle=3600, pool_size=10, max_overflow=20)
     if backend == "mysql":
         options["isolation_level"] = "READ COMMITTED"
     options.update(kwargs)
     engine = sa.create_engine(parsed, **options)
     if backend == "sqlite":
         _configure_sqlite(engine)
+    elif not options.get("pool_pre_ping"):
+        _ping_idle_connections(engine)
     return engine
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Test a pooled connection at checkout when it sat unused for a while.
+
+    SQLAlchemy's ``pool_pre_ping`` costs a round trip on every checkout,
+    that is on every request. A connection in steady use needs none: if the
+    database went away meanwhile, the first statement fails, the pool drops
+    every connection older than that failure, and the request, having
+    committed nothing, runs again on a fresh one (``Database.replay``). A
+    connection idle for longer, the likely survivor of a restart nobody has
+    noticed yet, is pinged, so that callers outside a request (the health
+    check, commands, the model's warm-up) do not see the first failure.
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.pool, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+            dbapi_conn.rollback()  # the ping may have opened a transaction
+        except dialect.loaded_dbapi.Error as error:
+            # The pool replaces the connection and checks out again.
+            raise sa.exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
 # MySQL/MariaDB error numbers: lock wait timeout, deadlock (also Galera's

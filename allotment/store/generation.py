@@ -9,6 +9,7 @@ import cycle.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -54,18 +55,47 @@ def increment_generations(conn: Connection, expected: Mapping[int, int]) -> None
             increment_generation(conn, provider_id, generation)
         return
     ids = sorted(expected)
-    matches = sa.or_(*(sa.and_(rp.c.id == pid, rp.c.generation == expected[pid]) for pid in ids))
-    if conn.dialect.name == "postgresql":
-        # Lock the rows in id order first, so that two writers of shared
-        # providers never deadlock (InnoDB already scans the ids in order).
-        locked = sa.select(rp.c.id).where(rp.c.id.in_(ids)).order_by(rp.c.id).with_for_update()
-        matches = sa.and_(matches, rp.c.id.in_(locked))
-    result = conn.execute(
-        sa.update(rp).where(matches).values(generation=rp.c.generation + 1, updated_at=utcnow())
-    )
+    lock_first = conn.dialect.name == "postgresql"
+    params: dict[str, object] = {"b_now": utcnow()}
+    if lock_first:
+        params["b_ids"] = ids
+    for i, pid in enumerate(ids):
+        params[f"b_id_{i}"] = pid
+        params[f"b_expected_{i}"] = expected[pid]
+    result = conn.execute(_increment_many(len(ids), lock_first), params)
     if result.rowcount != len(ids):
         raise _conflict()
     changes.record(conn, ids)
+
+
+@lru_cache(maxsize=32)
+def _increment_many(count: int, lock_first: bool) -> sa.Update:
+    """The bump of ``count`` providers (built once per count: a claim on a compute
+    node and a sharing provider runs it every time)."""
+    matches = sa.or_(
+        *(
+            sa.and_(
+                rp.c.id == sa.bindparam(f"b_id_{i}"),
+                rp.c.generation == sa.bindparam(f"b_expected_{i}"),
+            )
+            for i in range(count)
+        )
+    )
+    if lock_first:
+        # Lock the rows in id order first, so that two writers of shared
+        # providers never deadlock (InnoDB already scans the ids in order).
+        locked = (
+            sa.select(rp.c.id)
+            .where(rp.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+            .order_by(rp.c.id)
+            .with_for_update()
+        )
+        matches = sa.and_(matches, rp.c.id.in_(locked))
+    return (
+        sa.update(rp)
+        .where(matches)
+        .values(generation=rp.c.generation + 1, updated_at=sa.bindparam("b_now"))
+    )
 
 
 def _conflict() -> exc.ResourceProviderConcurrentUpdate:

@@ -81,12 +81,16 @@ def get(conn: Connection, uuid: str) -> ResourceProvider:
     return provider
 
 
+# Built once: every allocation write looks its providers up (a claim per request).
+_BY_UUIDS = provider_select().where(rp.c.uuid.in_(sa.bindparam("uuids", expanding=True)))
+
+
 def find_many(conn: Connection, uuids: Iterable[str]) -> dict[str, ResourceProvider]:
     """Providers by uuid, in one query; missing uuids are simply absent."""
-    wanted = list(set(uuids))
+    wanted = sorted(set(uuids))
     if not wanted:
         return {}
-    rows = conn.execute(provider_select().where(rp.c.uuid.in_(wanted))).all()
+    rows = conn.execute(_BY_UUIDS, {"uuids": wanted}).all()
     return {row.uuid: from_row(row) for row in rows}
 
 

@@ -101,7 +101,7 @@ class ProviderModel:
         # pruned or deleted (a reset), not pending.
         self.top = rows[0][0] - 1 if rows else high
         self.gaps = {}
-        self._note_ids([i for i, _ in rows], now)
+        self._note_ids([row[0] for row in rows], now)
         self._replace_everything(research.load_trees(conn, None))
         self.loaded = True
         self.polled_at = now
@@ -111,16 +111,15 @@ class ProviderModel:
         gc.collect()
         gc.freeze()
 
-    def _apply(self, conn: Connection, rows: list[tuple[int, int | None]], now: float) -> None:
-        fresh = [(i, pid) for i, pid in rows if i > self.top or i in self.gaps]
-        self._note_ids([i for i, _ in fresh], now)
+    def _apply(self, conn: Connection, rows: list[changes.FeedRow], now: float) -> None:
+        fresh = [row for row in rows if row[0] > self.top or row[0] in self.gaps]
+        self._note_ids([row[0] for row in fresh], now)
         if fresh:
-            touched = {pid for _, pid in fresh}
-            if None in touched:
+            if any(pid is None for _, pid, _ in fresh):
                 self._replace_everything(research.load_trees(conn, None))
                 self.full_loads += 1
             else:
-                self._reload(conn, {pid for pid in touched if pid is not None})
+                self._reload(conn, fresh)
         for gap, since in list(self.gaps.items()):
             if now - since > GAP_SECONDS:
                 del self.gaps[gap]
@@ -157,10 +156,10 @@ class ProviderModel:
             self._index(provider)
         self.roots = sorted(self.trees)
 
-    def _reload(self, conn: Connection, touched: set[int]) -> None:
-        """Reload whole the trees holding ``touched`` providers, before and now."""
-        roots = {self.providers[p].root_id for p in touched if p in self.providers}
-        roots |= research.roots_of(conn, touched)
+    def _reload(self, conn: Connection, rows: list[changes.FeedRow]) -> None:
+        """Reload whole the trees holding the rows' providers, before and now."""
+        roots = {self.providers[pid].root_id for _, pid, _ in rows if pid in self.providers}
+        roots |= {root for _, _, root in rows if root is not None}
         if not roots:
             return
         fresh = research.load_trees(conn, roots)

@@ -38,11 +38,10 @@ from sqlalchemy.engine import Connection
 from allotment.store import resource_class
 from allotment.store.candidates import lookup_order
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest, RequestGroup
-from allotment.store.candidates.universe import SHARING_TRAIT, Inventory, Provider, Universe
-from allotment.store.tables import allocations as alloc
+from allotment.store.candidates.trees import load_trees, used_column
+from allotment.store.candidates.universe import SHARING_TRAIT, Universe
 from allotment.store.tables import inventories as inv
 from allotment.store.tables import placement_aggregates as aggs
-from allotment.store.tables import resource_classes as rc_t
 from allotment.store.tables import resource_provider_aggregates as rpa
 from allotment.store.tables import resource_provider_traits as rpt
 from allotment.store.tables import resource_providers as rp
@@ -250,25 +249,6 @@ def _int(value: int) -> sa.ColumnElement:
     return sa.literal_column(str(int(value)), sa.Integer)
 
 
-def _used() -> sa.ColumnElement:
-    """Current usage of the inventory row's provider and class.
-
-    A correlated scalar subquery: it walks the covering (provider, class, used)
-    index of allocations and needs no table statistics to get a good plan
-    (a grouped derived table is much slower on SQLite, and on PostgreSQL
-    before ANALYZE).
-    """
-    return sa.func.coalesce(
-        sa.select(sa.func.sum(alloc.c.used))
-        .where(
-            alloc.c.resource_provider_id == inv.c.resource_provider_id,
-            alloc.c.resource_class_id == inv.c.resource_class_id,
-        )
-        .scalar_subquery(),
-        0,
-    )
-
-
 def _fitting(
     conn: Connection, rc_id: int, amount: int, where: sa.ColumnElement | None, by_root: bool = False
 ) -> Found:
@@ -285,7 +265,7 @@ def _fitting(
             inv.c.min_unit <= _int(amount),
             inv.c.max_unit >= _int(amount),
             _int(amount) % inv.c.step_size == 0,
-            _used() + _int(amount) <= capacity,
+            used_column() + _int(amount) <= capacity,
         )
     )
     if where is not None:
@@ -368,15 +348,6 @@ def _sharing_links(conn: Connection, sharing: set[int]) -> dict[int, frozenset[i
     for sharing_id, root in conn.execute(query).all():
         out.setdefault(sharing_id, set()).add(root)
     return {k: frozenset(v) for k, v in out.items()}
-
-
-def roots_of(conn: Connection, provider_ids: Iterable[int]) -> set[int]:
-    """The current root ids of these providers (deleted ones have none)."""
-    ids = set(provider_ids)
-    if not ids:
-        return set()
-    query = sa.select(rp.c.root_provider_id).where(rp.c.id.in_(_ids(ids)))
-    return {root for root in conn.execute(query).scalars() if root is not None}
 
 
 def _roots_of(conn: Connection, provider_ids: list[int]) -> dict[int, int]:
@@ -511,94 +482,3 @@ def load(conn: Connection, found: Plan, anchors: list[int]) -> Universe:
         if s in found.sharing_roots and not linked.isdisjoint(wanted)
     }
     return Universe(load_trees(conn, roots), anchors=anchors)
-
-
-def _in_ids(column: sa.ColumnElement, ids: set[int]) -> sa.ColumnElement:
-    """``column IN ids`` bounded by the ids' range too.
-
-    The range lets PostgreSQL's planner see how few rows match and walk the
-    column's index instead of scanning the whole table (the IN list alone is
-    estimated poorly once it has hundreds of values).
-    """
-    return sa.and_(column.in_(_ids(ids)), column.between(_int(min(ids)), _int(max(ids))))
-
-
-def load_trees(conn: Connection, roots: set[int] | None) -> list[Provider]:
-    """Every provider of the given trees (None: of every tree) with traits,
-    aggregates, inventories and usage.
-
-    The providers first (root index), then everything else by provider id, so
-    each query walks the provider-id index of its table.
-    """
-    if roots is not None and not roots:
-        return []
-    query = sa.select(rp.c.id, rp.c.uuid, rp.c.parent_provider_id, rp.c.root_provider_id)
-    if roots is not None:
-        query = query.where(_in_ids(rp.c.root_provider_id, roots))
-    base = conn.execute(query).all()
-    pids: set[int] | None = {row[0] for row in base} if roots is not None else None
-    if not base:
-        return []
-
-    def of(column: sa.ColumnElement) -> sa.ColumnElement:
-        return sa.true() if pids is None else _in_ids(column, pids)
-
-    trait_rows = conn.execute(
-        sa.select(rpt.c.resource_provider_id, traits_t.c.name)
-        .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id))
-        .where(of(rpt.c.resource_provider_id))
-        .order_by(rpt.c.trait_id)
-    ).all()
-    traits_of: dict[int, list[str]] = {}
-    for pid, name in trait_rows:
-        traits_of.setdefault(pid, []).append(name)
-    agg_rows = conn.execute(
-        sa.select(rpa.c.resource_provider_id, aggs.c.uuid)
-        .select_from(rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id))
-        .where(of(rpa.c.resource_provider_id))
-    ).all()
-    aggs_of: dict[int, set[str]] = {}
-    for pid, uuid in agg_rows:
-        aggs_of.setdefault(pid, set()).add(uuid)
-    inventories_of = _inventories(conn, of(inv.c.resource_provider_id))
-    none: frozenset[str] = frozenset()
-    return [
-        Provider(
-            id=pid,
-            uuid=uuid,
-            root_id=root,
-            parent_id=parent,
-            traits=frozenset(traits_of[pid]) if pid in traits_of else none,
-            trait_order=tuple(traits_of.get(pid, ())),
-            aggregates=frozenset(aggs_of[pid]) if pid in aggs_of else none,
-            inventories=inventories_of.get(pid, {}),
-        )
-        for pid, uuid, parent, root in base
-    ]
-
-
-def _inventories(conn: Connection, where: sa.ColumnElement) -> dict[int, dict[str, Inventory]]:
-    query = (
-        sa.select(
-            inv.c.resource_provider_id,
-            rc_t.c.name,
-            inv.c.total,
-            inv.c.reserved,
-            inv.c.min_unit,
-            inv.c.max_unit,
-            inv.c.step_size,
-            inv.c.allocation_ratio,
-            _used(),
-        )
-        .select_from(inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id))
-        .where(where)
-    )
-    out: dict[int, dict[str, Inventory]] = {}
-    for pid, name, total, reserved, min_unit, max_unit, step, ratio, used in conn.execute(
-        query
-    ).all():
-        out.setdefault(pid, {})[name] = Inventory(
-            total, reserved, min_unit, max_unit, step, float(ratio), int(used)
-        )
-    # Deterministic class order inside each provider.
-    return {pid: dict(sorted(invs.items())) for pid, invs in out.items()}

@@ -1,0 +1,156 @@
+"""Loading whole provider trees (traits, aggregates, inventories with usage).
+
+Both candidate sources read providers through ``load_trees``: SQL research for
+the trees of a window's anchors, the in-memory model for the whole cloud at
+start and, after every write another worker commits, for the trees that write
+touched (a claim: one tree). That last case runs once per candidate request
+under load, so its statements are built once here, with the ids as
+execution-time parameters: building and cache-keying a statement costs more
+Python than running it does. The ids are still rendered inline
+(``literal_execute``): integers only, so no bind-parameter limits apply to a
+write that touched thousands of trees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from allotment.store.candidates.universe import Inventory, Provider
+from allotment.store.tables import allocations as alloc
+from allotment.store.tables import inventories as inv
+from allotment.store.tables import placement_aggregates as aggs
+from allotment.store.tables import resource_classes as rc_t
+from allotment.store.tables import resource_provider_aggregates as rpa
+from allotment.store.tables import resource_provider_traits as rpt
+from allotment.store.tables import resource_providers as rp
+from allotment.store.tables import traits as traits_t
+
+
+def _inline(name: str, expanding: bool = False) -> sa.BindParameter:
+    return sa.bindparam(name, type_=sa.Integer, expanding=expanding, literal_execute=True)
+
+
+def _in_ids(column: sa.ColumnElement) -> sa.ColumnElement:
+    """``column IN :ids`` bounded by the ids' range (``:low``, ``:high``) too.
+
+    The range lets PostgreSQL's planner see how few rows match and walk the
+    column's index instead of scanning the whole table (the IN list alone is
+    estimated poorly once it has hundreds of values).
+    """
+    return sa.and_(
+        column.in_(_inline("ids", expanding=True)),
+        column.between(_inline("low"), _inline("high")),
+    )
+
+
+def used_column() -> sa.ColumnElement:
+    """Current usage of the inventory row's provider and class.
+
+    A correlated scalar subquery: it walks the covering (provider, class, used)
+    index of allocations and needs no table statistics to get a good plan
+    (a grouped derived table is much slower on SQLite, and on PostgreSQL
+    before ANALYZE).
+    """
+    return sa.func.coalesce(
+        sa.select(sa.func.sum(alloc.c.used))
+        .where(
+            alloc.c.resource_provider_id == inv.c.resource_provider_id,
+            alloc.c.resource_class_id == inv.c.resource_class_id,
+        )
+        .scalar_subquery(),
+        0,
+    )
+
+
+_PROVIDERS = sa.select(rp.c.id, rp.c.uuid, rp.c.parent_provider_id, rp.c.root_provider_id)
+_TRAITS = (
+    sa.select(rpt.c.resource_provider_id, traits_t.c.name)
+    .select_from(rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id))
+    .order_by(rpt.c.trait_id)
+)
+_AGGREGATES = sa.select(rpa.c.resource_provider_id, aggs.c.uuid).select_from(
+    rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
+)
+_INVENTORIES = sa.select(
+    inv.c.resource_provider_id,
+    rc_t.c.name,
+    inv.c.total,
+    inv.c.reserved,
+    inv.c.min_unit,
+    inv.c.max_unit,
+    inv.c.step_size,
+    inv.c.allocation_ratio,
+    used_column(),
+).select_from(inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id))
+
+
+class _Statements:
+    """The four statements of ``load_trees``, for every tree or for listed ones."""
+
+    def __init__(self, listed: bool) -> None:
+        def where(query: sa.Select, column: sa.ColumnElement) -> sa.Select:
+            return query.where(_in_ids(column)) if listed else query
+
+        self.providers = where(_PROVIDERS, rp.c.root_provider_id)
+        self.traits = where(_TRAITS, rpt.c.resource_provider_id)
+        self.aggregates = where(_AGGREGATES, rpa.c.resource_provider_id)
+        self.inventories = where(_INVENTORIES, inv.c.resource_provider_id)
+
+
+_ALL = _Statements(listed=False)
+_LISTED = _Statements(listed=True)
+
+
+def _id_params(ids: Iterable[int]) -> dict[str, object]:
+    values = sorted(set(ids))
+    return {"ids": values, "low": values[0], "high": values[-1]}
+
+
+def load_trees(conn: Connection, roots: set[int] | None) -> list[Provider]:
+    """Every provider of the given trees (None: of every tree) with traits,
+    aggregates, inventories and usage.
+
+    The providers first (root index), then everything else by provider id, so
+    each query walks the provider-id index of its table.
+    """
+    if roots is not None and not roots:
+        return []
+    statements = _ALL if roots is None else _LISTED
+    base = conn.execute(statements.providers, _id_params(roots) if roots else {}).all()
+    if not base:
+        return []
+    params = _id_params(row[0] for row in base) if roots is not None else {}
+    traits_of: dict[int, list[str]] = {}
+    for pid, name in conn.execute(statements.traits, params):
+        traits_of.setdefault(pid, []).append(name)
+    aggs_of: dict[int, set[str]] = {}
+    for pid, uuid in conn.execute(statements.aggregates, params):
+        aggs_of.setdefault(pid, set()).add(uuid)
+    inventories_of = _inventories(conn.execute(statements.inventories, params))
+    none: frozenset[str] = frozenset()
+    return [
+        Provider(
+            id=pid,
+            uuid=uuid,
+            root_id=root,
+            parent_id=parent,
+            traits=frozenset(traits_of[pid]) if pid in traits_of else none,
+            trait_order=tuple(traits_of.get(pid, ())),
+            aggregates=frozenset(aggs_of[pid]) if pid in aggs_of else none,
+            inventories=inventories_of.get(pid, {}),
+        )
+        for pid, uuid, parent, root in base
+    ]
+
+
+def _inventories(rows: Iterable[sa.Row]) -> dict[int, dict[str, Inventory]]:
+    out: dict[int, dict[str, Inventory]] = {}
+    for pid, name, total, reserved, min_unit, max_unit, step, ratio, used in rows:
+        out.setdefault(pid, {})[name] = Inventory(
+            total, reserved, min_unit, max_unit, step, float(ratio), int(used)
+        )
+    # Deterministic class order inside each provider.
+    return {pid: dict(sorted(invs.items())) for pid, invs in out.items()}
