@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from allotment.http import microversion as mv
-from allotment.store.candidates.assemble import Candidate
+from allotment.store.candidates.plan import Candidate
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.search import BATCH_SIZE, SearchResult
 from allotment.store.candidates.universe import Provider, Universe

@@ -2,7 +2,7 @@
 
 ``count_candidates`` answers ``len(generate_over(...))`` (the number of
 candidates before ``limit``, up to a stop) from the assembler's own plan of
-each anchor (``assemble.plan_anchor``: its slots and each slot's providers),
+each anchor (``plan.plan_anchor``: its slots and each slot's providers),
 multiplying instead of enumerating wherever no constraint ties the slots
 together:
 
@@ -34,9 +34,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from allotment.store.candidates import assemble
-from allotment.store.candidates.assemble import DEPTH_FIRST, Observer, _Slot
+from allotment.store.candidates import assemble, plan
+from allotment.store.candidates.assemble import DEPTH_FIRST, Observer
+from allotment.store.candidates.plan import Slot
 from allotment.store.candidates.request import UNNUMBERED, CandidateRequest
+from allotment.store.candidates.slot_search import SlotSearch
 from allotment.store.candidates.universe import Universe
 
 
@@ -109,7 +111,7 @@ class TreeOutcome:
     """The engine's plan of one tree for one request, and its candidates counted."""
 
     # None: some group or the root rules fail there. Empty once let go (``release``).
-    slots: list[_Slot] | None
+    slots: list[Slot] | None
     # A candidate may use sharing providers only (left to the generator, which
     # de-duplicates those across anchors).
     repeats: bool = False
@@ -128,7 +130,7 @@ class TreeOutcome:
 
 class TreeCounts:
     """Each tree's ``TreeOutcome`` for one request, computed once: planned by the
-    engine (``assemble.plan_anchor``), counted by ``AnchorCounter``.
+    engine (``plan.plan_anchor``), counted by ``AnchorCounter``.
 
     ``memo`` (root id -> outcome) may outlive the universe: the in-memory model
     keeps one per request signature and drops a tree's outcome when the tree
@@ -151,7 +153,7 @@ class TreeCounts:
     def outcome(self, root: int) -> TreeOutcome:
         found = self.memo.get(root)
         if found is None:
-            slots = assemble.plan_anchor(self.universe, root, self.request, self.in_tree_roots)
+            slots = plan.plan_anchor(self.universe, root, self.request, self.in_tree_roots)
             repeats = slots is not None and self.counter.may_repeat(slots)
             found = self.memo[root] = TreeOutcome(slots, repeats)
         return found
@@ -190,7 +192,7 @@ class AnchorCounter:
     def sharing(self) -> set[int]:
         return {pid for pid, provider in self.universe.providers.items() if provider.sharing}
 
-    def may_repeat(self, slots: Sequence[_Slot]) -> bool:
+    def may_repeat(self, slots: Sequence[Slot]) -> bool:
         """Whether a candidate may allocate from sharing providers only (the generator
         de-duplicates those: another anchor linked to them may yield the same)."""
         sharing = self.sharing
@@ -199,7 +201,7 @@ class AnchorCounter:
                 return False
         return True
 
-    def count(self, anchor: int, slots: list[_Slot], stop: int | None = None) -> int:
+    def count(self, anchor: int, slots: list[Slot], stop: int | None = None) -> int:
         """How many candidates the engine's search yields at ``anchor`` from its planned
         ``slots``: exact below ``stop``, at least ``stop`` when there are that many or
         more. Candidates that may repeat across anchors are not told apart here: see
@@ -221,12 +223,12 @@ class AnchorCounter:
             # The engine's search over the suffixed slots alone (same_subtree
             # checks re-attached to their positions there), counted up to the stop.
             alone = [dataclasses.replace(slot, subtree_checks=[]) for slot in suffixed]
-            assemble._attach_subtree_checks(alone, request)
+            plan.attach_subtree_checks(alone, request)
             needed = None if stop is None else -(-stop // first)
             return first * _enumerated(universe, anchor, request, alone, needed)
         return first * math.prod(len(slot.choices) for slot in suffixed)
 
-    def _unnumbered(self, slots: list[_Slot]) -> int:
+    def _unnumbered(self, slots: list[Slot]) -> int:
         """Combinations of the unnumbered group's per-class choices whose providers
         together hold a trait of each required term."""
         if not self.required or not slots:
@@ -257,14 +259,14 @@ def anchor_count(
     universe: Universe,
     anchor: int,
     request: CandidateRequest,
-    slots: list[_Slot],
+    slots: list[Slot],
     stop: int | None = None,
 ) -> int:
     """``AnchorCounter(universe, request).count(anchor, slots, stop)``."""
     return AnchorCounter(universe, request).count(anchor, slots, stop)
 
 
-def _crowded_slots(universe: Universe, slots: Sequence[_Slot]) -> set[tuple[int, int]]:
+def _crowded_slots(universe: Universe, slots: Sequence[Slot]) -> set[tuple[int, int]]:
     """Pairs of slot positions (i < j) both of which may use a (provider, class)
     cell that cannot take every amount summed on it (capacity or max_unit)."""
     users: dict[tuple[int, str], list[int]] = {}
@@ -286,12 +288,12 @@ def _enumerated(
     universe: Universe,
     anchor: int,
     request: CandidateRequest,
-    slots: list[_Slot],
+    slots: list[Slot],
     stop: int | None,
 ) -> int:
     """Candidates the engine's depth-first search yields over ``slots``, up to ``stop``."""
     found = 0
-    for _candidate in assemble._Search(universe, anchor, request, slots).run():
+    for _candidate in SlotSearch(universe, anchor, request, slots).run():
         found += 1
         if stop is not None and found >= stop:
             break

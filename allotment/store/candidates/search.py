@@ -42,12 +42,12 @@ from sqlalchemy.engine import Connection
 from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.assemble import (
     DEPTH_FIRST,
-    Candidate,
     Observer,
     candidate_stream,
     generate_over,
 )
 from allotment.store.candidates.fragments import FragmentCache
+from allotment.store.candidates.plan import Candidate
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Research, Window, chunks
 from allotment.store.candidates.sources import CandidateSource, SqlSource

@@ -12,7 +12,7 @@ answers GET /allocation_candidates (``allotment.store.candidates``):
    candidate (each of its tests is necessary) and nothing is searched.
 3. Otherwise ``research.anchors``, the engine's anchor trees, and the number
    of candidates before the limit: ``counting.count_candidates`` over them,
-   from the engine's own plan of each anchor (``assemble.plan_anchor``),
+   from the engine's own plan of each anchor (``plan.plan_anchor``),
    multiplying its options where no constraint ties them and running the
    engine's search (or generator) where one does.
 4. For the request, ``trees.tree_funnel``, reusing what step 3 learnt of each

@@ -7,9 +7,9 @@ capacity, required traits, forbidden traits, any-of traits, ``member_of``,
 forbidden aggregates, ``in_tree``. The count after a step is the number of
 providers that passed it and every step before it.
 
-The tests are the engine's own (``Inventory`` fields, ``assemble._all_terms``
+The tests are the engine's own (``Inventory`` fields, ``plan.all_terms``
 and friends). A suffixed group is judged on each provider alone, exactly as
-``assemble.suffixed_choices`` does. The unnumbered group takes each class from
+``plan.suffixed_choices`` does. The unnumbered group takes each class from
 any provider, so its funnel is counted per class (``by_class``, the group's
 count being the smallest); its required and any-of traits hold on the union
 of the providers a candidate uses, so a provider passes them when some tree it

@@ -4,10 +4,10 @@ Counts trees (roots), each step keeping the trees that passed every step before:
 
 * ``trees``: every tree loaded.
 * ``sharing_joined``: every request group finds providers in the tree itself
-  or among the sharing providers linked to it (``assemble.unnumbered_choices``
-  and ``assemble.suffixed_choices``, the engine's own).
+  or among the sharing providers linked to it (``plan.unnumbered_choices``
+  and ``plan.suffixed_choices``, the engine's own).
 * ``root_required``: the root has the ``root_required`` traits and none of the
-  forbidden ones (``assemble.root_ok``).
+  forbidden ones (``plan.root_ok``).
 * ``combination``: the engine's search finds a candidate when ``same_subtree``
   and ``group_policy=isolate`` are left out. What stops it here: amounts of
   several groups summed on one provider, the unnumbered group's required
@@ -17,7 +17,7 @@ Counts trees (roots), each step keeping the trees that passed every step before:
   count (``counting.count_candidates``, watched as an ``assemble.Observer``)
   found candidates in.
 
-Each tree is planned by the engine (``assemble.plan_anchor``) at most once per
+Each tree is planned by the engine (``plan.plan_anchor``) at most once per
 request variant: an anchor the count planned is not planned again, and only
 trees without candidates are searched, each counted up to its first candidate
 (``counting.AnchorCounter``), not built.
@@ -29,8 +29,8 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from allotment.store.candidates import assemble, counting, tree_memo
-from allotment.store.candidates.assemble import Candidate, _Slot
+from allotment.store.candidates import counting, plan, tree_memo
+from allotment.store.candidates.plan import Candidate, Slot
 from allotment.store.candidates.request import ISOLATE, NONE, UNNUMBERED, CandidateRequest
 from allotment.store.candidates.tree_memo import TreeMemo
 from allotment.store.candidates.universe import Universe
@@ -128,12 +128,12 @@ def _groups_served(
                 continue
             for rc, amount in sorted(group.resources.items()):
                 single = dataclasses.replace(group, resources={rc: amount})
-                if assemble.unnumbered_choices(universe, root, single, in_tree_root) is None:
+                if plan.unnumbered_choices(universe, root, single, in_tree_root) is None:
                     lacks.append(
                         f"group '': no provider for {rc}:{amount} in the tree "
                         "or its linked sharing providers"
                     )
-        elif not assemble.suffixed_choices(universe, root, group, in_tree_root):
+        elif not plan.suffixed_choices(universe, root, group, in_tree_root):
             lacks.append(
                 f"group '{group.suffix}': no single provider of the tree "
                 "or its linked sharing providers meets it"
@@ -147,7 +147,7 @@ def _plan(
     request: CandidateRequest,
     in_tree_roots: dict[str, int | None],
     watcher: Watcher,
-) -> list[_Slot] | None:
+) -> list[Slot] | None:
     """The engine's plan of ``root`` for ``request`` (once per root and request)."""
     return watcher.trees(universe, request, in_tree_roots).outcome(root).slots
 
@@ -209,7 +209,7 @@ def tree_funnel(
         for step in STEPS:
             if step in (SHARING_JOINED, ROOT_REQUIRED) and planned:
                 continue  # the engine's plan of this tree passed both
-            if step == SHARING_JOINED and assemble.root_ok(universe, root, request):
+            if step == SHARING_JOINED and plan.root_ok(universe, root, request):
                 # The plan checks the root first, then that every group is served.
                 removed[step].append(root)
                 break
@@ -247,7 +247,7 @@ def _passes(
     if step == SHARING_JOINED:
         return _served(universe, root, request, in_tree_roots)
     if step == ROOT_REQUIRED:
-        return assemble.root_ok(universe, root, request)
+        return plan.root_ok(universe, root, request)
     if step == COMBINATION:
         return _finds(universe, root, relaxed, in_tree_roots, watcher)
     if step == SAME_SUBTREE:
@@ -264,10 +264,10 @@ def _served(
         in_tree_root = in_tree_roots.get(group.suffix)
         if group.suffix == UNNUMBERED:
             if group.resources and (
-                assemble.unnumbered_choices(universe, root, group, in_tree_root) is None
+                plan.unnumbered_choices(universe, root, group, in_tree_root) is None
             ):
                 return False
-        elif not assemble.suffixed_choices(universe, root, group, in_tree_root):
+        elif not plan.suffixed_choices(universe, root, group, in_tree_root):
             return False
     return True
 

@@ -15,8 +15,8 @@ from allotment.http.handlers.allocation_candidate_render import (
     render,
     summary_renderer,
 )
-from allotment.store.candidates.assemble import Candidate
 from allotment.store.candidates.fragments import FragmentCache
+from allotment.store.candidates.plan import Candidate
 from allotment.store.candidates.request import CandidateRequest, RequestGroup
 from allotment.store.candidates.search import SearchResult
 from allotment.store.candidates.universe import Inventory, Provider, Universe

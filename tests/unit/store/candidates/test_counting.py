@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allotment.store.candidates import assemble, counting
+from allotment.store.candidates import assemble, counting, plan
 from allotment.store.candidates.request import ISOLATE, NONE, CandidateRequest, RequestGroup
 from allotment.store.candidates.universe import Inventory, Provider, Universe
 from tests.unit.store.candidates.reference import SHARES, TRAITS, reference, requests, worlds
@@ -41,7 +41,7 @@ def _assert_counts_match(providers: list[Provider], request: CandidateRequest, s
     assert capped.stopped == (len(every) >= stop)
     counter = counting.AnchorCounter(universe, request)
     for anchor in universe.anchors:
-        slots = assemble.plan_anchor(universe, anchor, request, roots)
+        slots = plan.plan_anchor(universe, anchor, request, roots)
         built = sum(1 for _ in assemble.anchor_candidates(universe, anchor, request, roots))
         if slots is None:
             assert built == 0
@@ -226,9 +226,7 @@ def test_tree_counts_kept_across_universes_answer_as_counted_afresh() -> None:
     assert counts.count(1, 2) >= 2  # at least 2: counted up to a stop
     counts.release()
     assert memo[1].slots  # a capped count keeps its plan
-    exact = counting.anchor_count(
-        universe, 1, request, assemble.plan_anchor(universe, 1, request, {})
-    )
+    exact = counting.anchor_count(universe, 1, request, plan.plan_anchor(universe, 1, request, {}))
     assert counts.count(1) == exact == 6
     counts.release()
     assert memo[1].slots == [] and memo[1].count == 6

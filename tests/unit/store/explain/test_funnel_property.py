@@ -1,8 +1,8 @@
 """The group funnel against the engine's own per-provider rules, on random worlds.
 
 A suffixed group's providers passing every step are exactly the providers
-``assemble.suffixed_choices`` offers for some anchor. For the unnumbered
-group, per class, they are those ``assemble.unnumbered_choices`` offers (the
+``plan.suffixed_choices`` offers for some anchor. For the unnumbered
+group, per class, they are those ``plan.unnumbered_choices`` offers (the
 funnel's extra trait test only narrows them), and every provider a real
 candidate uses for a group passes that group's funnel.
 """
@@ -14,7 +14,7 @@ import dataclasses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from allotment.store.candidates import assemble
+from allotment.store.candidates import assemble, plan
 from allotment.store.candidates.request import UNNUMBERED
 from allotment.store.candidates.universe import Universe
 from allotment.store.explain import funnel
@@ -36,16 +36,14 @@ def test_funnel_matches_the_engines_rules(data: st.DataObject) -> None:
     for group in request.groups:
         root = in_tree_roots.get(group.suffix)
         if group.suffix != UNNUMBERED or not group.resources:
-            engine = {
-                pid for a in roots for pid in assemble.suffixed_choices(universe, a, group, root)
-            }
+            engine = {pid for a in roots for pid in plan.suffixed_choices(universe, a, group, root)}
             assert passed[group.suffix][""] == engine
             continue
         for rc, amount in group.resources.items():
             single = dataclasses.replace(group, resources={rc: amount})
             engine = set()
             for a in roots:
-                found = assemble.unnumbered_choices(universe, a, single, root)
+                found = plan.unnumbered_choices(universe, a, single, root)
                 engine |= set(found[rc]) if found else set()
             if group.required:
                 assert passed[UNNUMBERED][rc] <= engine
