@@ -360,6 +360,18 @@ def _median(
     return statistics.median(times) * 1000, statistics.median(cpu) * 1000, code, body
 
 
+def _timed(
+    label: str, field: str, wall: float, cpu: float, query_cpu: float, record: dict[str, Any]
+) -> str:
+    """Record an explain timing beside its query's (``<field>_median_ms`` etc.);
+    the text for the printed line."""
+    ratio = cpu / max(query_cpu, 1e-6)
+    record.update(
+        {f"{field}_median_ms": wall, f"{field}_median_cpu_ms": cpu, f"{field}_cpu_ratio": ratio}
+    )
+    return f"  {label} {wall:8.1f} ms (cpu {cpu:7.1f} ms, cpu ratio {ratio:.1f}x)"
+
+
 def measure(
     apps: dict[str, Any],
     runs: int,
@@ -397,31 +409,14 @@ def measure(
             if explain and path == "/allocation_candidates":
                 ex_median, ex_cpu, ex_code, ex_body = _median(app, EXPLAIN, query, runs)
                 verdict = orjson.loads(ex_body)["verdict"]["step"] if ex_code == 200 else "-"
-                ratio = ex_cpu / max(median_cpu, 1e-6)
-                line += (
-                    f"  explain {ex_median:8.1f} ms (cpu {ex_cpu:7.1f} ms, "
-                    f"cpu ratio {ratio:.1f}x) verdict={verdict}"
-                )
-                record.update(
-                    explain_median_ms=ex_median,
-                    explain_median_cpu_ms=ex_cpu,
-                    explain_cpu_ratio=ratio,
-                    explain_verdict=verdict,
-                )
+                line += _timed("explain", "explain", ex_median, ex_cpu, median_cpu, record)
+                line += f" verdict={verdict}"
+                record["explain_verdict"] = verdict
                 if mode == "memory" and forget is not None:
                     cold, cold_cpu, _, cold_body = _median(app, EXPLAIN, query, runs, forget)
                     if cold_body != ex_body:
                         raise SystemExit(f"{name}: explain differs with and without the memo")
-                    cold_ratio = cold_cpu / max(median_cpu, 1e-6)
-                    line += (
-                        f"  cold {cold:8.1f} ms (cpu {cold_cpu:7.1f} ms, "
-                        f"cpu ratio {cold_ratio:.1f}x)"
-                    )
-                    record.update(
-                        explain_cold_median_ms=cold,
-                        explain_cold_median_cpu_ms=cold_cpu,
-                        explain_cold_cpu_ratio=cold_ratio,
-                    )
+                    line += _timed("cold", "explain_cold", cold, cold_cpu, median_cpu, record)
             print(line, flush=True)
             records.append(record)
     return records
