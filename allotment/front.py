@@ -25,6 +25,7 @@ import http
 import io
 import logging
 import os
+import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterable
@@ -36,11 +37,17 @@ import h11
 import orjson
 from gunicorn.workers.base import Worker
 
+from allotment.accept_board import AcceptBoard
 from allotment.config import Settings
 from allotment.http import errors
 from allotment.http import microversion as mv
 
 READ_SIZE = 65536
+# A worker holding more connections than another waits up to this many steps
+# for the other to accept the next one (``FrontWorker._my_turn``).
+DEFER_STEPS = 25
+DEFER_STEP_SECONDS = 0.002
+ACCEPT_RETRY_SECONDS = 0.1
 LOG = logging.getLogger(__name__)
 
 
@@ -354,10 +361,8 @@ class FrontWorker(Worker):
         self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="allotment")
         self.connections: set[asyncio.Task[None]] = set()
         self.busy: set[asyncio.Task[Any] | None] = set()
-        servers = [
-            await asyncio.start_server(self._accept, sock=listener.sock, backlog=self.cfg.backlog)
-            for listener in self.sockets
-        ]
+        self._publish_connections()  # none yet: the other workers defer to this one
+        takers = [asyncio.create_task(self._take(listener.sock)) for listener in self.sockets]
         try:
             while self.alive:
                 self.notify()
@@ -366,10 +371,54 @@ class FrontWorker(Worker):
                     break
                 await asyncio.sleep(1.0)
         finally:
-            for server in servers:
-                server.close()
+            for taker in takers:
+                taker.cancel()
             await self._drain()
             self.pool.shutdown(wait=True)
+
+    async def _take(self, sock: socket.socket) -> None:
+        """Accept connections on ``sock`` one at a time, for as long as the worker runs.
+
+        Not ``asyncio.start_server``: its accept loop drains the whole queue
+        on one wake-up, so the worker that woke first took every connection
+        a burst of clients opened, and keep-alive clients then stayed on it
+        while the other workers idled (at 16 claimers, one of two workers
+        served them all). Here a worker takes one connection at a time, and
+        first waits for its turn (``allotment.accept_board``).
+        """
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._my_turn()
+            try:
+                conn, _ = await loop.sock_accept(sock)
+            except OSError as error:  # out of descriptors, aborted handshake
+                self.log.warning("accept failed: %s", error)
+                await asyncio.sleep(ACCEPT_RETRY_SECONDS)
+                continue
+            reader, writer = await asyncio.open_connection(sock=conn)
+            asyncio.create_task(self._accept(reader, writer))
+            await asyncio.sleep(0)  # let the connection register before the next turn
+
+    async def _my_turn(self) -> None:
+        """Return when no other worker holds fewer connections than this one,
+        or after ``DEFER_STEPS`` short waits (a stuck worker must not leave
+        new clients waiting)."""
+        board, slot = self._board()
+        if board is None or slot is None:
+            return
+        for _ in range(DEFER_STEPS):
+            fewest = board.fewest_elsewhere(slot)
+            if fewest is None or len(self.connections) <= fewest:
+                return
+            await asyncio.sleep(DEFER_STEP_SECONDS)
+
+    def _board(self) -> tuple[AcceptBoard | None, int | None]:
+        return getattr(self.app, "accept_board", None), getattr(self, "accept_slot", None)
+
+    def _publish_connections(self) -> None:
+        board, slot = self._board()
+        if board is not None and slot is not None:
+            board.publish(slot, self.pid, len(self.connections))
 
     async def _drain(self) -> None:
         """Close idle connections now; let requests in progress finish, up to
@@ -393,11 +442,13 @@ class FrontWorker(Worker):
                     await asyncio.wait_for(writer.drain(), 1.0)
                 return
             self.connections.add(task)
+            self._publish_connections()
             await Connection(self, reader, writer).serve()
         except asyncio.CancelledError:
             pass  # closed by a shutdown
         finally:
             self.connections.discard(task)
+            self._publish_connections()
             self.busy.discard(task)
             writer.close()
             with contextlib.suppress(Exception):

@@ -16,6 +16,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from allotment import startup
+from allotment.accept_board import AcceptBoard
 from allotment.app import make_app, prepare_database, warm_candidate_model
 from allotment.config import Settings
 from allotment.metrics import multiprocess
@@ -27,6 +28,10 @@ class _Gunicorn(BaseApplication):
     def __init__(self, settings: Settings, threads: int) -> None:
         self.settings = settings
         self.threads = threads
+        # Made before the fork, so every worker shares it (room for workers
+        # added at run time with TTIN, and for replacements while the old
+        # worker's exit is being noticed).
+        self.accept_board = AcceptBoard(2 * settings.workers + 4)
         super().__init__()
 
     def load_config(self) -> None:
@@ -47,9 +52,19 @@ class _Gunicorn(BaseApplication):
         # gunicorn's per-user control socket (gunicorn >= 24).
         if "control_socket_disable" in self.cfg.settings:
             self.cfg.set("control_socket_disable", True)
+        self.cfg.set("pre_fork", self._pre_fork)
+        self.cfg.set("child_exit", self._child_exit)
+
+    def _pre_fork(self, server: Any, worker: Any) -> None:
+        worker.accept_slot = self.accept_board.assign()
+
+    def _child_exit(self, server: Any, worker: Any) -> None:
+        slot = getattr(worker, "accept_slot", None)
+        if slot is not None:
+            self.accept_board.release(slot)
         if self.settings.metrics:
             # A dead worker's live gauges (pool, connections) leave the sum.
-            self.cfg.set("child_exit", multiprocess.worker_exited)
+            multiprocess.worker_exited(server, worker)
 
     def load(self) -> Any:
         app = make_app(self.settings, prepare=False)

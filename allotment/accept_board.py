@@ -1,0 +1,63 @@
+"""How many connections each worker of ``allotment serve`` holds, shared by all of them.
+
+gunicorn's workers accept from one listening socket. A client that keeps its
+connection alive (a scheduler's pool, a benchmark's claimers) stays on the
+worker that accepted it, so the worker that happened to wake first for a
+burst of new connections kept all their load while the others idled. With
+this board each worker publishes its count of open connections, and a worker
+holding more than another defers its next accept for a moment so that the
+other takes it (``allotment.front``): connections end up spread within one
+of even.
+
+The board is an anonymous shared mapping made by the master before it forks,
+so every worker sees the same memory. The master gives each worker its slot
+as it forks it (``pre_fork``, single-threaded: no two workers share a slot)
+and clears it when the worker exits (``child_exit``). A slot is two signed
+64-bit integers: the worker's pid (0 when free) and its connection count.
+Aligned 8-byte stores and loads are whole on the platforms we run on, and a
+stale read only makes a worker accept or defer once more than ideal.
+"""
+
+from __future__ import annotations
+
+import mmap
+import struct
+
+_SLOT = struct.Struct("qq")
+
+
+class AcceptBoard:
+    """Connection counts of up to ``slots`` live workers."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = max(1, slots)
+        self._memory = mmap.mmap(-1, _SLOT.size * self.slots)
+
+    def _read(self, slot: int) -> tuple[int, int]:
+        pid, count = _SLOT.unpack_from(self._memory, slot * _SLOT.size)
+        return pid, count
+
+    def assign(self, pid_placeholder: int = -1) -> int | None:
+        """A free slot, marked taken (in the master, before the fork); None when full."""
+        for slot in range(self.slots):
+            if self._read(slot)[0] == 0:
+                _SLOT.pack_into(self._memory, slot * _SLOT.size, pid_placeholder, 0)
+                return slot
+        return None
+
+    def release(self, slot: int) -> None:
+        _SLOT.pack_into(self._memory, slot * _SLOT.size, 0, 0)
+
+    def publish(self, slot: int, pid: int, connections: int) -> None:
+        _SLOT.pack_into(self._memory, slot * _SLOT.size, pid, connections)
+
+    def fewest_elsewhere(self, slot: int) -> int | None:
+        """The smallest count among the other workers that have published one."""
+        counts = [
+            count
+            for other in range(self.slots)
+            if other != slot
+            for pid, count in [self._read(other)]
+            if pid > 0
+        ]
+        return min(counts) if counts else None

@@ -1,0 +1,87 @@
+"""``allotment serve``'s workers share the connections a burst of clients opens.
+
+Keep-alive clients (a scheduler's connection pool, the benchmark's claimers)
+stay on the worker that accepted them, so a worker that takes a whole burst
+keeps all of that load while the others idle.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.servers import Server
+
+CLIENTS = 16
+LOG_SECONDS = 10.0
+READY_SECONDS = 60.0
+
+
+def _request_id(sock: socket.socket) -> str:
+    """Send ``GET /`` on a kept-alive connection; the answer's request id."""
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\naccept: application/json\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection"
+        data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    found = re.search(r"(?im)^x-openstack-request-id: (\S+)", head)
+    assert found, head
+    return found.group(1)
+
+
+def _workers_by_request(log_path: Path, wanted: set[str]) -> dict[str, str]:
+    """Request id -> pid of the worker that logged its access line."""
+    deadline = time.monotonic() + LOG_SECONDS
+    while True:
+        found = {}
+        for line in log_path.read_text(errors="replace").splitlines():
+            match = re.search(r"^\S+ \S+ (\d+) INFO allotment\.access \[(req-[0-9a-f-]+)", line)
+            if match and match.group(2) in wanted:
+                found[match.group(2)] = match.group(1)
+        if len(found) == len(wanted) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _wait_for_both_workers(server: Server) -> None:
+    """Until each worker has answered once (the second may still be starting
+    after ``wait_ready``): one connection at a time, bounded."""
+    deadline = time.monotonic() + READY_SECONDS
+    seen: set[str] = set()
+    while len(seen) < 2 and time.monotonic() < deadline:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            request_id = _request_id(sock)
+        seen.update(_workers_by_request(server.log_path, {request_id}).values())
+    assert len(seen) == 2, server.log_path.read_text()[-3000:]
+
+
+def test_a_burst_of_keep_alive_clients_is_shared_by_the_workers(tmp_path: Path) -> None:
+    server = Server(
+        f"sqlite:///{tmp_path / 'front.sqlite'}",
+        tmp_path / "server.log",
+        workers=2,
+        env={"ALLOTMENT_ACCESS_LOG": "true", "ALLOTMENT_LOG_FORMAT": "plain"},
+    )
+    sockets: list[socket.socket] = []
+    try:
+        server.wait_ready()
+        _wait_for_both_workers(server)
+        sockets = [
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(CLIENTS)
+        ]
+        ids = {_request_id(sock) for sock in sockets}
+        workers = _workers_by_request(server.log_path, ids)
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()
+    assert len(workers) == CLIENTS, server.log_path.read_text()[-3000:]
+    served = Counter(workers.values())
+    # An even share is 8 each; before, one worker took all 16.
+    print(served)
+    assert len(served) == 2 and min(served.values()) >= CLIENTS // 4, served
