@@ -142,6 +142,18 @@ def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[FeedRow]
     return [(row[0], row[1], row[2]) for row in rows]
 
 
+_WRITTEN_SINCE = (
+    sa.select(candidate_changes.c.id, candidate_changes.c.created_at)
+    .where(candidate_changes.c.id > sa.bindparam("low", type_=sa.Integer))
+    .order_by(candidate_changes.c.id)
+)
+
+
+def written_since(conn: Connection, low: int) -> list[tuple[int, datetime.datetime]]:
+    """The ids above ``low`` visible now, in order, with when each was written."""
+    return [(row[0], row[1]) for row in conn.execute(_WRITTEN_SINCE, {"low": low})]
+
+
 def high_water(conn: Connection) -> int:
     """The highest id visible now (0 for an empty feed)."""
     return conn.execute(sa.select(sa.func.max(candidate_changes.c.id))).scalar() or 0

@@ -29,6 +29,7 @@ the only source of truth.
 from __future__ import annotations
 
 import bisect
+import datetime
 import gc
 import threading
 import time
@@ -46,6 +47,7 @@ from allotment.store.candidates.research import Facts, Found, Plan, Window
 from allotment.store.candidates.sources import MIN_WINDOW
 from allotment.store.candidates.tree_memo import TreeMemo
 from allotment.store.candidates.universe import Provider, Universe
+from allotment.store.engine import utcnow
 
 # A feed id not visible after this long belongs to a rolled-back transaction.
 GAP_SECONDS = 30.0
@@ -95,13 +97,14 @@ class ProviderModel:
 
     def _load_all(self, conn: Connection, now: float) -> None:
         high = changes.high_water(conn)
-        rows = changes.since(conn, max(0, high - LOOK_BACK))
+        rows = changes.written_since(conn, max(0, high - LOOK_BACK))
         # Ids missing between the visible rows of the look-back window may
         # still commit: they are gaps. Below the lowest visible one, rows were
         # pruned or deleted (a reset), not pending.
         self.top = rows[0][0] - 1 if rows else high
         self.gaps = {}
         self._note_ids([row[0] for row in rows], now)
+        self._age_gaps(rows, now)
         self._replace_everything(research.load_trees(conn, None))
         self.loaded = True
         self.polled_at = now
@@ -110,6 +113,28 @@ class ProviderModel:
         # the garbage collector from walking it on every full collection.
         gc.collect()
         gc.freeze()
+
+    def _age_gaps(self, rows: list[tuple[int, datetime.datetime]], now: float) -> None:
+        """Date each gap found at a full load by the row written just after it.
+
+        A missing id was taken before the next visible one was written, so
+        its transaction is at least that old: one older than ``GAP_SECONDS``
+        rolled back (a worker polling all along would have forgotten it
+        already). Without this, a worker started after a busy spell (a bulk
+        load, retried deadlocks) carried hundreds of dead ids in every poll
+        for its first ``GAP_SECONDS``.
+        """
+        if not self.gaps:
+            return
+        ids = [row[0] for row in rows]
+        wall_now = utcnow()
+        for gap in sorted(self.gaps):
+            after = rows[bisect.bisect_right(ids, gap)][1]
+            age = max(0.0, (wall_now - after).total_seconds())
+            if age > GAP_SECONDS:
+                del self.gaps[gap]
+            else:
+                self.gaps[gap] = now - age
 
     def _apply(self, conn: Connection, rows: list[changes.FeedRow], now: float) -> None:
         fresh = [row for row in rows if row[0] > self.top or row[0] in self.gaps]

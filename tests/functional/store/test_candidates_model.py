@@ -9,6 +9,7 @@ research and as the brute-force reference over what the database now holds.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import replace
 
 import pytest
@@ -256,6 +257,27 @@ def test_a_gap_left_by_a_rollback_is_forgotten(
     monkeypatch.setattr(model_mod, "GAP_SECONDS", 0.0)
     _both(db, request)
     assert not model.gaps
+
+
+def test_gaps_found_at_a_load_are_dated_by_the_row_written_after_them(db: Database) -> None:
+    """A worker starting after a busy spell does not poll for long-dead ids."""
+    with db.write() as conn:
+        TreeBuilder(conn).provider("a", inventory={"VCPU": 1})
+    ids = []
+    for _ in range(4):
+        with db.write() as conn:
+            changes.record_all(conn)
+            ids.append(changes.high_water(conn))
+    feed = changes.candidate_changes
+    with db.write() as conn:
+        # ids[0] and ids[2] become ids of transactions that rolled back, and
+        # the row after ids[0] was written five minutes ago.
+        conn.execute(feed.delete().where(feed.c.id.in_([ids[0], ids[2]])))
+        five_minutes_ago = changes.utcnow() - datetime.timedelta(minutes=5)
+        conn.execute(feed.update().where(feed.c.id == ids[1]).values(created_at=five_minutes_ago))
+    model_mod._models.pop(db.engine, None)  # a worker starting now
+    _both(db, CandidateRequest(groups=(_group({"VCPU": 1}),)))
+    assert set(model_mod.model_for(db.engine).gaps) == {ids[2]}
 
 
 def _group(resources: dict[str, int]):  # noqa: ANN202
