@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection, Engine
 
 from allotment.store import changes, resource_class
-from allotment.store.candidates import lookup_order, research
+from allotment.store.candidates import lookup_order, research, trees
 from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
@@ -187,7 +187,7 @@ class ProviderModel:
         roots |= {root for _, _, root in rows if root is not None}
         if not roots:
             return
-        fresh = research.load_trees(conn, roots)
+        fresh = trees.load_few_trees(conn, roots)
         before = {pid: self.providers[pid] for r in roots for pid in self.trees.get(r, ())}
         # Trees served by a sharing provider that changes see it change too.
         changed = set(roots) | self._linked_to(before.values())
