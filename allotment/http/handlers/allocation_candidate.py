@@ -95,7 +95,7 @@ def list_allocation_candidates(req: Request) -> Response:
     with (
         candidate_errors(trait_prefix=""),
         candidate_search(req.state.metrics) as search,
-        req.state.db.read(replica=True) as conn,
+        req.state.db.read(replica=True, own_snapshots=True) as conn,
     ):
         try:
             if pieces is None:
