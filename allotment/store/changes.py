@@ -114,13 +114,16 @@ def _feed_query(with_gaps: bool) -> sa.Select:
         listed = sa.bindparam("gaps", type_=sa.Integer, expanding=True, literal_execute=True)
         condition = sa.or_(condition, table.c.id.in_(listed))
     # The providers' current roots come with the rows: the trees a reader
-    # reloads, without a second round trip.
-    return (
-        sa.select(table.c.id, table.c.provider_id, providers.c.root_provider_id)
-        .select_from(table.outerjoin(providers, providers.c.id == table.c.provider_id))
-        .where(condition)
-        .order_by(table.c.id)
+    # reloads, without a second round trip. A correlated lookup by primary
+    # key, not a join: PostgreSQL's generic plan for the prepared poll
+    # expects a third of the feed above ``top`` and hash-joined it to a
+    # sequential scan of every provider, on every candidate request.
+    root = (
+        sa.select(providers.c.root_provider_id)
+        .where(providers.c.id == table.c.provider_id)
+        .scalar_subquery()
     )
+    return sa.select(table.c.id, table.c.provider_id, root).where(condition).order_by(table.c.id)
 
 
 # Built once: a reader polls on every candidate request.
