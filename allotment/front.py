@@ -387,17 +387,22 @@ class FrontWorker(Worker):
         first waits for its turn (``allotment.accept_board``).
         """
         loop = asyncio.get_running_loop()
+        sock.setblocking(False)  # as start_server did: accept must never block the loop
         while True:
             await self._my_turn()
+            conn: socket.socket | None = None
             try:
                 conn, _ = await loop.sock_accept(sock)
-            except OSError as error:  # out of descriptors, aborted handshake
+                reader, writer = await asyncio.open_connection(sock=conn)
+            except OSError as error:  # out of descriptors, a connection reset at once
                 self.log.warning("accept failed: %s", error)
+                if conn is not None:
+                    conn.close()
                 await asyncio.sleep(ACCEPT_RETRY_SECONDS)
                 continue
-            reader, writer = await asyncio.open_connection(sock=conn)
+            # The task holds itself in self.connections from its first step.
             asyncio.create_task(self._accept(reader, writer))
-            await asyncio.sleep(0)  # let the connection register before the next turn
+            await asyncio.sleep(0)  # let it count itself before the next turn
 
     async def _my_turn(self) -> None:
         """Return when no other worker holds fewer connections than this one,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
 import time
 from collections import Counter
 from pathlib import Path
@@ -85,3 +86,19 @@ def test_a_burst_of_keep_alive_clients_is_shared_by_the_workers(tmp_path: Path) 
     # An even share is 8 each; before, one worker took all 16.
     print(served)
     assert len(served) == 2 and min(served.values()) >= CLIENTS // 4, served
+
+
+def test_connections_reset_at_once_do_not_stop_the_accepting(tmp_path: Path) -> None:
+    server = Server(f"sqlite:///{tmp_path / 'reset.sqlite'}", tmp_path / "server.log", workers=2)
+    try:
+        server.wait_ready()
+        for _ in range(50):
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            # Close with a reset (linger on, zero seconds), before any request.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        for _ in range(8):  # both workers still accept and answer
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+                assert _request_id(sock).startswith("req-")
+    finally:
+        server.stop()
