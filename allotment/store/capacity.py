@@ -50,10 +50,9 @@ def fits_expr(
     )
 
 
-def provider_can_fit(
-    provider_id: ColumnElement, resource_class_id: int, amount: int
-) -> ColumnElement[bool]:
-    """EXISTS clause: the provider ``provider_id`` has room for ``amount`` of the class."""
+def fitting_providers(resource_class_id: int, amount: int) -> sa.Select:
+    """SELECT of the ids of the providers with room for ``amount`` of the class now
+    (their current usage summed by a correlated lookup of the allocations index)."""
     used = (
         sa.select(sa.func.sum(allocations.c.used))
         .where(
@@ -62,14 +61,8 @@ def provider_can_fit(
         )
         .scalar_subquery()
     )
-    return (
-        sa.select(inventories.c.id)
-        .where(
-            inventories.c.resource_provider_id == provider_id,
-            inventories.c.resource_class_id == resource_class_id,
-            fits_expr(amount, used),
-        )
-        .exists()
+    return sa.select(inventories.c.resource_provider_id).where(
+        inventories.c.resource_class_id == resource_class_id, fits_expr(amount, used)
     )
 
 
