@@ -158,80 +158,73 @@ FEW_TREES = 16
 _KIND_PROVIDER, _KIND_TRAIT, _KIND_AGGREGATE, _KIND_INVENTORY = range(4)
 
 
+_INTEGERS = 7  # integer columns of every row of the few-trees statement
+
+
+def _tree_rows(
+    kind: int,
+    provider_id: sa.ColumnElement,
+    text: sa.ColumnElement,
+    integers: list[sa.ColumnElement],
+    ratio: sa.ColumnElement | None = None,
+    joined: sa.FromClause | None = None,
+) -> sa.Select:
+    """One ``UNION ALL`` member of ``_few_trees_statement``: (kind, provider id,
+    text, ``_INTEGERS`` integers padded with NULLs, ratio), for the providers of
+    the trees rooted at ``:roots`` (``joined`` to the providers table on
+    ``provider_id``)."""
+    padding = [sa.cast(sa.null(), sa.Integer)] * (_INTEGERS - len(integers))
+    query = sa.select(
+        sa.literal_column(str(kind), sa.Integer).label("kind"),
+        provider_id,
+        text,
+        *integers,
+        *padding,
+        ratio if ratio is not None else sa.cast(sa.null(), sa.Float),
+    )
+    if joined is not None:
+        query = query.select_from(joined.join(rp, rp.c.id == provider_id))
+    return query.where(rp.c.root_provider_id.in_(sa.bindparam("roots", expanding=True)))
+
+
 def _few_trees_statement() -> sa.CompoundSelect:
     """Providers, traits, aggregates and inventories of the trees rooted at
-    ``:roots``, as one ``UNION ALL`` of rows shaped alike: (kind, provider id,
-    text, seven integers, ratio), NULL where a kind has nothing to say."""
-    in_trees = rp.c.root_provider_id.in_(sa.bindparam("roots", expanding=True))
-
-    def no_int() -> sa.ColumnElement:
-        return sa.cast(sa.null(), sa.Integer)
-
-    def kind(value: int) -> sa.ColumnElement:
-        return sa.literal_column(str(value), sa.Integer).label("kind")
-
-    providers = sa.select(
-        kind(_KIND_PROVIDER),
-        rp.c.id,
-        rp.c.uuid,
-        rp.c.parent_provider_id,
-        rp.c.root_provider_id,
-        *(no_int() for _ in range(5)),
-        sa.cast(sa.null(), sa.Float),
-    ).where(in_trees)
-    traits = (
-        sa.select(
-            kind(_KIND_TRAIT),
+    ``:roots``, as one ``UNION ALL`` of rows shaped alike, NULL where a kind has
+    nothing to say."""
+    return sa.union_all(
+        _tree_rows(
+            _KIND_PROVIDER, rp.c.id, rp.c.uuid, [rp.c.parent_provider_id, rp.c.root_provider_id]
+        ),
+        _tree_rows(
+            _KIND_TRAIT,
             rpt.c.resource_provider_id,
             traits_t.c.name,
-            rpt.c.trait_id,
-            *(no_int() for _ in range(6)),
-            sa.cast(sa.null(), sa.Float),
-        )
-        .select_from(
-            rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id).join(
-                rp, rp.c.id == rpt.c.resource_provider_id
-            )
-        )
-        .where(in_trees)
-    )
-    aggregates = (
-        sa.select(
-            kind(_KIND_AGGREGATE),
+            [rpt.c.trait_id],
+            joined=rpt.join(traits_t, traits_t.c.id == rpt.c.trait_id),
+        ),
+        _tree_rows(
+            _KIND_AGGREGATE,
             rpa.c.resource_provider_id,
             aggs.c.uuid,
-            *(no_int() for _ in range(7)),
-            sa.cast(sa.null(), sa.Float),
-        )
-        .select_from(
-            rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id).join(
-                rp, rp.c.id == rpa.c.resource_provider_id
-            )
-        )
-        .where(in_trees)
-    )
-    inventories = (
-        sa.select(
-            kind(_KIND_INVENTORY),
+            [],
+            joined=rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id),
+        ),
+        _tree_rows(
+            _KIND_INVENTORY,
             inv.c.resource_provider_id,
             rc_t.c.name,
-            inv.c.total,
-            inv.c.reserved,
-            inv.c.min_unit,
-            inv.c.max_unit,
-            inv.c.step_size,
-            used_column(),
-            no_int(),
-            sa.cast(inv.c.allocation_ratio, sa.Float),
-        )
-        .select_from(
-            inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id).join(
-                rp, rp.c.id == inv.c.resource_provider_id
-            )
-        )
-        .where(in_trees)
+            [
+                inv.c.total,
+                inv.c.reserved,
+                inv.c.min_unit,
+                inv.c.max_unit,
+                inv.c.step_size,
+                used_column(),
+            ],
+            ratio=sa.cast(inv.c.allocation_ratio, sa.Float),
+            joined=inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id),
+        ),
     )
-    return sa.union_all(providers, traits, aggregates, inventories)
 
 
 _FEW_TREES = _few_trees_statement()
