@@ -235,9 +235,29 @@ class _Judge:
             return _PASSED
         found = self._other_first.get(provider.id)
         if found is None:
-            first = next(self.other_failures(provider), None)
-            found = self._other_first[provider.id] = _PASSED if first is None else _INDEX[first[0]]
+            found = self._other_first[provider.id] = self._first_other_step(provider)
         return found
+
+    def _first_other_step(self, provider: Provider) -> int:
+        """The index of the first step after ``capacity`` that ``provider`` fails:
+        ``other_failures``' tests in its order, without building their texts
+        (counting asks this of every provider)."""
+        group = self.group
+        if group.required or group.forbidden:
+            traits = self._trait_failures(provider)
+            if traits:
+                return _INDEX[next(iter(traits))]
+        if group.member_of or group.forbidden_aggs:
+            outside, forbidden = _aggregate_tests(
+                provider, group, self.universe, self.scope is not None
+            )
+            if outside:
+                return _INDEX[MEMBER_OF]
+            if forbidden:
+                return _INDEX[FORBIDDEN_AGGS]
+        if group.in_tree is not None and provider.root_id != self.in_tree_root:
+            return _INDEX[IN_TREE]
+        return _PASSED
 
 
 def _unit_step(inventories: Mapping[str, Inventory], resources: dict[str, int]) -> int:
@@ -287,21 +307,30 @@ def _resource_failures(
                 )
 
 
-def _aggregate_failures(
+def _aggregate_tests(
     provider: Provider, group: RequestGroup, universe: Universe, unnumbered: bool
-) -> dict[str, str]:
-    """``member_of``: the provider's own aggregates, or (unnumbered group) its root's."""
-    out: dict[str, str] = {}
+) -> tuple[bool, frozenset[str]]:
+    """(outside the ``member_of`` terms, the forbidden aggregates it is in): the
+    provider's own aggregates, or (unnumbered group) its root's."""
     root = universe.providers.get(provider.root_id, provider)
     own_ok = all(provider.aggregates & term for term in group.member_of)
     root_ok = unnumbered and all(root.aggregates & term for term in group.member_of)
-    if not (own_ok or root_ok):
-        out[MEMBER_OF] = "not in any requested aggregate" + (
-            " (nor is its root)" if unnumbered else ""
-        )
     bad_aggs = provider.aggregates & group.forbidden_aggs
     if unnumbered and not provider.sharing:
         bad_aggs |= root.aggregates & group.forbidden_aggs
+    return not (own_ok or root_ok), bad_aggs
+
+
+def _aggregate_failures(
+    provider: Provider, group: RequestGroup, universe: Universe, unnumbered: bool
+) -> dict[str, str]:
+    """``member_of`` and forbidden aggregates, with what the provider lacks."""
+    out: dict[str, str] = {}
+    outside, bad_aggs = _aggregate_tests(provider, group, universe, unnumbered)
+    if outside:
+        out[MEMBER_OF] = "not in any requested aggregate" + (
+            " (nor is its root)" if unnumbered else ""
+        )
     if bad_aggs:
         out[FORBIDDEN_AGGS] = "in forbidden aggregate " + ", ".join(sorted(bad_aggs))
     return out

@@ -39,6 +39,22 @@ def test_a_provider_is_counted_out_at_its_first_failing_step() -> None:
     assert found.zero_step is None
 
 
+def test_outside_member_of_is_counted_before_a_forbidden_aggregate() -> None:
+    # p1 is outside the requested aggregate and in a forbidden one: member_of
+    # comes first, as in the explained failures.
+    universe = Universe([_cn(1, aggregates=frozenset({"f"})), _cn(2, aggregates=frozenset({"a"}))])
+    for suffix in ("", "1"):
+        group = RequestGroup(
+            suffix=suffix,
+            resources={"VCPU": 1},
+            member_of=(frozenset({"a"}),),
+            forbidden_aggs=frozenset({"f"}),
+        )
+        steps = _steps(funnel.group_funnel(universe, group, None))
+        assert steps[funnel.MEMBER_OF] == 1
+        assert steps[funnel.FORBIDDEN_AGGS] == 1
+
+
 def test_units_are_counted_apart_from_capacity() -> None:
     universe = Universe(
         [

@@ -64,3 +64,21 @@ def test_funnel_matches_the_engines_rules(data: st.DataObject) -> None:
                             for s in candidate.mappings
                             if s != UNNUMBERED
                         )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_counting_stops_where_the_explained_failures_start(data: st.DataObject) -> None:
+    """``first_step`` (what counting asks of every provider, without texts) names
+    the same step as the first of ``failures`` (what misses are explained by)."""
+    providers = data.draw(worlds())
+    request = data.draw(requests(providers))
+    universe = Universe(providers)
+    root_of = {p.uuid: p.root_id for p in providers}
+    for group in request.groups:
+        in_tree_root = root_of.get(group.in_tree) if group.in_tree else None
+        for _key, resources, judge in funnel._judges(universe, group, in_tree_root):
+            for provider in providers:
+                first = next(judge.failures(provider, resources), None)
+                expected = len(funnel.STEPS) if first is None else funnel._INDEX[first[0]]
+                assert judge.first_step(provider, resources) == expected
