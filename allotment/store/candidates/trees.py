@@ -75,14 +75,12 @@ _TRAITS = (
 _AGGREGATES = sa.select(rpa.c.resource_provider_id, aggs.c.uuid).select_from(
     rpa.join(aggs, aggs.c.id == rpa.c.aggregate_id)
 )
+# An inventory's numbers in ``Inventory``'s order, up to the ratio.
+_INVENTORY_UNITS = (inv.c.total, inv.c.reserved, inv.c.min_unit, inv.c.max_unit, inv.c.step_size)
 _INVENTORIES = sa.select(
     inv.c.resource_provider_id,
     rc_t.c.name,
-    inv.c.total,
-    inv.c.reserved,
-    inv.c.min_unit,
-    inv.c.max_unit,
-    inv.c.step_size,
+    *_INVENTORY_UNITS,
     inv.c.allocation_ratio,
     used_column(),
 ).select_from(inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id))
@@ -131,6 +129,17 @@ def load_trees(conn: Connection, roots: set[int] | None) -> list[Provider]:
     for pid, uuid in conn.execute(statements.aggregates, params):
         aggs_of.setdefault(pid, set()).add(uuid)
     inventories_of = _inventories(conn.execute(statements.inventories, params))
+    return _providers(base, traits_of, aggs_of, inventories_of)
+
+
+def _providers(
+    base: Iterable[Sequence[Any]],
+    traits_of: dict[int, list[str]],
+    aggs_of: dict[int, set[str]],
+    inventories_of: dict[int, dict[str, Inventory]],
+) -> list[Provider]:
+    """``Provider`` objects from (id, uuid, parent id, root id) rows and what each
+    provider has (its trait names already in trait id order)."""
     none: frozenset[str] = frozenset()
     return [
         Provider(
@@ -213,14 +222,7 @@ def _few_trees_statement() -> sa.CompoundSelect:
             _KIND_INVENTORY,
             inv.c.resource_provider_id,
             rc_t.c.name,
-            [
-                inv.c.total,
-                inv.c.reserved,
-                inv.c.min_unit,
-                inv.c.max_unit,
-                inv.c.step_size,
-                used_column(),
-            ],
+            [*_INVENTORY_UNITS, used_column()],
             ratio=sa.cast(inv.c.allocation_ratio, sa.Float),
             joined=inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id),
         ),
@@ -239,7 +241,7 @@ def load_few_trees(conn: Connection, roots: set[int]) -> list[Provider]:
     if not roots:
         return []
     base: list[tuple[int, str, int | None, int]] = []
-    traits_of: dict[int, list[tuple[int, str]]] = {}
+    traits_by_id: dict[int, list[tuple[int, str]]] = {}
     aggs_of: dict[int, set[str]] = {}
     rows: list[sa.Row] = []
     for row in conn.execute(_FEW_TREES, {"roots": sorted(roots)}):
@@ -247,7 +249,7 @@ def load_few_trees(conn: Connection, roots: set[int]) -> list[Provider]:
         if kind == _KIND_PROVIDER:
             base.append((pid, text, row[3], row[4]))
         elif kind == _KIND_TRAIT:
-            traits_of.setdefault(pid, []).append((row[3], text))
+            traits_by_id.setdefault(pid, []).append((row[3], text))
         elif kind == _KIND_AGGREGATE:
             aggs_of.setdefault(pid, set()).add(text)
         else:
@@ -256,23 +258,8 @@ def load_few_trees(conn: Connection, roots: set[int]) -> list[Provider]:
         (pid, name, total, reserved, low, high, step, ratio, used)
         for _, pid, name, total, reserved, low, high, step, used, _, ratio in rows
     )
-    none: frozenset[str] = frozenset()
-    providers = []
-    for pid, uuid, parent, root in sorted(base):
-        names = tuple(name for _, name in sorted(traits_of.get(pid, ())))
-        providers.append(
-            Provider(
-                id=pid,
-                uuid=uuid,
-                root_id=root,
-                parent_id=parent,
-                traits=frozenset(names) if names else none,
-                trait_order=names,
-                aggregates=frozenset(aggs_of[pid]) if pid in aggs_of else none,
-                inventories=inventories_of.get(pid, {}),
-            )
-        )
-    return providers
+    traits_of = {pid: [name for _, name in sorted(named)] for pid, named in traits_by_id.items()}
+    return _providers(sorted(base), traits_of, aggs_of, inventories_of)
 
 
 def _inventories(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Inventory]]:
