@@ -37,11 +37,14 @@ class AcceptBoard:
         pid, count = _SLOT.unpack_from(self._memory, slot * _SLOT.size)
         return pid, count
 
-    def assign(self, pid_placeholder: int = -1) -> int | None:
-        """A free slot, marked taken (in the master, before the fork); None when full."""
+    def assign(self) -> int | None:
+        """A free slot, marked taken (in the master, before the fork); None when full.
+
+        Taken but not yet published (pid -1): the others do not count it.
+        """
         for slot in range(self.slots):
             if self._read(slot)[0] == 0:
-                _SLOT.pack_into(self._memory, slot * _SLOT.size, pid_placeholder, 0)
+                _SLOT.pack_into(self._memory, slot * _SLOT.size, -1, 0)
                 return slot
         return None
 
@@ -53,11 +56,9 @@ class AcceptBoard:
 
     def fewest_elsewhere(self, slot: int) -> int | None:
         """The smallest count among the other workers that have published one."""
-        counts = [
-            count
-            for other in range(self.slots)
-            if other != slot
-            for pid, count in [self._read(other)]
-            if pid > 0
-        ]
-        return min(counts) if counts else None
+        fewest = None
+        for other in range(self.slots):
+            pid, count = self._read(other)
+            if other != slot and pid > 0 and (fewest is None or count < fewest):
+                fewest = count
+        return fewest
