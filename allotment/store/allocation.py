@@ -487,8 +487,6 @@ def replace_all(
     states = _prepare_consumers(conn, ordered, known, touched)
     _check(conn, new_rows, old_rows, providers, class_ids)
     _replace_rows(conn, uuids, old_rows, new_rows)
-    # Providers a consumer moved away from are not all bumped: note each one.
-    changes.record(conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows})
     emptied = {w.uuid for w in ordered if not w.allocations}
     _bump_providers(conn, providers, old_rows, emptied, no_emptied_bump)
     _bump_consumers(conn, states, touched)
@@ -496,6 +494,11 @@ def replace_all(
     # some: a new consumer written with no allocations is kept (generation 0).
     had_rows = {r.consumer_uuid for r in old_rows}
     consumer_store.delete_if_no_allocations(conn, emptied & had_rows)
+    # Providers a consumer moved away from are not all bumped: note each one.
+    # Last, after every compare-and-swap: a write that loses a race (and is
+    # run again) takes no feed id, which every reader would otherwise carry
+    # as a gap in each poll until it ages out.
+    changes.record(conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows})
 
 
 def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:

@@ -28,6 +28,7 @@ import weakref
 from collections.abc import Iterable
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 
 from allotment.store.engine import utcnow
@@ -107,10 +108,16 @@ def prune(conn: Connection, before: datetime.datetime) -> None:
     conn.execute(sa.delete(candidate_changes).where(candidate_changes.c.created_at < before))
 
 
-def _feed_query(with_gaps: bool) -> sa.Select:
+def _feed_query(with_gaps: bool, as_array: bool = False) -> sa.Select:
     table = candidate_changes
     condition = table.c.id > sa.bindparam("top", type_=sa.Integer)
-    if with_gaps:
+    if as_array:
+        # One statement text whatever the gaps: PostgreSQL plans it once
+        # (psycopg prepares it), where a list written out was a new
+        # statement, parsed and planned, for every set of gaps.
+        listed_array = sa.bindparam("gaps", type_=postgresql.ARRAY(sa.Integer))
+        condition = sa.or_(condition, table.c.id == sa.any_(listed_array))
+    elif with_gaps:
         listed = sa.bindparam("gaps", type_=sa.Integer, expanding=True, literal_execute=True)
         condition = sa.or_(condition, table.c.id.in_(listed))
     # The providers' current roots come with the rows: the trees a reader
@@ -129,6 +136,7 @@ def _feed_query(with_gaps: bool) -> sa.Select:
 # Built once: a reader polls on every candidate request.
 _SINCE = _feed_query(with_gaps=False)
 _SINCE_OR_GAPS = _feed_query(with_gaps=True)
+_SINCE_OR_GAP_ARRAY = _feed_query(with_gaps=True, as_array=True)
 
 
 def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[FeedRow]:
@@ -139,7 +147,8 @@ def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[FeedRow]
     """
     missing = sorted(gaps)
     if missing:
-        rows = conn.execute(_SINCE_OR_GAPS, {"top": top, "gaps": missing})
+        query = _SINCE_OR_GAP_ARRAY if conn.dialect.name == "postgresql" else _SINCE_OR_GAPS
+        rows = conn.execute(query, {"top": top, "gaps": missing})
     else:
         rows = conn.execute(_SINCE, {"top": top})
     return [(row[0], row[1], row[2]) for row in rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
@@ -103,3 +104,27 @@ def test_one_stale_provider_fails_the_whole_compare_and_swap(
         rp_store.increment_generation(conn, found[RP_B].id, found[RP_B].generation)
         generation_store.increment_generations(conn, {p.id: p.generation for p in found.values()})
     assert (generation(db, RP_A), generation(db, RP_B)) == (0, 0)
+
+
+def test_a_write_that_loses_its_race_takes_no_feed_id(
+    two_providers: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The change feed is written after every compare-and-swap: a lost race
+    (run again by the server) leaves no id behind for readers to poll as a gap."""
+    db = two_providers
+    found = alloc_store._providers
+
+    def read_before_another_writer(conn, writes):  # noqa: ANN001, ANN202
+        providers = found(conn, writes)
+        return {uuid: replace(p, generation=p.generation - 1) for uuid, p in providers.items()}
+
+    monkeypatch.setattr(alloc_store, "_providers", read_before_another_writer)
+    with (
+        pytest.raises(exc.ResourceProviderConcurrentUpdate),
+        db.write() as conn,
+        counting(db) as sent,
+    ):
+        alloc_store.replace_all(conn, [cw(C1, {RP_A: {"VCPU": 1}})])
+    assert any(s.lstrip().upper().startswith("UPDATE") for s in sent)
+    assert not [s for s in sent if "allotment_candidate_changes" in s]
+    assert usage(db) == {}
