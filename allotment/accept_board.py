@@ -7,7 +7,10 @@ burst of new connections kept all their load while the others idled. With
 this board each worker publishes its count of open connections, and a worker
 holding more than another defers its next accept for a moment so that the
 other takes it (``allotment.front``): connections end up spread within one
-of even.
+of even. Connections a worker took while another could not accept (starting,
+restarting) are moved by the same counts: a worker holding two more than
+another answers one of them with ``Connection: close``, and its client's
+next connection goes to the other.
 
 The board is an anonymous shared mapping made by the master before it forks,
 so every worker sees the same memory. The master gives each worker its slot

@@ -27,6 +27,7 @@ import logging
 import os
 import socket
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,10 @@ READ_SIZE = 65536
 # for the other to accept the next one (``FrontWorker._my_turn``).
 DEFER_STEPS = 25
 DEFER_STEP_SECONDS = 0.002
+# A worker holding this many more connections than another closes one kept-alive
+# connection (``FrontWorker.sheds_one``), at most one each SHED_SECONDS.
+SHED_MARGIN = 2
+SHED_SECONDS = 0.05
 ACCEPT_RETRY_SECONDS = 0.1
 LOG = logging.getLogger(__name__)
 
@@ -175,7 +180,11 @@ class Connection:
         except Exception:
             LOG.exception("The application failed outside its fault wrapper")
             raise ClientError(500, "An unexpected error occurred.") from None
-        last = self.served + 1 >= self.limits.keepalive_requests or not self.worker.alive
+        last = (
+            self.served + 1 >= self.limits.keepalive_requests
+            or not self.worker.alive
+            or self.worker.sheds_one()
+        )
         if last:
             headers = [(k, v) for k, v in headers if k.lower() != "connection"]
             headers.append(("connection", "close"))
@@ -361,6 +370,7 @@ class FrontWorker(Worker):
         self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="allotment")
         self.connections: set[asyncio.Task[None]] = set()
         self.busy: set[asyncio.Task[Any] | None] = set()
+        self._shed_at = 0.0
         self._publish_connections()  # none yet: the other workers defer to this one
         takers = [asyncio.create_task(self._take(listener.sock)) for listener in self.sockets]
         try:
@@ -416,6 +426,34 @@ class FrontWorker(Worker):
             if fewest is None or len(self.connections) <= fewest:
                 return
             await asyncio.sleep(DEFER_STEP_SECONDS)
+
+    def sheds_one(self) -> bool:
+        """Whether to close the connection whose answer is being sent, so that its
+        client reconnects to a worker holding fewer.
+
+        Deferring accepts spreads a burst of new connections, but not the ones
+        a worker took while the others could not accept: those of a worker
+        that was restarted (its clients reconnected to the survivors) or not
+        yet started (the first to boot took every client). Kept-alive clients
+        never come back on their own, so the unlucky worker carried their
+        load for good: at 16 claimers, one of two workers served all 16 and
+        a core idled. The answer says ``Connection: close``, which every
+        HTTP/1.1 client honours by opening a new connection for its next
+        request, and ``_my_turn`` hands that one to the worker with fewer.
+        One connection per ``SHED_SECONDS`` at most: the counts on the board
+        catch up before the next.
+        """
+        board, slot = self._board()
+        if board is None or slot is None:
+            return False
+        fewest = board.fewest_elsewhere(slot)
+        if fewest is None or len(self.connections) - fewest < SHED_MARGIN:
+            return False
+        now = time.monotonic()
+        if now - self._shed_at < SHED_SECONDS:
+            return False
+        self._shed_at = now
+        return True
 
     def _board(self) -> tuple[AcceptBoard | None, int | None]:
         return getattr(self.app, "accept_board", None), getattr(self, "accept_slot", None)

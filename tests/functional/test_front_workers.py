@@ -2,12 +2,15 @@
 
 Keep-alive clients (a scheduler's connection pool, the benchmark's claimers)
 stay on the worker that accepted them, so a worker that takes a whole burst
-keeps all of that load while the others idle.
+keeps all of that load while the others idle: new connections are spread as
+they are accepted, and the ones a worker took alone are moved as it answers.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import socket
 import struct
 import time
@@ -102,3 +105,78 @@ def test_connections_reset_at_once_do_not_stop_the_accepting(tmp_path: Path) -> 
                 assert _request_id(sock).startswith("req-")
     finally:
         server.stop()
+
+
+def _exchange(sock: socket.socket) -> tuple[str, bool]:
+    """``GET /`` read whole on a kept-alive connection: its request id, and
+    whether the server closes the connection after it."""
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\naccept: application/json\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection after {data!r}"
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    text = head.decode("latin-1")
+    length = int(re.search(r"(?im)^content-length: (\d+)", text).group(1))  # type: ignore[union-attr]
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection in the body"
+        body += chunk
+    found = re.search(r"(?im)^x-openstack-request-id: (\S+)", text)
+    assert found, text
+    return found.group(1), bool(re.search(r"(?im)^connection: close", text))
+
+
+def _round(server: Server, sockets: list[socket.socket]) -> list[str]:
+    """One request on each connection, reconnecting those the server closed
+    after answering, as HTTP/1.1 clients do; the request ids."""
+    ids = []
+    for index, sock in enumerate(sockets):
+        request_id, closes = _exchange(sock)
+        ids.append(request_id)
+        if closes:
+            sock.close()
+            sockets[index] = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    return ids
+
+
+def test_connections_one_worker_took_alone_are_spread_again(tmp_path: Path) -> None:
+    """Clients that connected while the other worker could not accept (it was
+    starting, restarting or, here, stopped) move to it once it can."""
+    server = Server(
+        f"sqlite:///{tmp_path / 'shed.sqlite'}",
+        tmp_path / "server.log",
+        workers=2,
+        env={"ALLOTMENT_ACCESS_LOG": "true", "ALLOTMENT_LOG_FORMAT": "plain"},
+    )
+    sockets: list[socket.socket] = []
+    stopped = None
+    try:
+        server.wait_ready()
+        _wait_for_both_workers(server)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            request_id = _request_id(sock)
+        stopped = int(_workers_by_request(server.log_path, {request_id})[request_id])
+        os.kill(stopped, signal.SIGSTOP)
+        sockets = [
+            socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(CLIENTS)
+        ]
+        first = _round(server, sockets)
+        alone = Counter(_workers_by_request(server.log_path, set(first)).values())
+        assert alone == Counter({alone.most_common(1)[0][0]: CLIENTS}), alone
+        os.kill(stopped, signal.SIGCONT)
+        stopped = None
+        last: list[str] = []
+        for _ in range(40):  # bounded: a shed per 50 ms needs about 8 rounds
+            last = _round(server, sockets)
+            time.sleep(0.02)
+        spread = Counter(_workers_by_request(server.log_path, set(last)).values())
+    finally:
+        if stopped is not None:
+            os.kill(stopped, signal.SIGCONT)
+        for sock in sockets:
+            sock.close()
+        server.stop()
+    print(alone, spread)
+    assert len(spread) == 2 and min(spread.values()) >= CLIENTS // 2 - 1, spread
