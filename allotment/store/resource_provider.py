@@ -85,12 +85,24 @@ def get(conn: Connection, uuid: str) -> ResourceProvider:
 _BY_UUIDS = provider_select().where(rp.c.uuid.in_(sa.bindparam("uuids", expanding=True)))
 
 
-def find_many(conn: Connection, uuids: Iterable[str]) -> dict[str, ResourceProvider]:
-    """Providers by uuid, in one query; missing uuids are simply absent."""
+# The same, each provider row locked until the transaction ends, in uuid order
+# (every writer locks in the same order: no deadlock between them).
+_BY_UUIDS_LOCKED = _BY_UUIDS.order_by(rp.c.uuid).with_for_update(of=rp)
+
+
+def find_many(
+    conn: Connection, uuids: Iterable[str], lock: bool = False
+) -> dict[str, ResourceProvider]:
+    """Providers by uuid, in one query; missing uuids are simply absent.
+
+    ``lock`` (PostgreSQL only; a no-op elsewhere) locks the provider rows
+    until the transaction ends: see ``allocation._providers``.
+    """
     wanted = sorted(set(uuids))
     if not wanted:
         return {}
-    rows = conn.execute(_BY_UUIDS, {"uuids": wanted}).all()
+    locked = lock and conn.dialect.name == "postgresql"
+    rows = conn.execute(_BY_UUIDS_LOCKED if locked else _BY_UUIDS, {"uuids": wanted}).all()
     return {row.uuid: from_row(row) for row in rows}
 
 

@@ -114,7 +114,7 @@ def test_a_write_that_loses_its_race_takes_no_feed_id(
     db = two_providers
     found = alloc_store._providers
 
-    def read_before_another_writer(conn, writes):  # noqa: ANN001, ANN202
+    def read_before_another_writer(conn, writes, lock=False):  # noqa: ANN001, ANN202
         providers = found(conn, writes)
         return {uuid: replace(p, generation=p.generation - 1) for uuid, p in providers.items()}
 
