@@ -3,7 +3,7 @@
 Usage::
 
     python -m benchmarks.memory_peak N DB_URL [--no-load] [--query Q] [--version V]
-        [--gunicorn]
+        [--gunicorn] [--randomize]
 
 Loads ``N`` computes into ``DB_URL`` with ``benchmarks.candidates_scale``'s
 bulk loader (``--no-load``: reuse what an earlier run left there; at
@@ -18,6 +18,8 @@ request's wall and CPU time.
 ``--gunicorn`` instead starts ``allotment serve`` (one worker, two threads)
 on a free loopback port, sends the same two requests over HTTP and reports
 the worker's ``VmHWM``.
+
+``--randomize`` serves with ``randomize_allocation_candidates = true``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -90,13 +93,16 @@ def _consume(app: Any, query: str, version: str) -> dict[str, Any]:
     }
 
 
-def child(url: str, query: str, version: str) -> None:
+def child(url: str, query: str, version: str, randomize: bool = False) -> None:
     from allotment.app import make_app
     from allotment.config import Settings
 
     report: dict[str, Any] = {"start": status_mib()}
     db = Database(url)
-    app = make_app(Settings(database_url=url, access_log=False), db=db, prepare=False)
+    settings = Settings(
+        database_url=url, access_log=False, randomize_allocation_candidates=randomize
+    )
+    app = make_app(settings, db=db, prepare=False)
     report["warm"] = _consume(app, WARM_QUERY, version)
     report["after_model"] = status_mib()
     report["request"] = _consume(app, query, version)
@@ -105,9 +111,11 @@ def child(url: str, query: str, version: str) -> None:
     print(json.dumps(report))
 
 
-def in_fresh_process(url: str, query: str, version: str) -> dict[str, Any]:
+def in_fresh_process(url: str, query: str, version: str, randomize: bool) -> dict[str, Any]:
     command = [sys.executable, "-m", "benchmarks.memory_peak", "--child", url]
     command += ["--query", query, "--version", version]
+    if randomize:
+        command.append("--randomize")
     done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -144,8 +152,11 @@ def _http_get(port: int, query: str, version: str) -> dict[str, Any]:
     }
 
 
-def under_gunicorn(url: str, query: str, version: str) -> dict[str, Any]:
+def under_gunicorn(url: str, query: str, version: str, randomize: bool) -> dict[str, Any]:
     from benchmarks.servers import allotment_server, process_tree
+
+    if randomize:  # the server reads ALLOTMENT_<OPTION> from the environment it inherits
+        os.environ["ALLOTMENT_RANDOMIZE_ALLOCATION_CANDIDATES"] = "true"
 
     with tempfile.TemporaryDirectory() as tmp:
         server = allotment_server(url, workers=1, threads=2, log_path=Path(tmp) / "server.log")
@@ -171,15 +182,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--query", default=DEFAULT_QUERY)
     parser.add_argument("--version", default="1.39")
     parser.add_argument("--gunicorn", action="store_true", help="measure a gunicorn worker")
+    parser.add_argument(
+        "--randomize", action="store_true", help="randomize_allocation_candidates = true"
+    )
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child, args.query, args.version)
+        child(args.child, args.query, args.version, args.randomize)
         return
     if not args.no_load:
         load(args.url, args.computes)
     measure = under_gunicorn if args.gunicorn else in_fresh_process
-    print(json.dumps(measure(args.url, args.query, args.version), indent=1))
+    print(json.dumps(measure(args.url, args.query, args.version, args.randomize), indent=1))
 
 
 if __name__ == "__main__":

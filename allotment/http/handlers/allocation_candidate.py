@@ -86,10 +86,10 @@ STREAM_ABOVE = 1 << 20
 def list_allocation_candidates(req: Request) -> Response:
     request = parse_request(req.query, req.version)
     options = search_options(req.state.settings)
-    # Without a limit (or randomisation, which needs every candidate to draw
-    # from) the candidates are rendered batch by batch as they are found.
+    # Without a limit the candidates are rendered batch by batch as they are
+    # found (randomised: trees in random order, each batch shuffled).
     pieces = None
-    if request.limit is None and not options.randomize:
+    if request.limit is None:
         pieces = RequestPieces(req.version)
     # A replica's lag is harmless here: every claim is checked on the primary.
     with (

@@ -1,6 +1,6 @@
 """GET /allocation_candidates: the answer's JSON per microversion, whole or in pieces.
 
-A limited (or randomised) answer is rendered whole: ``render`` gives the
+A limited answer is rendered whole: ``render`` gives the
 dict that ``json_response`` serialises. An answer without a limit can hold
 100,000 candidates and more (tens of MB of JSON): its allocation requests
 are rendered batch by batch while the search hands them over

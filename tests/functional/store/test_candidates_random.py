@@ -15,7 +15,12 @@ from sqlalchemy.engine import Connection
 
 from allotment.store.candidates.request import CandidateRequest, RequestGroup
 from allotment.store.candidates.research import Plan, Window
-from allotment.store.candidates.search import RANDOM_POOL_FACTOR, SearchOptions, find_candidates
+from allotment.store.candidates.search import (
+    RANDOM_POOL_FACTOR,
+    SearchOptions,
+    find_candidates,
+    find_candidates_in_batches,
+)
 from allotment.store.candidates.sources import SqlSource
 from allotment.store.engine import Database
 from tests.candidate_data import TreeBuilder
@@ -89,3 +94,31 @@ def test_a_random_pool_reads_only_the_windows_it_needs(db: Database) -> None:
     # not one pass over all of them.
     assert all(w is not None and w[1] - w[0] == 4 for w in source.seen)
     assert len(source.seen) <= RANDOM_POOL_FACTOR // 4 + 1
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_randomised_answer_without_limit_streams_every_candidate(
+    db: Database, in_memory: bool
+) -> None:
+    """Without a limit a randomised answer goes out batch by batch like any other
+    (a worker never holds the whole answer), in an order that is random but
+    with every candidate in it."""
+    _cloud(db)
+    orders = []
+    for seed in (1, 2):
+        batches: list[list[int]] = []
+
+        def note(batch: list, _providers: object, into: list[list[int]] = batches) -> None:
+            into.append([c.anchor for c in batch])
+
+        options = SearchOptions(randomize=True, rng=random.Random(seed), in_memory=in_memory)
+        with db.read() as conn:
+            result = find_candidates_in_batches(conn, _request(None), options, note, batch_size=16)
+        assert [len(b) for b in batches] == [16, 16, 16, 12]
+        assert result.found == ROOTS and not result.candidates
+        orders.append([anchor for batch in batches for anchor in batch])
+    every = _anchors(db, None, 0, in_memory)
+    for order in orders:
+        assert sorted(order) == sorted(every)
+        assert order != sorted(order)
+    assert orders[0] != orders[1]

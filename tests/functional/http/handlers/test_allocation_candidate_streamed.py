@@ -5,6 +5,7 @@ fixture's intercept and under ``allotment serve``'s front (chunked)."""
 from __future__ import annotations
 
 import http.client
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,33 @@ def test_streamed_through_the_fixture_intercept(stream_everything: None) -> None
     assert "content-length" not in streamed.headers
     assert streamed.content == whole.content
     assert len(streamed.json()["allocation_requests"]) == 12
+
+
+def _requests_and_summaries(body: bytes) -> tuple[list[bytes], dict[str, Any]]:
+    document = json.loads(body)
+    requests_ = sorted(
+        json.dumps(r, sort_keys=True).encode() for r in document["allocation_requests"]
+    )
+    return requests_, document["provider_summaries"]
+
+
+def test_a_randomised_answer_without_limit_is_streamed_whole(
+    db: Database, stream_everything: None
+) -> None:
+    """``randomize_allocation_candidates`` without a limit: every candidate of the
+    deterministic answer, streamed like it, in another order."""
+    build(db)
+    url = db.url.render_as_string(hide_password=False)
+    plain = make_app(Settings(database_url=url, access_log=False), db=db, prepare=False)
+    shuffled = make_app(
+        Settings(database_url=url, access_log=False, randomize_allocation_candidates=True),
+        db=db,
+        prepare=False,
+    )
+    query = QUERIES["simple"]
+    status, headers, expected = call(plain, query, "1.39")
+    assert status == 200 and "content-length" not in headers
+    status, headers, body = call(shuffled, query, "1.39")
+    assert status == 200 and "content-length" not in headers
+    assert _requests_and_summaries(body) == _requests_and_summaries(expected)
+    assert body != expected  # the order changed
