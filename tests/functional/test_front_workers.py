@@ -64,13 +64,18 @@ def _wait_for_both_workers(server: Server) -> None:
     assert len(seen) == 2, server.log_path.read_text()[-3000:]
 
 
-def test_a_burst_of_keep_alive_clients_is_shared_by_the_workers(tmp_path: Path) -> None:
-    server = Server(
+def _logging_server(tmp_path: Path) -> Server:
+    """Two workers whose access lines name the worker (pid) of each request."""
+    return Server(
         f"sqlite:///{tmp_path / 'front.sqlite'}",
         tmp_path / "server.log",
         workers=2,
         env={"ALLOTMENT_ACCESS_LOG": "true", "ALLOTMENT_LOG_FORMAT": "plain"},
     )
+
+
+def test_a_burst_of_keep_alive_clients_is_shared_by_the_workers(tmp_path: Path) -> None:
+    server = _logging_server(tmp_path)
     sockets: list[socket.socket] = []
     try:
         server.wait_ready()
@@ -144,12 +149,7 @@ def _round(server: Server, sockets: list[socket.socket]) -> list[str]:
 def test_connections_one_worker_took_alone_are_spread_again(tmp_path: Path) -> None:
     """Clients that connected while the other worker could not accept (it was
     starting, restarting or, here, stopped) move to it once it can."""
-    server = Server(
-        f"sqlite:///{tmp_path / 'shed.sqlite'}",
-        tmp_path / "server.log",
-        workers=2,
-        env={"ALLOTMENT_ACCESS_LOG": "true", "ALLOTMENT_LOG_FORMAT": "plain"},
-    )
+    server = _logging_server(tmp_path)
     sockets: list[socket.socket] = []
     stopped = None
     try:
