@@ -27,7 +27,6 @@ import logging
 import os
 import socket
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,20 +37,12 @@ import h11
 import orjson
 from gunicorn.workers.base import Worker
 
-from allotment.accept_board import AcceptBoard
+from allotment.accept_board import Balance
 from allotment.config import Settings
 from allotment.http import errors
 from allotment.http import microversion as mv
 
 READ_SIZE = 65536
-# A worker holding more connections than another waits up to this many steps
-# for the other to accept the next one (``FrontWorker._my_turn``).
-DEFER_STEPS = 25
-DEFER_STEP_SECONDS = 0.002
-# A worker holding this many more connections than another closes one kept-alive
-# connection (``FrontWorker.sheds_one``), at most one each SHED_SECONDS.
-SHED_MARGIN = 2
-SHED_SECONDS = 0.05
 ACCEPT_RETRY_SECONDS = 0.1
 LOG = logging.getLogger(__name__)
 
@@ -183,7 +174,7 @@ class Connection:
         last = (
             self.served + 1 >= self.limits.keepalive_requests
             or not self.worker.alive
-            or self.worker.sheds_one()
+            or (_keeps_alive(event) and self.worker.balance.sheds_one(len(self.worker.connections)))
         )
         if last:
             headers = [(k, v) for k, v in headers if k.lower() != "connection"]
@@ -313,6 +304,15 @@ class Connection:
             await asyncio.wait_for(self.writer.drain(), 1.0)
 
 
+def _keeps_alive(request: h11.Request) -> bool:
+    """Whether the client asked to keep the connection (HTTP/1.1, no ``close``)."""
+    if request.http_version != b"1.1":
+        return False
+    return not any(
+        name == b"connection" and b"close" in value.lower() for name, value in request.headers
+    )
+
+
 def _close(content: Any) -> None:
     """Close a WSGI body iterable, as PEP 3333 asks of the server."""
     close = getattr(content, "close", None)
@@ -370,12 +370,15 @@ class FrontWorker(Worker):
         self.pool = ThreadPoolExecutor(self.cfg.threads, thread_name_prefix="allotment")
         self.connections: set[asyncio.Task[None]] = set()
         self.busy: set[asyncio.Task[Any] | None] = set()
-        self._shed_at = 0.0
+        self.balance = Balance(
+            getattr(self.app, "accept_board", None), getattr(self, "accept_slot", None), self.pid
+        )
         self._publish_connections()  # none yet: the other workers defer to this one
         takers = [asyncio.create_task(self._take(listener.sock)) for listener in self.sockets]
         try:
             while self.alive:
                 self.notify()
+                self._publish_connections()  # also says this worker still accepts
                 if self.ppid != os.getppid():
                     self.log.info("Parent changed, shutting down: %s", self)
                     break
@@ -383,6 +386,7 @@ class FrontWorker(Worker):
         finally:
             for taker in takers:
                 taker.cancel()
+            self.balance.withdraw()  # nothing is deferred or moved to it while it drains
             await self._drain()
             self.pool.shutdown(wait=True)
 
@@ -394,12 +398,12 @@ class FrontWorker(Worker):
         a burst of clients opened, and keep-alive clients then stayed on it
         while the other workers idled (at 16 claimers, one of two workers
         served them all). Here a worker takes one connection at a time, and
-        first waits for its turn (``allotment.accept_board``).
+        first waits for its turn (``accept_board.Balance.my_turn``).
         """
         loop = asyncio.get_running_loop()
         sock.setblocking(False)  # as start_server did: accept must never block the loop
         while True:
-            await self._my_turn()
+            await self.balance.my_turn(self.connections)
             conn: socket.socket | None = None
             try:
                 conn, _ = await loop.sock_accept(sock)
@@ -414,54 +418,8 @@ class FrontWorker(Worker):
             asyncio.create_task(self._accept(reader, writer))
             await asyncio.sleep(0)  # let it count itself before the next turn
 
-    async def _my_turn(self) -> None:
-        """Return when no other worker holds fewer connections than this one,
-        or after ``DEFER_STEPS`` short waits (a stuck worker must not leave
-        new clients waiting)."""
-        board, slot = self._board()
-        if board is None or slot is None:
-            return
-        for _ in range(DEFER_STEPS):
-            fewest = board.fewest_elsewhere(slot)
-            if fewest is None or len(self.connections) <= fewest:
-                return
-            await asyncio.sleep(DEFER_STEP_SECONDS)
-
-    def sheds_one(self) -> bool:
-        """Whether to close the connection whose answer is being sent, so that its
-        client reconnects to a worker holding fewer.
-
-        Deferring accepts spreads a burst of new connections, but not the ones
-        a worker took while the others could not accept: those of a worker
-        that was restarted (its clients reconnected to the survivors) or not
-        yet started (the first to boot took every client). Kept-alive clients
-        never come back on their own, so the unlucky worker carried their
-        load for good: at 16 claimers, one of two workers served all 16 and
-        a core idled. The answer says ``Connection: close``, which every
-        HTTP/1.1 client honours by opening a new connection for its next
-        request, and ``_my_turn`` hands that one to the worker with fewer.
-        One connection per ``SHED_SECONDS`` at most: the counts on the board
-        catch up before the next.
-        """
-        board, slot = self._board()
-        if board is None or slot is None:
-            return False
-        fewest = board.fewest_elsewhere(slot)
-        if fewest is None or len(self.connections) - fewest < SHED_MARGIN:
-            return False
-        now = time.monotonic()
-        if now - self._shed_at < SHED_SECONDS:
-            return False
-        self._shed_at = now
-        return True
-
-    def _board(self) -> tuple[AcceptBoard | None, int | None]:
-        return getattr(self.app, "accept_board", None), getattr(self, "accept_slot", None)
-
     def _publish_connections(self) -> None:
-        board, slot = self._board()
-        if board is not None and slot is not None:
-            board.publish(slot, self.pid, len(self.connections))
+        self.balance.publish(len(self.connections))
 
     async def _drain(self) -> None:
         """Close idle connections now; let requests in progress finish, up to

@@ -4,9 +4,11 @@ A write (PUT or POST /allocations, and the allocation step of the reshaper)
 replaces the whole allocation set of every consumer it names, in one
 transaction:
 
-1. providers named in the new data must exist (400), consumers are checked
-   against the client's generation (409, never retried) and the missing ones
-   created, at the generation the write leaves them at;
+1. providers named in the new data must exist (400; on PostgreSQL their rows
+   are locked, in id order, until the transaction ends: see ``_providers``),
+   consumers are checked against the client's generation (409, never
+   retried) and the missing ones created, at the generation the write
+   leaves them at;
 2. the capacity rules (``allocation_check``) are checked with one set-based query
    against the usage *before* the write, so that a rewrite of an
    over-committed provider that does not raise usage is still accepted;
@@ -505,9 +507,10 @@ def replace_all(
     had_rows = {r.consumer_uuid for r in old_rows}
     consumer_store.delete_if_no_allocations(conn, emptied & had_rows)
     # Providers a consumer moved away from are not all bumped: note each one.
-    # Last, after every compare-and-swap: a write that loses a race (and is
-    # run again) takes no feed id, which every reader would otherwise carry
-    # as a gap in each poll until it ages out.
+    # After the provider compare-and-swap (which notes the providers it
+    # bumps): a write that loses a provider race (and is run again) takes no
+    # feed id, which every reader would otherwise carry as a gap in each
+    # poll until it ages out.
     changes.record(conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows})
 
 

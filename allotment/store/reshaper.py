@@ -101,6 +101,12 @@ def reshape(
     writes: list[allocation_store.ConsumerWrite],
 ) -> None:
     """Apply a reshape in ``conn``'s transaction (see the module docstring)."""
+    # Every provider it writes, locked first and in id order (PostgreSQL), as
+    # an allocation write locks them: bumped one by one below, they would
+    # be taken in the request's order and could wait in a cycle with a claim.
+    rp_store.find_many(
+        conn, set(inventories) | {uuid for w in writes for uuid in w.allocations}, lock=True
+    )
     providers = _providers(conn, inventories)
     _check_capacity(inventories)
     # Upstream settles the consumers and the allocations' providers before it

@@ -85,9 +85,13 @@ def get(conn: Connection, uuid: str) -> ResourceProvider:
 _BY_UUIDS = provider_select().where(rp.c.uuid.in_(sa.bindparam("uuids", expanding=True)))
 
 
-# The same, each provider row locked until the transaction ends, in uuid order
-# (every writer locks in the same order: no deadlock between them).
-_BY_UUIDS_LOCKED = _BY_UUIDS.order_by(rp.c.uuid).with_for_update(of=rp)
+# The same, each provider row locked until the transaction ends. In id order,
+# as the generation bumps lock (``generation._increment_many``), so that
+# writers taking several providers do not wait on each other in a cycle.
+# ``FOR NO KEY UPDATE``: the lock the generation bump takes anyway; unlike
+# ``FOR UPDATE`` it lets the foreign-key checks of a child provider or a
+# trait being added to this provider go on.
+_BY_UUIDS_LOCKED = _BY_UUIDS.order_by(rp.c.id).with_for_update(of=rp, key_share=True)
 
 
 def find_many(

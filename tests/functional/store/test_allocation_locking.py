@@ -39,6 +39,26 @@ def _project_and_user_exist(db: Database) -> None:
     put(db, cw(C0, {RP_B: {"VCPU": 1}}))
 
 
+def _until_held(db: Database) -> None:
+    """Until the second claim waits on a lock (PostgreSQL shows it; elsewhere, a
+    moment: it may be held at BEGIN, or only at its compare-and-swap)."""
+    if db.backend != "postgresql":
+        time.sleep(0.3)
+        return
+    deadline = time.monotonic() + WAIT_SECONDS
+    with db.engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            ).scalar()
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.01)
+    raise AssertionError("the second claim never waited on a lock")
+
+
 def _two_claims(db: Database, total: int) -> list[object]:
     """Two claims of one VCPU on RP_A (``total`` VCPU), the second started while the
     first is still open; what became of the second ("committed" or its error)."""
@@ -58,7 +78,7 @@ def _two_claims(db: Database, total: int) -> list[object]:
         alloc_store.replace_all(conn, [cw(C1, {RP_A: {"VCPU": 1}})])
         thread = threading.Thread(target=second)
         thread.start()
-        time.sleep(0.3)
+        _until_held(db)
         # The second is held (a row lock, SQLite's write lock, or the
         # compare-and-swap's row lock on MySQL) while the first is open.
         assert thread.is_alive() and not outcome

@@ -120,5 +120,6 @@ def test_a_randomised_answer_without_limit_streams_every_candidate(
     every = _anchors(db, None, 0, in_memory)
     for order in orders:
         assert sorted(order) == sorted(every)
-        assert order != sorted(order)
+        # The trees come in random order, not only each batch shuffled.
+        assert sorted(order[:16]) != sorted(every)[:16]
     assert orders[0] != orders[1]

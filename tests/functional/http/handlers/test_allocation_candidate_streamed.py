@@ -199,18 +199,18 @@ def _requests_and_summaries(body: bytes) -> tuple[list[bytes], dict[str, Any]]:
     return requests_, document["provider_summaries"]
 
 
+@pytest.mark.parametrize("in_memory", [True, False], ids=["model", "sql"])
 def test_a_randomised_answer_without_limit_is_streamed_whole(
-    db: Database, stream_everything: None
+    db: Database, stream_everything: None, in_memory: bool
 ) -> None:
     """``randomize_allocation_candidates`` without a limit: every candidate of the
     deterministic answer, streamed like it, in another order."""
     build(db)
     url = db.url.render_as_string(hide_password=False)
-    plain = make_app(Settings(database_url=url, access_log=False), db=db, prepare=False)
+    common = {"database_url": url, "access_log": False, "in_memory_candidates": in_memory}
+    plain = make_app(Settings(**common), db=db, prepare=False)
     shuffled = make_app(
-        Settings(database_url=url, access_log=False, randomize_allocation_candidates=True),
-        db=db,
-        prepare=False,
+        Settings(**common, randomize_allocation_candidates=True), db=db, prepare=False
     )
     query = QUERIES["simple"]
     status, headers, expected = call(plain, query, "1.39")
