@@ -9,7 +9,7 @@ allocations. Every function runs inside the caller's transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -79,10 +79,12 @@ class Known:
     projects: dict[str, int]
     users: dict[str, int]
     consumer_types: dict[str, int]
+    # The consumers' allocation rows: (consumer uuid, provider id, class id, used).
+    allocations: list[tuple[str, int, int, int]] = field(default_factory=list)
 
 
 # The ``kind`` column of ``lookup``'s UNION ALL: which table a row comes from.
-_CONSUMER, _PROJECT, _USER, _TYPE = range(4)
+_CONSUMER, _PROJECT, _USER, _TYPE, _ALLOCATION = range(5)
 _LOOKUP_SOURCES: dict[int, tuple[sa.Table, sa.Column]] = {
     _CONSUMER: (consumers, consumers.c.uuid),
     _PROJECT: (projects, projects.c.external_id),
@@ -92,6 +94,15 @@ _LOOKUP_SOURCES: dict[int, tuple[sa.Table, sa.Column]] = {
 
 
 def _lookup_part(kind: int) -> sa.Select:
+    if kind == _ALLOCATION:
+        # (kind, consumer uuid, provider id, class id, used): the same columns.
+        return sa.select(
+            sa.literal_column(str(kind), sa.Integer).label("kind"),
+            allocations.c.consumer_id.label("name"),
+            allocations.c.resource_provider_id.label("id"),
+            allocations.c.resource_class_id.label("generation"),
+            allocations.c.used.label("used"),
+        ).where(allocations.c.consumer_id.in_(sa.bindparam(f"names_{_CONSUMER}", expanding=True)))
     table, name = _LOOKUP_SOURCES[kind]
     generation = table.c.generation if kind == _CONSUMER else sa.cast(sa.null(), sa.Integer)
     return sa.select(
@@ -99,10 +110,11 @@ def _lookup_part(kind: int) -> sa.Select:
         name.label("name"),
         table.c.id.label("id"),
         generation.label("generation"),
+        sa.cast(sa.null(), sa.Integer).label("used"),
     ).where(name.in_(sa.bindparam(f"names_{kind}", expanding=True)))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
 def _lookup_query(kinds: tuple[int, ...]) -> sa.Select | sa.CompoundSelect:
     """Built once per combination of tables: building it costs more than running it."""
     parts = [_lookup_part(kind) for kind in kinds]
@@ -115,11 +127,15 @@ def lookup(
     project_ids: Iterable[str],
     user_ids: Iterable[str],
     type_names: Iterable[str],
+    with_allocations: bool = False,
 ) -> Known:
-    """Existing consumers and the ids of existing projects, users and types.
+    """Existing consumers and the ids of existing projects, users and types
+    (``with_allocations``: and the consumers' allocation rows).
 
-    One round trip instead of four: an allocation write needs all of them
-    before it can insert what is missing (``ensure_*``, ``create_many``).
+    One round trip instead of five: an allocation write needs all of them
+    before it can insert what is missing (``ensure_*``, ``create_many``) and
+    replace the rows. Read in one statement, the rows are those of the
+    consumers at the generations read.
     """
     wanted = {
         _CONSUMER: set(consumer_uuids),
@@ -128,16 +144,23 @@ def lookup(
         _TYPE: set(type_names),
     }
     kinds = tuple(kind for kind, names in wanted.items() if names)
+    if with_allocations and wanted[_CONSUMER]:
+        kinds += (_ALLOCATION,)
     found: dict[int, dict[str, tuple[int, int]]] = {kind: {} for kind in wanted}
+    rows: list[tuple[str, int, int, int]] = []
     if kinds:
-        params = {f"names_{kind}": sorted(wanted[kind]) for kind in kinds}
+        params = {f"names_{kind}": sorted(wanted[kind]) for kind in kinds if kind in wanted}
         for row in conn.execute(_lookup_query(kinds), params):
-            found[row.kind][row.name] = (row.id, row.generation)
+            if row.kind == _ALLOCATION:
+                rows.append((row.name, row.id, row.generation, row.used))
+            else:
+                found[row.kind][row.name] = (row.id, row.generation)
     return Known(
         consumers=found[_CONSUMER],
         projects={name: ids[0] for name, ids in found[_PROJECT].items()},
         users={name: ids[0] for name, ids in found[_USER].items()},
         consumer_types={name: ids[0] for name, ids in found[_TYPE].items()},
+        allocations=rows,
     )
 
 
