@@ -177,7 +177,7 @@ def delete_for_consumer(conn: Connection, consumer_uuid: str) -> bool:
         .distinct()
         .where(alloc_t.c.consumer_id == consumer_uuid)
     ).scalars()
-    changes.record(conn, touched)
+    changes.record(conn, touched, usage_only=True)
     deleted = conn.execute(sa.delete(alloc_t).where(alloc_t.c.consumer_id == consumer_uuid))
     if deleted.rowcount == 0:
         return False
@@ -432,7 +432,7 @@ def _bump_providers(
     if extra:
         rows = conn.execute(sa.select(rp_t.c.id, rp_t.c.generation).where(rp_t.c.id.in_(extra)))
         generations.update({row.id: row.generation or 0 for row in rows})
-    generation_store.increment_generations(conn, generations)
+    generation_store.increment_generations(conn, generations, usage_only=True)
 
 
 def _bump_consumers(
@@ -500,7 +500,9 @@ def replace_all(
     # bumps): a write that loses a provider race (and is run again) takes no
     # feed id, which every reader would otherwise carry as a gap in each
     # poll until it ages out.
-    changes.record(conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows})
+    changes.record(
+        conn, {r.provider_id for r in old_rows} | {r.provider_id for r in new_rows}, usage_only=True
+    )
 
 
 def run(db: Database, fn: Callable[[Connection], T], retry_count: int) -> T:

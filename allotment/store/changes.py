@@ -6,7 +6,8 @@ made, replaced or deleted) calls ``record`` with the ids of the providers it
 touched, in the same transaction. So a change is in the feed exactly when the
 write is committed, on every database and from every process or host. A row
 with a NULL provider id means "anything may have changed" (bulk paths: test
-resets, imports, online migrations, renamed resource classes).
+resets, imports, online migrations, renamed resource classes); a row marked
+``usage_only`` (allocation writes) that only the provider's usage did.
 
 Readers (``allotment.store.candidates.model``) read the rows above the highest
 id they have applied without a gap; see that module for how ids that become
@@ -44,12 +45,15 @@ candidate_changes = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("provider_id", sa.Integer, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Only the provider's usage changed (an allocation write): readers reload
+    # its inventories, not its tree (revision 0003_i17_feed_usage_only).
+    sa.Column("usage_only", sa.Boolean, nullable=False, server_default=sa.false()),
     sqlite_autoincrement=True,
     mysql_engine="InnoDB",
 )
 
-# (feed id, provider id, the provider's current root id)
-FeedRow = tuple[int, int | None, int | None]
+# (feed id, provider id, the provider's current root id, only its usage changed)
+FeedRow = tuple[int, int | None, int | None, bool]
 
 RETENTION = datetime.timedelta(hours=1)
 PRUNE_EVERY = 512
@@ -71,29 +75,35 @@ def present(conn: Connection) -> bool:
     return found
 
 
-def record(conn: Connection, provider_ids: Iterable[int | None]) -> None:
-    """Note, in ``conn``'s transaction, that these providers changed (None: everything).
+def record(conn: Connection, provider_ids: Iterable[int | None], usage_only: bool = False) -> None:
+    """Note, in ``conn``'s transaction, that these providers changed (None: everything);
+    ``usage_only``: only their usage (an allocation write).
 
-    Ids already noted in the same transaction are not written twice.
+    Ids already noted in the same transaction (as a whole change, or as a
+    usage change when this is one) are not written twice.
     """
-    wanted = set(provider_ids)
+    wanted = {pid for pid in provider_ids if pid is not None or not usage_only}
     if not wanted or not present(conn):
         return
     # Keyed by the transaction object itself (held, so never confused with a
     # later transaction of the same pooled connection).
     transaction = conn.get_transaction()
-    noted: tuple[object, set[int | None]] | None = conn.info.get(_TX_KEY)
+    noted: tuple[object, set[int | None], set[int | None]] | None = conn.info.get(_TX_KEY)
     if noted is None or noted[0] is not transaction:
-        noted = (transaction, set())
+        noted = (transaction, set(), set())
         conn.info[_TX_KEY] = noted
-    fresh = wanted - noted[1]
+    _, whole, usage = noted
+    fresh = wanted - whole - (usage if usage_only else set())
     if not fresh:
         return
-    noted[1].update(fresh)
+    (usage if usage_only else whole).update(fresh)
     now = utcnow()
     conn.execute(
         sa.insert(candidate_changes),
-        [{"provider_id": pid, "created_at": now} for pid in sorted(fresh, key=_none_first)],
+        [
+            {"provider_id": pid, "created_at": now, "usage_only": usage_only}
+            for pid in sorted(fresh, key=_none_first)
+        ],
     )
     if random.randrange(PRUNE_EVERY) == 0:
         prune(conn, now - RETENTION)
@@ -121,7 +131,7 @@ def _feed_rows(condition: sa.ColumnElement[bool]) -> sa.Select:
         .where(providers.c.id == table.c.provider_id)
         .scalar_subquery()
     )
-    return sa.select(table.c.id, table.c.provider_id, root).where(condition)
+    return sa.select(table.c.id, table.c.provider_id, root, table.c.usage_only).where(condition)
 
 
 def _feed_query(with_gaps: bool, as_array: bool = False) -> sa.Select | sa.CompoundSelect:
@@ -152,7 +162,8 @@ _SINCE_OR_GAP_ARRAY = _feed_query(with_gaps=True, as_array=True)
 
 def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[FeedRow]:
     """The rows above ``top`` or with an id in ``gaps``, in id order: (id, provider
-    id, that provider's root id now; None for a deleted provider or a NULL row).
+    id, that provider's root id now (None for a deleted provider or a NULL
+    row), whether only the provider's usage changed).
 
     One statement on the primary key: a range, plus the listed ids.
     """
@@ -162,7 +173,7 @@ def since(conn: Connection, top: int, gaps: Iterable[int] = ()) -> list[FeedRow]
         rows = conn.execute(query, {"top": top, "gaps": missing})
     else:
         rows = conn.execute(_SINCE, {"top": top})
-    return [(row[0], row[1], row[2]) for row in rows]
+    return [(row[0], row[1], row[2], bool(row[3])) for row in rows]
 
 
 _WRITTEN_SINCE = (

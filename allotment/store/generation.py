@@ -27,7 +27,9 @@ _INCREMENT = (
 )
 
 
-def increment_generation(conn: Connection, provider_id: int, expected: int) -> int:
+def increment_generation(
+    conn: Connection, provider_id: int, expected: int, usage_only: bool = False
+) -> int:
     """Bump the generation if it still is ``expected``; ConcurrentUpdate otherwise.
 
     The WHERE on the old value makes the bump atomic: of two writers that
@@ -39,12 +41,15 @@ def increment_generation(conn: Connection, provider_id: int, expected: int) -> i
     )
     if result.rowcount != 1:
         raise _conflict()
-    # Every write that bumps a generation changes what candidate searches see.
-    changes.record(conn, [provider_id])
+    # Every write that bumps a generation changes what candidate searches see
+    # (``usage_only``: an allocation write, only the provider's usage).
+    changes.record(conn, [provider_id], usage_only)
     return expected + 1
 
 
-def increment_generations(conn: Connection, expected: Mapping[int, int]) -> None:
+def increment_generations(
+    conn: Connection, expected: Mapping[int, int], usage_only: bool = False
+) -> None:
     """Bump several providers' generations (provider id -> expected) in one statement.
 
     Still a compare-and-swap: each row is only updated while it has its
@@ -52,7 +57,7 @@ def increment_generations(conn: Connection, expected: Mapping[int, int]) -> None
     """
     if len(expected) <= 1:
         for provider_id, generation in expected.items():
-            increment_generation(conn, provider_id, generation)
+            increment_generation(conn, provider_id, generation, usage_only)
         return
     ids = sorted(expected)
     lock_first = conn.dialect.name == "postgresql"
@@ -65,7 +70,7 @@ def increment_generations(conn: Connection, expected: Mapping[int, int]) -> None
     result = conn.execute(_increment_many(len(ids), lock_first), params)
     if result.rowcount != len(ids):
         raise _conflict()
-    changes.record(conn, ids)
+    changes.record(conn, ids, usage_only)
 
 
 @lru_cache(maxsize=32)

@@ -10,8 +10,10 @@ on the first search and then only changes by the trees the change feed
 Freshness (read-your-writes across processes): every search first polls the
 feed in one primary-key range query on its own connection and reloads the
 trees of the providers named by rows it has not applied yet, before reading
-the model. A write's feed rows commit with the write, so once a write is
-committed, the next search in any worker, process or host sees it.
+the model; for a row that says only the provider's usage changed (an
+allocation write), only that provider's inventories and usage. A write's
+feed rows commit with the write, so once a write is committed, the next
+search in any worker, process or host sees it.
 
 Out-of-order commits: feed ids are taken when a row is inserted, but become
 visible at commit, so id 11 can be visible while id 10 is not yet (two
@@ -29,6 +31,7 @@ the only source of truth.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import datetime
 import gc
 import threading
@@ -82,6 +85,7 @@ class ProviderModel:
         # Counters (tests and benchmarks read them).
         self.full_loads = 0
         self.trees_reloaded = 0
+        self.usage_reloaded = 0
 
     # -- freshness ---------------------------------------------------------
 
@@ -140,11 +144,16 @@ class ProviderModel:
         fresh = [row for row in rows if row[0] > self.top or row[0] in self.gaps]
         self._note_ids([row[0] for row in fresh], now)
         if fresh:
-            if any(pid is None for _, pid, _ in fresh):
+            if any(row[1] is None for row in fresh):
                 self._replace_everything(research.load_trees(conn, None))
                 self.full_loads += 1
             else:
-                self._reload(conn, fresh)
+                # A usage row of a provider this model holds needs only that
+                # provider's inventories; anything else, its whole tree.
+                usage = [row for row in fresh if row[3] and row[1] in self.providers]
+                whole = [row for row in fresh if not (row[3] and row[1] in self.providers)]
+                reloaded = self._reload(conn, whole) if whole else set()
+                self._reload_usage(conn, {r[1] for r in usage if r[1] is not None} - reloaded)
         for gap, since in list(self.gaps.items()):
             if now - since > GAP_SECONDS:
                 del self.gaps[gap]
@@ -181,12 +190,13 @@ class ProviderModel:
             self._index(provider)
         self.roots = sorted(self.trees)
 
-    def _reload(self, conn: Connection, rows: list[changes.FeedRow]) -> None:
-        """Reload whole the trees holding the rows' providers, before and now."""
-        roots = {self.providers[pid].root_id for _, pid, _ in rows if pid in self.providers}
-        roots |= {root for _, _, root in rows if root is not None}
+    def _reload(self, conn: Connection, rows: list[changes.FeedRow]) -> set[int]:
+        """Reload whole the trees holding the rows' providers, before and now; the
+        ids of the providers reloaded."""
+        roots = {self.providers[row[1]].root_id for row in rows if row[1] in self.providers}
+        roots |= {row[2] for row in rows if row[2] is not None}
         if not roots:
-            return
+            return set()
         fresh = trees.load_few_trees(conn, roots)
         before = {pid: self.providers[pid] for r in roots for pid in self.trees.get(r, ())}
         # Trees served by a sharing provider that changes see it change too.
@@ -205,6 +215,24 @@ class ProviderModel:
         changed |= {p.root_id for p in before.values()} | {p.root_id for p in fresh}
         self.tree_memo.forget(changed | self._linked_to(fresh))
         if self._class_roots is not None and _classes(before.values()) != _classes(fresh):
+            self._class_roots = None
+        return {p.id for p in fresh}
+
+    def _reload_usage(self, conn: Connection, pids: set[int]) -> None:
+        """Reload the inventories and usage of these providers (held by the model):
+        an allocation write changed nothing else of them."""
+        if not pids:
+            return
+        found = trees.load_inventories(conn, pids)
+        before = [self.providers[pid] for pid in sorted(pids)]
+        after = [dataclasses.replace(p, inventories=found.get(p.id, {})) for p in before]
+        for provider in after:
+            # Same tree, traits and aggregates: the indexes stay; a new object
+            # makes its cached summary fragment stale.
+            self.providers[provider.id] = provider
+        self.usage_reloaded += len(after)
+        self.tree_memo.forget({p.root_id for p in after} | self._linked_to(after))
+        if self._class_roots is not None and _classes(before) != _classes(after):
             self._class_roots = None
 
     def _index(self, provider: Provider) -> None:

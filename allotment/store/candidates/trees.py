@@ -262,6 +262,22 @@ def load_few_trees(conn: Connection, roots: set[int]) -> list[Provider]:
     return _providers(sorted(base), traits_of, aggs_of, inventories_of)
 
 
+# The inventories (with usage) of listed providers: what the model reloads
+# after an allocation write, which changes nothing else. Bound ids: the
+# text, and so PostgreSQL's prepared plan, depends only on how many.
+_LISTED_INVENTORIES = _INVENTORIES.where(
+    inv.c.resource_provider_id.in_(sa.bindparam("ids", expanding=True))
+)
+
+
+def load_inventories(conn: Connection, provider_ids: set[int]) -> dict[int, dict[str, Inventory]]:
+    """Provider id -> its inventories with their usage now (a provider without
+    any, or gone, is left out)."""
+    if not provider_ids:
+        return {}
+    return _inventories(conn.execute(_LISTED_INVENTORIES, {"ids": sorted(provider_ids)}))
+
+
 def _inventories(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Inventory]]:
     out: dict[int, dict[str, Inventory]] = {}
     for pid, name, total, reserved, min_unit, max_unit, step, ratio, used in rows:

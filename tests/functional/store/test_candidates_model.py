@@ -293,6 +293,34 @@ def _anchor_names(db: Database, b: TreeBuilder, request: CandidateRequest) -> li
     return sorted(b.name_of(c.anchor) for c in result.candidates)
 
 
+def test_an_allocation_write_reloads_only_its_providers_usage(db: Database) -> None:
+    """A claim, a move or a delete changes only usage: the model reloads the
+    inventories of the providers it touched (one statement), not their trees;
+    any other write still reloads the whole tree."""
+    with db.write() as conn:
+        b = TreeBuilder(conn)
+        b.provider("cn", inventory={"VCPU": 1})
+        b.provider("cn-numa", parent="cn", inventory={"PCPU": 2})
+    request = CandidateRequest(groups=(_group({"VCPU": 1, "PCPU": 1}),))
+    assert _anchor_names(db, b, request) == ["cn"]
+    model = model_mod.model_for(db.engine)
+    trees_before, usage_before = model.trees_reloaded, model.usage_reloaded
+    consumer = "00000000-0000-0000-0000-00000000c0c0"
+    with db.write() as conn:
+        _claim(conn, b.uuid("cn"), consumer)
+    assert _anchor_names(db, b, request) == []  # the VCPU is taken
+    assert model.usage_reloaded == usage_before + 1
+    assert model.trees_reloaded == trees_before
+    with db.write() as conn:
+        allocation.delete_for_consumer(conn, consumer)
+    assert _anchor_names(db, b, request) == ["cn"]
+    assert (model.usage_reloaded, model.trees_reloaded) == (usage_before + 2, trees_before)
+    with db.write() as conn:
+        trait.set_provider_traits(conn, rp_store.get(conn, b.uuid("cn-numa")), ["HW_CPU_X86_AVX2"])
+    assert _anchor_names(db, b, request) == ["cn"]
+    assert model.trees_reloaded == trees_before + 1
+
+
 # ---------------------------------------------------------------------------
 # Writers in other processes, reads here
 
