@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=(4, 16, 64),
         help="concurrent claimers per claims run (4,16,64)",
     )
-    p.add_argument("--claims-per-client", type=int, default=20, help="(20)")
+    p.add_argument("--claims-per-client", type=int, default=100, help="(100)")
     p.add_argument(
         "--claim-seconds", type=float, default=60.0, help="time budget per claims run (60)"
     )

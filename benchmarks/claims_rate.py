@@ -4,7 +4,7 @@ with the CPU split between the server, the clients and the database.
 Usage::
 
     python -m benchmarks.claims_rate DB_URL [--clients 16,64] [--workers 2]
-        [--threads 4] [--claims-per-client 20] [--seed 42] [--n 1000]
+        [--threads 4] [--claims-per-client 100] [--seed 42] [--n 1000]
 
 ``DB_URL`` holds a cloud loaded by ``python -m benchmarks --sizes N
 --keep-databases`` (its ``bench_allotment_n<N>`` database, or a copy:
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", default="16,64")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--claims-per-client", type=int, default=20)
+    parser.add_argument("--claims-per-client", type=int, default=100)
     parser.add_argument("--seed", type=int, default=42, help="the cloud's seed")
     parser.add_argument("--run-seed", type=int, default=None, help="the clients' (default: now)")
     parser.add_argument("--n", type=int, default=1000, help="the cloud's size (for its projects)")
