@@ -190,7 +190,7 @@ class AnchorCounter:
 
     @cached_property
     def sharing(self) -> set[int]:
-        return {pid for pid, provider in self.universe.providers.items() if provider.sharing}
+        return self.universe.sharing_ids
 
     def may_repeat(self, slots: Sequence[Slot]) -> bool:
         """Whether a candidate may allocate from sharing providers only (the generator

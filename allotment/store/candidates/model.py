@@ -49,7 +49,7 @@ from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
 from allotment.store.candidates.sources import MIN_WINDOW
 from allotment.store.candidates.tree_memo import TreeMemo
-from allotment.store.candidates.universe import Provider, Universe
+from allotment.store.candidates.universe import Provider, Universe, sharing_by_anchor
 from allotment.store.engine import utcnow
 
 # A feed id not visible after this long belongs to a rolled-back transaction.
@@ -73,6 +73,8 @@ class ProviderModel:
         self.sharing: set[int] = set()
         self.by_uuid: dict[str, int] = {}
         self._links: dict[int, frozenset[int]] | None = None
+        # (the links it was computed from, sharing_by_anchor)
+        self._by_anchor: tuple[dict[int, frozenset[int]], dict[int, list[int]]] | None = None
         self._class_roots: dict[str, list[int]] | None = None
         self.loaded = False
         self.top = 0
@@ -296,6 +298,14 @@ class ProviderModel:
                     links[sharing_id] = frozenset(roots)
             self._links = links
         return self._links
+
+    @property
+    def sharing_by_anchor(self) -> dict[int, list[int]]:
+        """``Universe.sharing_by_anchor`` of every tree (cached with ``links``)."""
+        links = self.links
+        if self._by_anchor is None or self._by_anchor[0] is not links:
+            self._by_anchor = (links, sharing_by_anchor(links, self.providers))
+        return self._by_anchor[1]
 
     def class_roots(self, name: str) -> list[int]:
         """Roots of the trees with an inventory of class ``name``, in id order (cached

@@ -19,14 +19,16 @@ lock (``model.open_source``), like the rest of the model.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from allotment.store.candidates.request import CandidateRequest
 
-# Ten explained requests over a cloud of 5,000 trees (two entries a tree and
-# request: its anchor test, and its count with the plan let go once exact).
-MAX_ENTRIES = 100_000
+# Explain keeps two entries a tree and request (explain.tally: its group codes,
+# a shared tuple, and its share of the tree funnel, an int: some 40 bytes each
+# in a dictionary), or with the full path its anchor test and its count. Two
+# requests over a cloud of 50,000 trees, twenty over 5,000: some 10 MiB.
+MAX_ENTRIES = 250_000
 
 
 def signature(request: CandidateRequest, in_tree_roots: dict[str, int | None]) -> Hashable:
@@ -54,6 +56,43 @@ def signature(request: CandidateRequest, in_tree_roots: dict[str, int | None]) -
     )
 
 
+class Summed(dict[int, Any]):
+    """A table whose answer is a sum over its trees (explain's tally): the sums
+    are kept beside the per-tree entries, so an answer costs the trees that
+    changed. Dropping a tree takes its entry out of the sums and marks it
+    ``pending``: to be looked at again (it may be new, changed or gone)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending: set[int] = set()
+        # False until every tree has an entry (the first use fills it).
+        self.built = False
+        # Entries computed so far (tests and benchmarks read it).
+        self.computed = 0
+
+    def put(self, root: int, entry: Any) -> None:
+        before = self.pop(root, None)
+        if before is not None:
+            self.add(before, -1)
+        self[root] = entry
+        self.add(entry, 1)
+        self.computed += 1
+
+    def drop(self, root: int) -> bool:
+        """Take the tree out of the sums (its entry, if any); whether it had one."""
+        if self.built:
+            self.pending.add(root)
+        entry = self.pop(root, None)
+        if entry is None:
+            return False
+        self.add(entry, -1)
+        return True
+
+    def add(self, entry: Any, sign: int) -> None:
+        """Add ``entry`` to the sums (``sign`` 1) or take it out (-1)."""
+        raise NotImplementedError
+
+
 class TreeMemo:
     """Root id -> a per-tree result, one table per request signature (see the module)."""
 
@@ -63,6 +102,18 @@ class TreeMemo:
         # Counters (tests and benchmarks read them).
         self.forgotten = 0
         self.evicted = 0
+
+    def summed(self, key: Hashable, factory: Callable[[], Summed]) -> Summed:
+        """The ``Summed`` table of ``key``, made by ``factory`` if needed; the most recent now."""
+        found = self._tables.get(key)
+        if not isinstance(found, Summed):
+            found = self._tables[key] = factory()
+        self._tables.move_to_end(key)
+        return found
+
+    def drop(self, key: Hashable) -> None:
+        """Forget the whole table of ``key`` (an explain failed half-way through it)."""
+        self._tables.pop(key, None)
 
     def table(self, key: Hashable) -> dict[int, Any]:
         """The (mutable) table of ``key``, created empty if needed; the most recent now."""
@@ -89,7 +140,9 @@ class TreeMemo:
         if not wanted:
             return
         for table in self._tables.values():
-            if len(wanted) < len(table):
+            if isinstance(table, Summed):
+                self.forgotten += sum(table.drop(root) for root in wanted)
+            elif len(wanted) < len(table):
                 for root in wanted:
                     if table.pop(root, None) is not None:
                         self.forgotten += 1

@@ -110,13 +110,12 @@ class Universe:
     @cached_property
     def sharing_by_anchor(self) -> dict[int, list[int]]:
         """Root id -> sharing providers of *other* trees linked to it, by id."""
-        out: dict[int, list[int]] = {}
-        for sharing_id in sorted(self.links):
-            own_root = self.providers[sharing_id].root_id
-            for root in self.links[sharing_id]:
-                if root != own_root:
-                    out.setdefault(root, []).append(sharing_id)
-        return out
+        return sharing_by_anchor(self.links, self.providers)
+
+    @cached_property
+    def sharing_ids(self) -> set[int]:
+        """The sharing providers' ids. Read-only."""
+        return {pid for pid, provider in self.providers.items() if provider.sharing}
 
     @cached_property
     def _eligible(self) -> dict[int, list[int]]:
@@ -142,6 +141,19 @@ class Universe:
                 return True
             current = self.providers[current].parent_id
         return False
+
+
+def sharing_by_anchor(
+    links: Mapping[int, frozenset[int]], providers: Mapping[int, Provider]
+) -> dict[int, list[int]]:
+    """Root id -> the sharing providers of *other* trees linked to it, by id."""
+    out: dict[int, list[int]] = {}
+    for sharing_id in sorted(links):
+        own_root = providers[sharing_id].root_id
+        for root in links[sharing_id]:
+            if root != own_root:
+                out.setdefault(root, []).append(sharing_id)
+    return out
 
 
 def _pid(provider: Provider) -> int:

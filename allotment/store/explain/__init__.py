@@ -38,6 +38,7 @@ from allotment.store.candidates.search import SearchOptions
 from allotment.store.candidates.tree_memo import TreeMemo
 from allotment.store.candidates.universe import Universe
 from allotment.store.explain import funnel as funnel_mod
+from allotment.store.explain import tally
 from allotment.store.explain import trees as trees_mod
 from allotment.store.tables import resource_providers as rp
 
@@ -107,6 +108,8 @@ class _ModelView(Universe):
         self.trees = model.trees
         self.anchors = []
         self.__dict__["links"] = model.links
+        self.__dict__["sharing_by_anchor"] = model.sharing_by_anchor
+        self.__dict__["sharing_ids"] = model.sharing
 
 
 def _whole(conn: Connection, source: Source, plan: Plan) -> Universe:
@@ -151,19 +154,31 @@ def _explain(
 ) -> dict[str, Any]:
     plan = source.plan(request, False)
     universe = _whole(conn, source, plan)
-    groups = [
-        funnel_mod.group_funnel(universe, group, plan.in_tree_roots.get(group.suffix))
-        for group in request.groups
-    ]
-    served = all(g.zero_step is None for g in groups)
     searched = dataclasses.replace(request, limit=None)
+    cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
+    if isinstance(source, model_mod.ModelSource):
+        # The model keeps the funnels' sums tree by tree (tally.py).
+        memo = source.model.tree_memo
+        groups = tally.group_funnels(universe, plan, searched, memo)
+        if all(g.zero_step is None for g in groups):
+            found = tally.tree_counts(universe, source, plan, searched, memo, COUNT_CAP)
+            if found is not None:
+                before = min(found.candidates, cap)
+                returned = before if request.limit is None else min(before, request.limit)
+                if returned:
+                    return _document(conn, request, groups, found.tree, before, returned, universe)
+    else:
+        groups = [
+            funnel_mod.group_funnel(universe, group, plan.in_tree_roots.get(group.suffix))
+            for group in request.groups
+        ]
+    served = all(g.zero_step is None for g in groups)
     watcher = trees_mod.Watcher(searched, _memo(source))
     before = 0
     if served:
         # A group's funnel ending at zero means no candidate (each of its tests
         # is necessary): the anchors and the count are only needed otherwise.
         universe.anchors = _anchors(source, plan, watcher.tree_memo)
-        cap = COUNT_CAP if options.max_candidates < 0 else min(COUNT_CAP, options.max_candidates)
         # The engine's plan of every anchor, its candidates counted without
         # limit (built only where counting cannot tell, see counting.py).
         counted = counting.count_candidates(
@@ -180,6 +195,20 @@ def _explain(
         watcher.stopped = counted.stopped
     returned = before if request.limit is None else min(before, request.limit)
     tree = trees_mod.tree_funnel(universe, searched, plan.in_tree_roots, watcher, served)
+    document = _document(conn, request, groups, tree, before, returned, universe)
+    watcher.done()
+    return document
+
+
+def _document(
+    conn: Connection,
+    request: CandidateRequest,
+    groups: list[funnel_mod.GroupFunnel],
+    tree: trees_mod.TreeFunnel,
+    before: int,
+    returned: int,
+    universe: Universe,
+) -> dict[str, Any]:
     names = _names(conn, groups, tree)
     tree_misses = []
     verdict = _verdict(groups, tree, before, returned)
@@ -204,7 +233,6 @@ def _explain(
     for group_doc in document["groups"]:
         if verdict["group"] is not None and group_doc["suffix"] == verdict["group"]:
             verdict["nearest_misses"] = group_doc["nearest_misses"]
-    watcher.done()
     return document
 
 

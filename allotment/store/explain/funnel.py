@@ -21,13 +21,13 @@ counted out.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from itertools import islice
 
 from allotment.store.candidates.request import UNNUMBERED, RequestGroup
 from allotment.store.candidates.universe import Inventory, Provider, Universe
+from allotment.store.explain import misses as misses_mod
+from allotment.store.explain.misses import Miss
 
 PROVIDERS = "providers"
 CLASSES = "classes"
@@ -54,20 +54,9 @@ STEPS = (
     FORBIDDEN_AGGS,
     IN_TREE,
 )
-MAX_MISSES = 5
 _INDEX = {step: i for i, step in enumerate(STEPS)}
 _CLASSES_AT = _INDEX[CLASSES]
 _PASSED = len(STEPS)
-
-
-@dataclass
-class Miss:
-    """A provider that failed exactly one step, and why."""
-
-    provider: Provider
-    lacks: list[str]
-    # Sort key: the smaller, the nearer (capacity: the shortfall).
-    distance: float = 0.0
 
 
 @dataclass
@@ -110,39 +99,38 @@ def _unit_text(step: str, rc: str, amount: int, inventory: Inventory) -> str:
 
 
 class _Scope:
-    """For the unnumbered group: which trees hold a trait of every term among their
-    providers and linked sharing providers (what a candidate there may draw on)."""
+    """For the unnumbered group: whether a tree holds a trait of every term among its
+    providers and the sharing providers linked to it (what a candidate there may
+    draw on). Asked tree by tree and kept: an explanation may look at a few trees
+    only (``explain.tally``)."""
 
     def __init__(self, universe: Universe) -> None:
         self.universe = universe
-        # id(terms) -> the roots covered (``terms`` is one of a group's fixed lists).
-        self._covered: dict[int, set[int]] = {}
+        # (id(terms), root) -> covered (``terms`` is one of a group's fixed lists).
+        self._covered: dict[tuple[int, int], bool] = {}
 
-    def covered(self, terms: list[frozenset[str]]) -> set[int]:
-        found = self._covered.get(id(terms))
+    def root_covered(self, root: int, terms: list[frozenset[str]]) -> bool:
+        key = (id(terms), root)
+        found = self._covered.get(key)
         if found is None:
-            found = self._covered[id(terms)] = self._roots_covering(terms)
+            found = self._covered[key] = self._covering(root, terms)
         return found
 
-    def _roots_covering(self, terms: list[frozenset[str]]) -> set[int]:
-        links = self.universe.links
-        out: set[int] | None = None
-        for term in terms:
-            roots: set[int] = set()
-            for provider in self.universe.providers.values():
-                if provider.traits & term:
-                    roots.add(provider.root_id)
-                    if provider.sharing:
-                        roots.update(links.get(provider.id, ()))
-            out = roots if out is None else out & roots
-        return out or set()
+    def _covering(self, root: int, terms: list[frozenset[str]]) -> bool:
+        universe = self.universe
+        providers = universe.providers
+        near = [providers[pid] for pid in universe.trees.get(root, ())]
+        near += [providers[pid] for pid in universe.sharing_by_anchor.get(root, ())]
+        return all(any(p.traits & term for p in near) for term in terms)
 
     def covers(self, provider: Provider, terms: list[frozenset[str]]) -> bool:
         """Some tree the provider may serve has a trait of every term."""
-        covered = self.covered(terms)
-        if provider.root_id in covered:  # its own tree, else (sharing) a tree linked to it
+        if self.root_covered(provider.root_id, terms):  # its own tree
             return True
-        return provider.sharing and not covered.isdisjoint(self.universe.links.get(provider.id, ()))
+        # A sharing provider: a tree linked to it.
+        return provider.sharing and any(
+            self.root_covered(root, terms) for root in self.universe.links.get(provider.id, ())
+        )
 
 
 class _Judge:
@@ -336,7 +324,7 @@ def _aggregate_failures(
     return out
 
 
-def _judges(
+def judges(
     universe: Universe, group: RequestGroup, in_tree_root: int | None
 ) -> list[tuple[str, dict[str, int], _Judge]]:
     """(key, amounts, judge) to count: per class for the unnumbered group, else one under ``""``."""
@@ -356,7 +344,7 @@ def passing(
             for pid, provider in universe.providers.items()
             if judge.first_step(provider, resources) == len(STEPS)
         }
-        for key, resources, judge in _judges(universe, group, in_tree_root)
+        for key, resources, judge in judges(universe, group, in_tree_root)
     }
 
 
@@ -371,108 +359,85 @@ def _constrained(group: RequestGroup) -> bool:
     )
 
 
+def first_stop(provider: Provider, resources: dict[str, int], judge: _Judge) -> int:
+    """The index of the first step ``provider`` fails (``len(STEPS)``: none).
+
+    One class (the unnumbered group counts one at a time): ``first_step``
+    inlined, a provider costing a dictionary look-up and ``fits``.
+    """
+    if len(resources) != 1:
+        return judge.first_step(provider, resources)
+    ((rc, amount),) = resources.items()
+    inventory = provider.inventories.get(rc)
+    if inventory is None:
+        return _CLASSES_AT
+    if inventory.fits(amount):
+        return judge.after_capacity(provider)
+    return _one_unit_step(inventory, amount)
+
+
+def remaining_after(failed_at: list[int], total: int) -> list[int]:
+    """Providers left after each step, from how many failed first at each."""
+    remaining = [0] * len(STEPS)
+    alive = total
+    for i in range(len(STEPS)):
+        alive -= failed_at[i]
+        remaining[i] = alive
+    return remaining
+
+
 def _count(
     universe: Universe, resources: dict[str, int], judge: _Judge
 ) -> tuple[list[int], dict[int, list[Provider]]]:
     """Remaining after each step, and the providers by the first step they fail."""
     failed_at = [0] * (len(STEPS) + 1)
     first_failed: dict[int, list[Provider]] = {}
-    # One class (the unnumbered group counts one at a time): ``first_step``
-    # inlined, one provider costing a dictionary look-up and ``fits``.
-    rc, amount = next(iter(resources.items())) if len(resources) == 1 else ("", 0)
     for provider in universe.providers.values():
-        if not rc:
-            stop = judge.first_step(provider, resources)
-        else:
-            inventory = provider.inventories.get(rc)
-            if inventory is None:
-                stop = _CLASSES_AT
-            elif inventory.fits(amount):
-                stop = judge.after_capacity(provider)
-            else:
-                stop = _one_unit_step(inventory, amount)
+        stop = first_stop(provider, resources, judge)
         failed_at[stop] += 1
         if stop < _PASSED:
             first_failed.setdefault(stop, []).append(provider)
-    # remaining[i]: providers whose first failure (if any) is after step i.
-    remaining = [0] * len(STEPS)
-    alive = len(universe.providers)
-    for i in range(len(STEPS)):
-        alive -= failed_at[i]
-        remaining[i] = alive
-    return remaining, first_failed
+    return remaining_after(failed_at, len(universe.providers)), first_failed
 
 
-def _only(
-    step: int,
-    first_failed: dict[int, list[Provider]],
-    resources: dict[str, int],
-    judge: _Judge,
-) -> list[Miss]:
-    """The nearest providers failing ``STEPS[step]`` and nothing else.
-
-    The providers that failed first there, nearest first; each checked in
-    turn until ``MAX_MISSES`` failed that step alone.
-    """
-    keyed = [
-        (_distance(provider, resources), provider.id, provider)
-        for provider in first_failed.get(step, [])
-    ]
-    # The nearest few first (usually enough), else every one in order.
-    few = heapq.nsmallest(4 * MAX_MISSES, keyed, key=_nearness)
-    out = _alone(few, resources, judge)
-    if len(out) < MAX_MISSES and len(few) < len(keyed):
-        out = _alone(sorted(keyed, key=_nearness), resources, judge)
-    for miss in out:
-        miss.lacks = [next(judge.failures(miss.provider, resources))[1]]
+def summarise(group: RequestGroup, total: int, remaining: dict[str, list[int]]) -> GroupFunnel:
+    """The group's funnel from what remains after each step per key (``judges``),
+    with its zero step (the nearest misses are the caller's)."""
+    counts = [min(r[i] for r in remaining.values()) for i in range(len(STEPS))]
+    out = GroupFunnel(group, [(PROVIDERS, total), *zip(STEPS, counts, strict=True)])
+    if group.suffix == UNNUMBERED and group.resources:
+        out.by_class = dict(remaining)
+    for i, step in enumerate(STEPS):
+        for key, left in remaining.items():
+            if left[i] == 0:
+                out.zero_step, out.zero_class = step, key or None
+                return out
     return out
 
 
-def _nearness(keyed: tuple[float, int, Provider]) -> tuple[float, int]:
-    return keyed[0], keyed[1]
-
-
-def _alone(
-    nearest: list[tuple[float, int, Provider]], resources: dict[str, int], judge: _Judge
-) -> list[Miss]:
-    """The first ``MAX_MISSES`` of ``nearest`` that fail one step only."""
-    out = []
-    for distance, _pid, provider in nearest:
-        # Two failures are enough to know it is not a miss of this step alone.
-        if len(list(islice(judge.failures(provider, resources, False), 2))) == 1:
-            out.append(Miss(provider, [], distance))
-            if len(out) == MAX_MISSES:
-                break
-    return out
-
-
-def _distance(provider: Provider, resources: dict[str, int]) -> float:
-    """How far the provider is from taking the amounts (0 when it could)."""
-    short = 0.0
-    for rc, amount in resources.items():
-        inventory = provider.inventories.get(rc)
-        if inventory is None:
-            short += 1000.0  # a missing class is farther than any shortfall
-        else:
-            short += max(0.0, inventory.used + amount - inventory.capacity) / max(amount, 1)
-    return short
+def find_misses(
+    universe: Universe, found: GroupFunnel, judged: list[tuple[str, dict[str, int], _Judge]]
+) -> None:
+    """Fill ``found.misses``: the nearest providers failing its zero step alone (one
+    scan of the providers, for the key that reached zero)."""
+    assert found.zero_step is not None
+    step = _INDEX[found.zero_step]
+    for key, resources, judge in judged:
+        if key == (found.zero_class or ""):
+            providers = universe.providers.values()
+            first = [p for p in providers if first_stop(p, resources, judge) == step]
+            found.misses = misses_mod.nearest(step, {step: first}, resources, judge)
+            return
 
 
 def group_funnel(universe: Universe, group: RequestGroup, in_tree_root: int | None) -> GroupFunnel:
-    total = len(universe.providers)
-    judged = _judges(universe, group, in_tree_root)
     per_key = {
         key: (_count(universe, resources, judge), resources, judge)
-        for key, resources, judge in judged
+        for key, resources, judge in judges(universe, group, in_tree_root)
     }
-    counts = [min(c[0][0][i] for c in per_key.values()) for i in range(len(STEPS))]
-    out = GroupFunnel(group, [(PROVIDERS, total), *zip(STEPS, counts, strict=True)])
-    if group.suffix == UNNUMBERED and group.resources:
-        out.by_class = {rc: c[0][0] for rc, c in per_key.items()}
-    for i, step in enumerate(STEPS):
-        for key, ((remaining, first_failed), resources, judge) in per_key.items():
-            if remaining[i] == 0:
-                out.zero_step, out.zero_class = step, key or None
-                out.misses = _only(i, first_failed, resources, judge)
-                return out
+    remaining = {key: counted[0] for key, (counted, _r, _j) in per_key.items()}
+    out = summarise(group, len(universe.providers), remaining)
+    if out.zero_step is not None:
+        (_left, first_failed), resources, judge = per_key[out.zero_class or ""]
+        out.misses = misses_mod.nearest(_INDEX[out.zero_step], first_failed, resources, judge)
     return out

@@ -186,42 +186,12 @@ def tree_funnel(
         return TreeFunnel(
             [(TREES, len(roots)), *((step, 0) for step in STEPS)], {s: [] for s in STEPS}
         )
-    relaxed = dataclasses.replace(
-        request, same_subtrees=(), group_policy=NONE if request.group_policy else None
-    )
-    subtree_only = dataclasses.replace(relaxed, same_subtrees=request.same_subtrees)
-    # Without same_subtree and isolate the three searches are one: search each tree once.
-    relaxed = request if relaxed == request else relaxed
-    subtree_only = request if subtree_only == request else subtree_only
-    watcher.memo = {}
-    trusted = watcher.searched == request
-    if trusted:
-        # A planned anchor was searched (or counted) whole: no need to search it again.
-        key = id(request)
-        watcher.memo = {(a, key): a in watcher.produced for a in watcher.planned_anchors}
+    steps = TreeSteps(universe, request, in_tree_roots, watcher)
     removed: dict[str, list[int]] = {step: [] for step in STEPS}
     for root in roots:
-        if root in watcher.produced:
-            continue
-        planned = (trusted and root in watcher.slotted) or (
-            _plan(universe, root, request, in_tree_roots, watcher) is not None
-        )
-        for step in STEPS:
-            if step in (SHARING_JOINED, ROOT_REQUIRED) and planned:
-                continue  # the engine's plan of this tree passed both
-            if step == SHARING_JOINED and plan.root_ok(universe, root, request):
-                # The plan checks the root first, then that every group is served.
-                removed[step].append(root)
-                break
-            if step == ISOLATE_STEP:
-                passed = _final(universe, root, request, in_tree_roots, watcher) is None
-            else:
-                passed = _passes(
-                    step, universe, root, request, relaxed, subtree_only, in_tree_roots, watcher
-                )
-            if not passed:
-                removed[step].append(root)
-                break
+        step = steps.removed_at(root)
+        if step is not None:
+            removed[step].append(root)
     out = TreeFunnel([(TREES, len(roots))])
     alive = len(roots)
     for step in STEPS:
@@ -232,6 +202,72 @@ def tree_funnel(
             for root in removed[step][:MAX_MISSES]
         ]
     return out
+
+
+class TreeSteps:
+    """The tree funnel's tests, one tree at a time: ``tree_funnel`` asks them of every
+    tree, explain's tally (``explain.tally``) of the trees that changed."""
+
+    def __init__(
+        self,
+        universe: Universe,
+        request: CandidateRequest,
+        in_tree_roots: dict[str, int | None],
+        watcher: Watcher,
+    ) -> None:
+        self.universe = universe
+        self.request = request
+        self.in_tree_roots = in_tree_roots
+        self.watcher = watcher
+        relaxed = dataclasses.replace(
+            request, same_subtrees=(), group_policy=NONE if request.group_policy else None
+        )
+        subtree_only = dataclasses.replace(relaxed, same_subtrees=request.same_subtrees)
+        # Without same_subtree and isolate the three searches are one: search each tree once.
+        self.relaxed = request if relaxed == request else relaxed
+        self.subtree_only = request if subtree_only == request else subtree_only
+        watcher.memo = {}
+        self.trusted = watcher.searched == request
+        if self.trusted:
+            # A planned anchor was searched (or counted) whole: no need to search it again.
+            key = id(request)
+            watcher.memo = {(a, key): a in watcher.produced for a in watcher.planned_anchors}
+
+    def removed_at(self, root: int) -> str | None:
+        """The step that removes the tree (None: it passes every one)."""
+        universe, request, in_tree_roots, watcher = (
+            self.universe,
+            self.request,
+            self.in_tree_roots,
+            self.watcher,
+        )
+        if root in watcher.produced:
+            return None
+        planned = (self.trusted and root in watcher.slotted) or (
+            _plan(universe, root, request, in_tree_roots, watcher) is not None
+        )
+        for step in STEPS:
+            if step in (SHARING_JOINED, ROOT_REQUIRED) and planned:
+                continue  # the engine's plan of this tree passed both
+            if step == SHARING_JOINED and plan.root_ok(universe, root, request):
+                # The plan checks the root first, then that every group is served.
+                return step
+            if step == ISOLATE_STEP:
+                passed = _final(universe, root, request, in_tree_roots, watcher) is None
+            else:
+                passed = _passes(
+                    step,
+                    universe,
+                    root,
+                    request,
+                    self.relaxed,
+                    self.subtree_only,
+                    in_tree_roots,
+                    watcher,
+                )
+            if not passed:
+                return step
+        return None
 
 
 def _passes(

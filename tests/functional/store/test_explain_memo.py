@@ -23,10 +23,11 @@ from allotment.store import resource_provider as rp_store
 from allotment.store.candidates import model as model_mod
 from allotment.store.candidates.request import CandidateRequest, RequestGroup
 from allotment.store.candidates.search import SearchOptions
-from allotment.store.candidates.tree_memo import TreeMemo
+from allotment.store.candidates.tree_memo import Summed, TreeMemo
 from allotment.store.candidates.universe import SHARING_TRAIT
 from allotment.store.engine import Database
 from allotment.store.explain import SqlResearch, explain
+from allotment.store.explain import funnel as funnel_mod
 from tests.candidate_data import TreeBuilder, make_uuid
 from tests.functional.store.test_candidates_model import _write, draw_writes, write_world
 from tests.unit.store.candidates.reference import requests, worlds
@@ -159,4 +160,49 @@ def test_memo_follows_every_write(db: Database, data: st.DataObject) -> None:
         assert from_model == from_sql
         _write(db, kind, pick, claims)
     from_model, from_sql = _both(db, request)
+    assert from_model == from_sql
+
+
+def _tallies(db: Database) -> list[Summed]:
+    memo = _memo(db)
+    return [t for t in memo._tables.values() if isinstance(t, Summed)]
+
+
+def test_a_warm_explain_looks_only_at_the_trees_that_changed(db: Database) -> None:
+    b = _cloud(db)
+    from_model, _ = _both(db, REQUEST)
+    assert from_model["verdict"]["step"] == "passed"
+    tallies = _tallies(db)
+    # The group funnels' and the trees' sums, each filled once for all four trees.
+    assert len(tallies) == 2
+    assert [t.computed for t in tallies] == [4, 4]
+    _both(db, REQUEST)
+    assert [t.computed for t in tallies] == [4, 4]
+    with db.write() as conn:
+        _allocate(conn, b, "cn2")
+    from_model, from_sql = _both(db, REQUEST)
+    assert from_model == from_sql
+    assert [t.computed for t in tallies] == [5, 5]  # cn2 again, nothing else
+    # The smallest per class: the three computes hold VCPU (the sharing provider disk only).
+    assert from_model["groups"][0]["funnel"][-1]["remaining"] == 3
+
+
+def test_an_explain_that_fails_half_way_keeps_no_sums(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _cloud(db)
+    calls = {"n": 0}
+    real = funnel_mod.first_stop
+
+    def failing(*args: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("half-way")
+        return real(*args)
+
+    monkeypatch.setattr(funnel_mod, "first_stop", failing)
+    with pytest.raises(RuntimeError), db.read() as conn:
+        explain(conn, REQUEST, SearchOptions(in_memory=True))
+    assert _tallies(db) == []
+    from_model, from_sql = _both(db, REQUEST)
     assert from_model == from_sql

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from allotment.store.candidates.request import CandidateRequest, RequestGroup
-from allotment.store.candidates.tree_memo import TreeMemo, signature
+from allotment.store.candidates.tree_memo import Summed, TreeMemo, signature
 
 REQUEST = CandidateRequest(
     groups=(RequestGroup(resources={"VCPU": 1}), RequestGroup("1", resources={"PCPU": 2})),
@@ -71,3 +71,51 @@ def test_a_table_alone_over_the_bound_is_dropped() -> None:
     memo.table("small").update({1: 1})
     memo.trim()
     assert memo.roots() == {1}
+
+
+class _Total(Summed):
+    """Sums its entries (ints)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def add(self, entry: int, sign: int) -> None:
+        self.total += sign * entry
+
+
+def test_a_summed_table_keeps_its_sum_as_trees_come_and_go() -> None:
+    memo = TreeMemo()
+    table = memo.summed("sum", _Total)
+    assert isinstance(table, _Total)
+    for root, entry in ((1, 10), (2, 20), (3, 30)):
+        table.put(root, entry)
+    table.built = True
+    table.put(2, 25)  # replaced: the old entry leaves the sum
+    assert table.total == 65 and table.computed == 4
+    assert table.pending == set()
+    memo.forget([1, 7])  # 7: a tree the table never had (a new one, say)
+    assert table.total == 55
+    assert table.pending == {1, 7}
+    assert memo.forgotten == 1
+    assert memo.summed("sum", _Total) is table
+    assert memo.roots() == {2, 3}
+
+
+def test_a_summed_table_is_dropped_whole() -> None:
+    memo = TreeMemo()
+    table = memo.summed("sum", _Total)
+    table.put(1, 10)
+    memo.drop("sum")
+    again = memo.summed("sum", _Total)
+    assert again is not table
+    assert isinstance(again, _Total) and again.total == 0 and not again.built
+
+
+def test_a_summed_table_counts_toward_the_bound() -> None:
+    memo = TreeMemo(max_entries=3)
+    for root in range(5):
+        memo.summed("wide", _Total).put(root, 1)
+    memo.trim()
+    assert len(memo) == 0
+    assert memo.evicted == 5

@@ -77,7 +77,7 @@ def test_counting_stops_where_the_explained_failures_start(data: st.DataObject) 
     root_of = {p.uuid: p.root_id for p in providers}
     for group in request.groups:
         in_tree_root = root_of.get(group.in_tree) if group.in_tree else None
-        for _key, resources, judge in funnel._judges(universe, group, in_tree_root):
+        for _key, resources, judge in funnel.judges(universe, group, in_tree_root):
             for provider in providers:
                 first = next(judge.failures(provider, resources), None)
                 expected = len(funnel.STEPS) if first is None else funnel._INDEX[first[0]]
