@@ -111,6 +111,10 @@ class TreeMemo:
         self._tables.move_to_end(key)
         return found
 
+    def peek(self, key: Hashable) -> dict[int, Any] | None:
+        """The table of ``key`` if there is one (not made the most recent)."""
+        return self._tables.get(key)
+
     def drop(self, key: Hashable) -> None:
         """Forget the whole table of ``key`` (an explain failed half-way through it)."""
         self._tables.pop(key, None)

@@ -387,16 +387,34 @@ def remaining_after(failed_at: list[int], total: int) -> list[int]:
 
 
 def _count(
-    universe: Universe, resources: dict[str, int], judge: _Judge
+    universe: Universe,
+    resources: dict[str, int],
+    judge: _Judge,
+    stops: dict[int, int] | None = None,
 ) -> tuple[list[int], dict[int, list[Provider]]]:
-    """Remaining after each step, and the providers by the first step they fail."""
+    """Remaining after each step, and the providers by the first step they fail
+    (each provider's first step also in ``stops`` when given)."""
     failed_at = [0] * (len(STEPS) + 1)
     first_failed: dict[int, list[Provider]] = {}
+    # ``first_stop`` inlined for one class (the unnumbered group counts one at
+    # a time): this loop visits every provider of the cloud.
+    rc, amount = next(iter(resources.items())) if len(resources) == 1 else ("", 0)
     for provider in universe.providers.values():
-        stop = first_stop(provider, resources, judge)
+        if not rc:
+            stop = judge.first_step(provider, resources)
+        else:
+            inventory = provider.inventories.get(rc)
+            if inventory is None:
+                stop = _CLASSES_AT
+            elif inventory.fits(amount):
+                stop = judge.after_capacity(provider)
+            else:
+                stop = _one_unit_step(inventory, amount)
         failed_at[stop] += 1
         if stop < _PASSED:
             first_failed.setdefault(stop, []).append(provider)
+        if stops is not None:
+            stops[provider.id] = stop
     return remaining_after(failed_at, len(universe.providers)), first_failed
 
 
@@ -430,11 +448,21 @@ def find_misses(
             return
 
 
-def group_funnel(universe: Universe, group: RequestGroup, in_tree_root: int | None) -> GroupFunnel:
-    per_key = {
-        key: (_count(universe, resources, judge), resources, judge)
-        for key, resources, judge in judges(universe, group, in_tree_root)
-    }
+def group_funnel(
+    universe: Universe,
+    group: RequestGroup,
+    in_tree_root: int | None,
+    stops: list[dict[int, int]] | None = None,
+) -> GroupFunnel:
+    """The group's funnel over every provider. With ``stops``, one dictionary per key
+    of ``judges`` is appended to it: each provider's first failed step."""
+    per_key = {}
+    for key, resources, judge in judges(universe, group, in_tree_root):
+        found: dict[int, int] | None = None
+        if stops is not None:
+            found = {}
+            stops.append(found)
+        per_key[key] = (_count(universe, resources, judge, found), resources, judge)
     remaining = {key: counted[0] for key, (counted, _r, _j) in per_key.items()}
     out = summarise(group, len(universe.providers), remaining)
     if out.zero_step is not None:

@@ -118,18 +118,26 @@ def group_funnels(
 ) -> list[funnel_mod.GroupFunnel]:
     """Every group's funnel (``funnel.group_funnel``'s answer) from the model's tally,
     brought up to date; a group ending at zero gets its nearest misses (one scan of
-    the providers)."""
+    the providers).
+
+    The first time, the full funnel answers, and the tally is built from the first
+    failed step it found for each provider only if every group is served: an empty
+    answer then costs what it did without a tally.
+    """
     in_tree_roots = plan.in_tree_roots
+    key = (GROUPS, tree_memo.signature(searched, in_tree_roots))
+    known = memo.peek(key)
+    if not isinstance(known, GroupTally) or not known.built:
+        return _first_group_funnels(universe, searched, in_tree_roots, memo, key)
+    tally = known
+    memo.summed(key, lambda: tally)  # the most recent table now
     per_group = [
         funnel_mod.judges(universe, group, in_tree_roots.get(group.suffix))
         for group in searched.groups
     ]
     slots: Slots = [slot for judged in per_group for slot in judged]
-    key = (GROUPS, tree_memo.signature(searched, in_tree_roots))
-    tally = memo.summed(key, lambda: GroupTally(len(slots)))
-    assert isinstance(tally, GroupTally)
+    providers, sharing = universe.providers, universe.sharing_ids
     with _kept_whole(memo, key):
-        providers, sharing = universe.providers, universe.sharing_ids
         for root in _pending(tally, universe):
             codes = tuple(
                 slot * WIDTH + funnel_mod.first_stop(providers[pid], resources, judge)
@@ -157,6 +165,36 @@ def group_funnels(
             funnel_mod.find_misses(universe, found, judged)
         out.append(found)
     return out
+
+
+def _first_group_funnels(
+    universe: Universe,
+    searched: CandidateRequest,
+    in_tree_roots: dict[str, int | None],
+    memo: TreeMemo,
+    key: Hashable,
+) -> list[funnel_mod.GroupFunnel]:
+    """The full funnels; the tally built from them when every group is served."""
+    stops: list[dict[int, int]] = []
+    groups = [
+        funnel_mod.group_funnel(universe, group, in_tree_roots.get(group.suffix), stops)
+        for group in searched.groups
+    ]
+    if any(g.zero_step is not None for g in groups):
+        return groups
+    tally = memo.summed(key, lambda: GroupTally(len(stops)))
+    assert isinstance(tally, GroupTally)
+    sharing = universe.sharing_ids
+    with _kept_whole(memo, key):
+        for root in _pending(tally, universe):
+            codes = tuple(
+                slot * WIDTH + found[pid]
+                for pid in universe.trees[root]
+                if pid not in sharing
+                for slot, found in enumerate(stops)
+            )
+            tally.put(root, codes)
+    return groups
 
 
 @dataclass

@@ -26,8 +26,8 @@ from allotment.store.candidates.search import SearchOptions
 from allotment.store.candidates.tree_memo import Summed, TreeMemo
 from allotment.store.candidates.universe import SHARING_TRAIT
 from allotment.store.engine import Database
-from allotment.store.explain import SqlResearch, explain
-from allotment.store.explain import funnel as funnel_mod
+from allotment.store.explain import SqlResearch, explain, tally
+from allotment.store.explain import trees as trees_mod
 from tests.candidate_data import TreeBuilder, make_uuid
 from tests.functional.store.test_candidates_model import _write, draw_writes, write_world
 from tests.unit.store.candidates.reference import requests, worlds
@@ -192,17 +192,45 @@ def test_an_explain_that_fails_half_way_keeps_no_sums(
 ) -> None:
     _cloud(db)
     calls = {"n": 0}
-    real = funnel_mod.first_stop
+    real = trees_mod.TreeSteps.removed_at
 
-    def failing(*args: Any) -> int:
+    def failing(self: trees_mod.TreeSteps, root: int) -> str | None:
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("half-way")
-        return real(*args)
+        return real(self, root)
 
-    monkeypatch.setattr(funnel_mod, "first_stop", failing)
+    monkeypatch.setattr(trees_mod.TreeSteps, "removed_at", failing)
     with pytest.raises(RuntimeError), db.read() as conn:
         explain(conn, REQUEST, SearchOptions(in_memory=True))
-    assert _tallies(db) == []
+    # The group funnels' tally was complete; the trees' one, half-built, is gone.
+    assert [type(t) for t in _tallies(db)] == [tally.GroupTally]
     from_model, from_sql = _both(db, REQUEST)
     assert from_model == from_sql
+    assert [type(t) for t in _tallies(db)] == [tally.GroupTally, tally.TreeTally]
+
+
+def test_an_empty_answer_keeps_no_sums_and_a_filled_cloud_explains_from_them(
+    db: Database,
+) -> None:
+    b = _cloud(db)
+    too_big = CandidateRequest(groups=(RequestGroup(resources={"VCPU": 9}),))
+    from_model, from_sql = _both(db, too_big)
+    assert from_model == from_sql
+    assert from_model["verdict"]["step"] == "capacity"
+    assert _tallies(db) == []  # its first funnel ended at zero: nothing kept
+    # A request with candidates keeps its sums; once the cloud is full it has none,
+    # and the verdict's nearest misses come from a scan beside the kept sums.
+    eight = CandidateRequest(groups=(RequestGroup(resources={"VCPU": 8}),))
+    assert _both(db, eight)[0]["verdict"]["step"] == "passed"
+    with db.write() as conn:
+        for name in ("cn1", "cn2", "cn3"):
+            allocation.replace_all(
+                conn,
+                [allocation.ConsumerWrite(make_uuid(name), "p", "u", {b.uuid(name): {"VCPU": 1}})],
+            )
+    from_model, from_sql = _both(db, eight)
+    assert from_model == from_sql
+    assert from_model["verdict"]["step"] == "capacity"
+    assert len(from_model["verdict"]["nearest_misses"]) == 3
+    assert {type(t) for t in _tallies(db)} == {tally.GroupTally, tally.TreeTally}
