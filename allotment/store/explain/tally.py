@@ -283,6 +283,9 @@ def _add_trees(
             if found:
                 candidates[root] = found
                 watcher.produced.add(root)
+            # Counted: nothing reads this plan again (the tree steps know the
+            # anchor was planned), and 50,000 of them are a worker's peak memory.
+            outcome.slots = []
     steps = trees_mod.TreeSteps(universe, searched, plan.in_tree_roots, watcher)
     for root in pending:
         step: int | None = None
