@@ -20,6 +20,11 @@ answers GET /allocation_candidates (``allotment.store.candidates``):
 5. The verdict: the first step where nothing remains (groups in request order,
    then the tree steps), with up to five nearest misses: providers (or trees)
    that failed only that step, and what they lack.
+
+From the in-memory model, steps 2-4 are sums over trees that the model keeps
+per request and brings up to date with the trees changed since the last
+explain (``tally``); the steps above run whole the first time, and for what
+the sums cannot answer (see tally.py).
 """
 
 from __future__ import annotations
