@@ -72,6 +72,10 @@ class GroupTally(Summed):
             failed[code] += sign
 
     def put(self, root: int, entry: tuple[int, ...]) -> None:
+        if len(self.shared) > 2 * len(self) + 1000:
+            # Tuples no tree uses any more pile up as trees change: start again
+            # (the entries keep theirs).
+            self.shared.clear()
         super().put(root, self.shared.setdefault(entry, entry))
 
 
