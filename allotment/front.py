@@ -30,7 +30,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes, urlsplit
 
 import h11
@@ -45,6 +45,7 @@ from allotment.http import microversion as mv
 READ_SIZE = 65536
 ACCEPT_RETRY_SECONDS = 0.1
 LOG = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ClientError(Exception):
@@ -92,9 +93,12 @@ class Connection:
             max_incomplete_event_size=self.limits.max_request_line + self.limits.max_header_size,
         )
         self.served = 0
+        # What every request of this connection shares (PEP 3333 wants a
+        # fresh environ per request: each one starts from a copy).
+        self.environ_base = self._environ_base()
 
     async def serve(self) -> None:
-        task = asyncio.current_task()
+        self.task = task = asyncio.current_task()
         try:
             while await self._one_request():
                 self.served += 1
@@ -105,7 +109,10 @@ class Connection:
             pass
 
     async def _receive(self, timeout: float) -> None:
-        data = await asyncio.wait_for(self.reader.read(READ_SIZE), max(timeout, 0.001))
+        # asyncio.timeout, not wait_for: wait_for wraps the read in a task of
+        # its own, two more loop steps for every read (of every request).
+        async with asyncio.timeout(max(timeout, 0.001)):
+            data = await self.reader.read(READ_SIZE)
         self.h11.receive_data(data)
 
     async def _next_event(self, deadline: float, on_timeout: ClientError | None) -> Any:
@@ -163,10 +170,10 @@ class Connection:
             )
         body = await self._read_body(event)
         # From here to the answer the connection is busy: a shutdown waits for it.
-        self.worker.busy.add(asyncio.current_task())
+        self.worker.busy.add(self.task)
         try:
-            status, headers, content = await loop.run_in_executor(
-                self.worker.pool, self.worker.call_app, self._environ(event, body)
+            status, headers, content = await self.worker.in_pool(
+                self.worker.call_app, self._environ(event, body)
             )
         except Exception:
             LOG.exception("The application failed outside its fault wrapper")
@@ -214,33 +221,37 @@ class Connection:
             else:
                 raise ConnectionError("connection closed in the body")
 
+    def _environ_base(self) -> dict[str, Any]:
+        """The environ keys that stay the same for every request of the connection."""
+        host, port = self.worker.server_address(self.writer)
+        peer = self.writer.get_extra_info("peername") or ("", 0)
+        return {
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": host,
+            "SERVER_PORT": str(port),
+            "REMOTE_ADDR": str(peer[0]),
+            "REMOTE_PORT": str(peer[1]),
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+        }
+
     def _environ(self, request: h11.Request, body: bytes) -> dict[str, Any]:
         target = request.target.decode("latin-1")
         if not target.startswith("/"):
             parts = urlsplit(target)  # absolute form: http://host/path?query
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         path, _, query = target.partition("?")
-        host, port = self.worker.server_address(self.writer)
-        peer = self.writer.get_extra_info("peername") or ("", 0)
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": request.method.decode("latin-1"),
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
-            "QUERY_STRING": query,
-            "SERVER_NAME": host,
-            "SERVER_PORT": str(port),
-            "SERVER_PROTOCOL": f"HTTP/{request.http_version.decode('latin-1')}",
-            "REMOTE_ADDR": str(peer[0]),
-            "REMOTE_PORT": str(peer[1]),
-            "CONTENT_LENGTH": str(len(body)),
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": True,
-            "wsgi.run_once": False,
-        }
+        environ = self.environ_base.copy()
+        environ["REQUEST_METHOD"] = request.method.decode("latin-1")
+        environ["PATH_INFO"] = unquote_to_bytes(path).decode("latin-1")
+        environ["QUERY_STRING"] = query
+        environ["SERVER_PROTOCOL"] = f"HTTP/{request.http_version.decode('latin-1')}"
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ["wsgi.input"] = io.BytesIO(body)
         for raw_name, raw_value in request.headers:
             name = raw_name.decode("latin-1")
             value = raw_value.decode("latin-1")
@@ -272,18 +283,28 @@ class Connection:
             await self._send_pieces(content)
         data += self.h11.send(h11.EndOfMessage())
         self.writer.write(data)
-        await asyncio.wait_for(self.writer.drain(), self.limits.body_timeout)
+        await self._drain()
+
+    async def _drain(self) -> None:
+        """Wait, up to body_timeout, until the client has taken what was written.
+
+        When the socket took it all at once, ``drain`` cannot wait (the
+        transport pauses only above its high-water mark): no wait_for then.
+        """
+        if self.writer.transport.get_write_buffer_size() == 0:
+            await self.writer.drain()
+        else:
+            await asyncio.wait_for(self.writer.drain(), self.limits.body_timeout)
 
     async def _send_pieces(self, content: Iterable[bytes]) -> None:
         """A body without Content-Length (h11 frames it: chunked on HTTP/1.1), each
         piece produced in the pool (producing may cost CPU) and sent before the
         next is asked for: the whole body is never held here."""
-        loop = asyncio.get_running_loop()
         pieces = iter(content)
         try:
             while True:
                 try:
-                    piece = await loop.run_in_executor(self.worker.pool, next, pieces, None)
+                    piece = await self.worker.in_pool(next, pieces, None)
                 except Exception:
                     # The status line is gone: closing mid-body is all that is left.
                     LOG.exception("The application failed while streaming a body")
@@ -292,7 +313,7 @@ class Connection:
                     return
                 if piece:
                     self.writer.write(self.h11.send(h11.Data(data=piece)))
-                    await asyncio.wait_for(self.writer.drain(), self.limits.body_timeout)
+                    await self._drain()
         finally:
             _close(content)
 
@@ -311,6 +332,16 @@ def _keeps_alive(request: h11.Request) -> bool:
     return not any(
         name == b"connection" and b"close" in value.lower() for name, value in request.headers
     )
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    """Give ``future`` (an ``in_pool`` call's) its outcome, unless it was cancelled."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
 
 
 def _close(content: Any) -> None:
@@ -359,6 +390,30 @@ class FrontWorker(Worker):
         finally:
             _close(result)
         return captured["status"], captured["headers"], b"".join(chunks)
+
+    def in_pool(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """``fn(*args)`` in a pool thread, awaited in the loop.
+
+        ``loop.run_in_executor`` without its second future: that wraps the
+        pool's future in an asyncio one and copies the outcome across with a
+        callback on each side (two loop steps per request); here the thread
+        settles the asyncio future itself, in one ``call_soon_threadsafe``.
+        """
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+
+        def run() -> None:
+            if future.cancelled():
+                return  # as run_in_executor: what was cancelled before it started never runs
+            try:
+                outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+            except BaseException as error:  # as the pool's future would hold it
+                outcome = (None, error)
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+
+        self.pool.submit(run)
+        return future
 
     def server_address(self, writer: asyncio.StreamWriter) -> tuple[str, int]:
         sockname = writer.get_extra_info("sockname")
