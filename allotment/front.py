@@ -164,16 +164,19 @@ class Connection:
             raise ClientError(
                 414, f"The request line is longer than {self.limits.max_request_line} bytes."
             )
-        if sum(len(n) + len(v) + 4 for n, v in event.headers) > self.limits.max_header_size:
+        # Iterated once here: h11's Headers is a Sequence whose iterator makes
+        # two Python calls per header, and the head is looked through four times.
+        fields = list(event.headers)
+        if sum(len(n) + len(v) + 4 for n, v in fields) > self.limits.max_header_size:
             raise ClientError(
                 431, f"The request header is larger than {self.limits.max_header_size} bytes."
             )
-        body = await self._read_body(event)
+        body = await self._read_body(fields)
         # From here to the answer the connection is busy: a shutdown waits for it.
         self.worker.busy.add(self.task)
         try:
             status, headers, content = await self.worker.in_pool(
-                self.worker.call_app, self._environ(event, body)
+                self.worker.call_app, self._environ(event, fields, body)
             )
         except Exception:
             LOG.exception("The application failed outside its fault wrapper")
@@ -181,7 +184,10 @@ class Connection:
         last = (
             self.served + 1 >= self.limits.keepalive_requests
             or not self.worker.alive
-            or (_keeps_alive(event) and self.worker.balance.sheds_one(len(self.worker.connections)))
+            or (
+                _keeps_alive(event, fields)
+                and self.worker.balance.sheds_one(len(self.worker.connections))
+            )
         )
         if last:
             headers = [(k, v) for k, v in headers if k.lower() != "connection"]
@@ -198,10 +204,10 @@ class Connection:
             return False  # the client did not finish its side: close
         return True
 
-    async def _read_body(self, request: h11.Request) -> bytes:
+    async def _read_body(self, fields: list[tuple[bytes, bytes]]) -> bytes:
         limit = self.limits.max_body_size
         too_large = ClientError(413, f"The request body is larger than {limit} bytes.")
-        for name, value in request.headers:
+        for name, value in fields:
             if name == b"content-length" and int(value) > limit:
                 raise too_large
         if self.h11.client_is_waiting_for_100_continue:
@@ -239,7 +245,9 @@ class Connection:
             "wsgi.run_once": False,
         }
 
-    def _environ(self, request: h11.Request, body: bytes) -> dict[str, Any]:
+    def _environ(
+        self, request: h11.Request, fields: list[tuple[bytes, bytes]], body: bytes
+    ) -> dict[str, Any]:
         target = request.target.decode("latin-1")
         if not target.startswith("/"):
             parts = urlsplit(target)  # absolute form: http://host/path?query
@@ -252,7 +260,7 @@ class Connection:
         environ["SERVER_PROTOCOL"] = f"HTTP/{request.http_version.decode('latin-1')}"
         environ["CONTENT_LENGTH"] = str(len(body))
         environ["wsgi.input"] = io.BytesIO(body)
-        for raw_name, raw_value in request.headers:
+        for raw_name, raw_value in fields:
             name = raw_name.decode("latin-1")
             value = raw_value.decode("latin-1")
             if "_" in name:
@@ -325,13 +333,11 @@ class Connection:
             await asyncio.wait_for(self.writer.drain(), 1.0)
 
 
-def _keeps_alive(request: h11.Request) -> bool:
+def _keeps_alive(request: h11.Request, fields: list[tuple[bytes, bytes]]) -> bool:
     """Whether the client asked to keep the connection (HTTP/1.1, no ``close``)."""
     if request.http_version != b"1.1":
         return False
-    return not any(
-        name == b"connection" and b"close" in value.lower() for name, value in request.headers
-    )
+    return not any(name == b"connection" and b"close" in value.lower() for name, value in fields)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
