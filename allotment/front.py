@@ -115,8 +115,9 @@ class Connection:
             data = await self.reader.read(READ_SIZE)
         self.h11.receive_data(data)
 
-    async def _next_event(self, deadline: float, on_timeout: ClientError | None) -> Any:
-        """The next h11 event, reading until ``deadline`` (loop time)."""
+    async def _next_event(self, deadline: float, on_timeout: str | None) -> Any:
+        """The next h11 event, reading until ``deadline`` (loop time); past it, a
+        408 saying ``on_timeout`` (or the TimeoutError itself, without one)."""
         loop = asyncio.get_running_loop()
         while True:
             try:
@@ -130,7 +131,7 @@ class Connection:
             except TimeoutError:
                 if on_timeout is None:
                     raise
-                raise on_timeout from None
+                raise ClientError(408, on_timeout) from None
 
     def _protocol_error(self, error: h11.RemoteProtocolError) -> ClientError:
         status = error.error_status_hint
@@ -155,8 +156,7 @@ class Connection:
         except TimeoutError:
             return False
         deadline = loop.time() + self.limits.header_timeout
-        timed_out = ClientError(408, "The request head was not received in time.")
-        event = await self._next_event(deadline, timed_out)
+        event = await self._next_event(deadline, "The request head was not received in time.")
         if isinstance(event, h11.ConnectionClosed):
             return False
         assert isinstance(event, h11.Request)
@@ -206,22 +206,20 @@ class Connection:
 
     async def _read_body(self, fields: list[tuple[bytes, bytes]]) -> bytes:
         limit = self.limits.max_body_size
-        too_large = ClientError(413, f"The request body is larger than {limit} bytes.")
         for name, value in fields:
             if name == b"content-length" and int(value) > limit:
-                raise too_large
+                raise _too_large(limit)
         if self.h11.client_is_waiting_for_100_continue:
             self.writer.write(self.h11.send(h11.InformationalResponse(status_code=100, headers=[])))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.limits.body_timeout
-        timed_out = ClientError(408, "The request body was not received in time.")
         body = bytearray()
         while True:
-            event = await self._next_event(deadline, timed_out)
+            event = await self._next_event(deadline, "The request body was not received in time.")
             if isinstance(event, h11.Data):
                 body += event.data
                 if len(body) > limit:
-                    raise too_large
+                    raise _too_large(limit)
             elif isinstance(event, h11.EndOfMessage):
                 return bytes(body)
             else:
@@ -331,6 +329,11 @@ class Connection:
         with contextlib.suppress(Exception):
             self.writer.write(error_bytes(status, message))
             await asyncio.wait_for(self.writer.drain(), 1.0)
+
+
+def _too_large(limit: int) -> ClientError:
+    # Made when raised: every request used to build it (and a 408) beforehand.
+    return ClientError(413, f"The request body is larger than {limit} bytes.")
 
 
 def _keeps_alive(request: h11.Request, fields: list[tuple[bytes, bytes]]) -> bool:
