@@ -84,6 +84,7 @@ class GroupTally(Summed):
 _REPEATS = 1
 _STEP_SHIFT = 1  # 0: not a tree (its root is not a provider); else 1 + the step's index
 _COUNT_SHIFT = 4
+assert PASSES + 1 < 1 << (_COUNT_SHIFT - _STEP_SHIFT), "a step code must fit in its bits"
 
 
 def tree_share(candidates: int, step: int | None, repeats: bool) -> int:
