@@ -152,10 +152,15 @@ class ProviderModel:
             else:
                 # A usage row of a provider this model holds needs only that
                 # provider's inventories; anything else, its whole tree.
-                usage = [row for row in fresh if row[3] and row[1] in self.providers]
-                whole = [row for row in fresh if not (row[3] and row[1] in self.providers)]
+                usage: set[int] = set()
+                whole = []
+                for row in fresh:
+                    if row[3] and row[1] in self.providers:
+                        usage.add(row[1])
+                    else:
+                        whole.append(row)
                 reloaded = self._reload(conn, whole) if whole else set()
-                self._reload_usage(conn, {r[1] for r in usage if r[1] is not None} - reloaded)
+                self._reload_usage(conn, usage - reloaded)
         for gap, since in list(self.gaps.items()):
             if now - since > GAP_SECONDS:
                 del self.gaps[gap]

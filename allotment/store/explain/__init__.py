@@ -143,12 +143,7 @@ def _anchors(source: Source, plan: Plan, memo: TreeMemo | None) -> list[int]:
     examined = source.model.roots if plan.roots is None else plan.roots
     known = memo.table((ANCHORS, tree_memo.signature(plan.request, plan.in_tree_roots)))
     missing = [root for root in examined if root not in known]
-    if len(missing) == len(examined):
-        found = set(source.anchors(plan, None))
-    elif missing:
-        found = set(source.anchors(dataclasses.replace(plan, roots=missing), None))
-    else:
-        found = set()
+    found = tally.anchors_among(source, plan, missing, whole=len(missing) == len(examined))
     for root in missing:
         known[root] = root in found
     return [root for root in examined if known[root]]

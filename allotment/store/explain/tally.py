@@ -270,7 +270,7 @@ def _add_trees(
     count_cap: int,
 ) -> None:
     """Put the share of every pending tree in the sums."""
-    anchors = _anchors(source, plan, pending, whole=len(pending) == len(universe.trees))
+    anchors = anchors_among(source, plan, pending, whole=len(pending) == len(universe.trees))
     watcher = trees_mod.Watcher(searched)
     counts = watcher.trees(universe, searched, plan.in_tree_roots)
     candidates: dict[int, int] = {}
@@ -301,9 +301,10 @@ def _add_trees(
         tally.put(root, tree_share(candidates.get(root, 0), step, root in repeating))
 
 
-def _anchors(source: ModelSource, plan: Plan, pending: list[int], whole: bool) -> set[int]:
-    """The engine's anchors among ``pending`` (``source.anchors``): whether a tree is
-    one depends on its own providers and the sharing providers linked to it."""
+def anchors_among(source: ModelSource, plan: Plan, pending: list[int], whole: bool) -> set[int]:
+    """The engine's anchors among ``pending`` (``source.anchors``; ``whole``: pending is
+    every tree the plan examines): whether a tree is one depends on its own providers
+    and the sharing providers linked to it, so asking about a few is enough."""
     if whole or plan.hopeless:
         return set(source.anchors(plan, None))
     if plan.roots is not None:
