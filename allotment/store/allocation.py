@@ -43,7 +43,7 @@ from sqlalchemy.engine import Connection
 
 from allotment import exceptions as exc
 from allotment.model import Allocation, Consumer, Inventory, ResourceProvider
-from allotment.store import changes
+from allotment.store import changes, listed
 from allotment.store import consumer as consumer_store
 from allotment.store import generation as generation_store
 from allotment.store import resource_class as rc_store
@@ -100,9 +100,11 @@ class _ConsumerState:
 _CONSUMERS_PARAM: sa.BindParameter[list[str]] = sa.bindparam("uuids", expanding=True)
 _DELETE_ROWS = sa.delete(alloc_t).where(alloc_t.c.consumer_id.in_(_CONSUMERS_PARAM))
 _INSERT_ROWS = sa.insert(alloc_t)
-_INVENTORIES_AND_USAGE = sa.select(inv_t, usage_store.inventory_usage().label("used")).where(
-    inv_t.c.resource_provider_id.in_(sa.bindparam("provider_ids", expanding=True)),
-    inv_t.c.resource_class_id.in_(sa.bindparam("class_ids", expanding=True)),
+_INVENTORIES_AND_USAGE = listed.ByDialect(
+    lambda arrays: sa.select(inv_t, usage_store.inventory_usage().label("used")).where(
+        listed.one_of(inv_t.c.resource_provider_id, "provider_ids", arrays),
+        listed.one_of(inv_t.c.resource_class_id, "class_ids", arrays),
+    )
 )
 
 
@@ -194,7 +196,7 @@ def _inventories_and_usage(
     sum per inventory row is all the capacity check needs.
     """
     rows = conn.execute(
-        _INVENTORIES_AND_USAGE,
+        _INVENTORIES_AND_USAGE(conn),
         {
             "provider_ids": sorted({k[0] for k in keys}),
             "class_ids": sorted({k[1] for k in keys}),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from allotment import exceptions as exc
 from allotment.model import Consumer
+from allotment.store import listed
 from allotment.store.engine import utcnow
 from allotment.store.tables import allocations, consumer_types, consumers, projects, users
 
@@ -93,7 +94,7 @@ _LOOKUP_SOURCES: dict[int, tuple[sa.Table, sa.Column]] = {
 }
 
 
-def _lookup_part(kind: int) -> sa.Select:
+def _lookup_part(kind: int, arrays: bool) -> sa.Select:
     if kind == _ALLOCATION:
         # (kind, consumer uuid, provider id, class id, used): the same columns.
         return sa.select(
@@ -102,7 +103,7 @@ def _lookup_part(kind: int) -> sa.Select:
             allocations.c.resource_provider_id.label("id"),
             allocations.c.resource_class_id.label("generation"),
             allocations.c.used.label("used"),
-        ).where(allocations.c.consumer_id.in_(sa.bindparam(f"names_{_CONSUMER}", expanding=True)))
+        ).where(listed.one_of(allocations.c.consumer_id, f"names_{_CONSUMER}", arrays))
     table, name = _LOOKUP_SOURCES[kind]
     generation = table.c.generation if kind == _CONSUMER else sa.cast(sa.null(), sa.Integer)
     return sa.select(
@@ -111,13 +112,13 @@ def _lookup_part(kind: int) -> sa.Select:
         table.c.id.label("id"),
         generation.label("generation"),
         sa.cast(sa.null(), sa.Integer).label("used"),
-    ).where(name.in_(sa.bindparam(f"names_{kind}", expanding=True)))
+    ).where(listed.one_of(name, f"names_{kind}", arrays))
 
 
 @lru_cache(maxsize=32)
-def _lookup_query(kinds: tuple[int, ...]) -> sa.Select | sa.CompoundSelect:
+def _lookup_query(kinds: tuple[int, ...], arrays: bool) -> sa.Select | sa.CompoundSelect:
     """Built once per combination of tables: building it costs more than running it."""
-    parts = [_lookup_part(kind) for kind in kinds]
+    parts = [_lookup_part(kind, arrays) for kind in kinds]
     return parts[0] if len(parts) == 1 else sa.union_all(*parts)
 
 
@@ -150,7 +151,7 @@ def lookup(
     rows: list[tuple[str, int, int, int]] = []
     if kinds:
         params = {f"names_{kind}": sorted(wanted[kind]) for kind in kinds if kind in wanted}
-        for row in conn.execute(_lookup_query(kinds), params):
+        for row in conn.execute(_lookup_query(kinds, listed.uses_arrays(conn)), params):
             if row.kind == _ALLOCATION:
                 rows.append((row.name, row.id, row.generation, row.used))
             else:

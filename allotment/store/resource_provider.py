@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from allotment import exceptions as exc
 from allotment.model import ResourceProvider
-from allotment.store import capacity, changes, resource_class, trait
+from allotment.store import capacity, changes, listed, resource_class, trait
 from allotment.store.engine import utcnow
 from allotment.store.generation import increment_generation
 from allotment.store.tables import (
@@ -91,7 +91,13 @@ _BY_UUIDS = provider_select().where(rp.c.uuid.in_(sa.bindparam("uuids", expandin
 # ``FOR NO KEY UPDATE``: the lock the generation bump takes anyway; unlike
 # ``FOR UPDATE`` it lets the foreign-key checks of a child provider or a
 # trait being added to this provider go on.
-_BY_UUIDS_LOCKED = _BY_UUIDS.order_by(rp.c.id).with_for_update(of=rp, key_share=True)
+# PostgreSQL only, so the list is one array parameter (``store.listed``).
+_BY_UUIDS_LOCKED = (
+    provider_select()
+    .where(listed.one_of(rp.c.uuid, "uuids", as_array=True))
+    .order_by(rp.c.id)
+    .with_for_update(of=rp, key_share=True)
+)
 
 
 def find_many(

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from allotment.store import listed
 from allotment.store.candidates.universe import Inventory, Provider
 from allotment.store.tables import allocations as alloc
 from allotment.store.tables import inventories as inv
@@ -264,9 +265,10 @@ def load_few_trees(conn: Connection, roots: set[int]) -> list[Provider]:
 
 # The inventories (with usage) of listed providers: what the model reloads
 # after an allocation write, which changes nothing else. Bound ids: the
-# text, and so PostgreSQL's prepared plan, depends only on how many.
-_LISTED_INVENTORIES = _INVENTORIES.where(
-    inv.c.resource_provider_id.in_(sa.bindparam("ids", expanding=True))
+# text, and so PostgreSQL's prepared plan, depends only on how many (on
+# PostgreSQL, not even that: one array).
+_LISTED_INVENTORIES = listed.ByDialect(
+    lambda arrays: _INVENTORIES.where(listed.one_of(inv.c.resource_provider_id, "ids", arrays))
 )
 
 
@@ -275,7 +277,7 @@ def load_inventories(conn: Connection, provider_ids: set[int]) -> dict[int, dict
     any, or gone, is left out)."""
     if not provider_ids:
         return {}
-    return _inventories(conn.execute(_LISTED_INVENTORIES, {"ids": sorted(provider_ids)}))
+    return _inventories(conn.execute(_LISTED_INVENTORIES(conn), {"ids": sorted(provider_ids)}))
 
 
 def _inventories(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Inventory]]:
