@@ -17,7 +17,7 @@ from allotment.metrics.instruments import instruments
 from allotment.metrics.recorder import SQL_SECONDS
 from allotment.store.engine import Database
 
-_START = "allotment.query_started"
+_START = "_allotment_query_started"
 _INSTRUMENTED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
@@ -41,30 +41,28 @@ def _instrument_engine(engine: Any, backend: str) -> None:
     size = getattr(engine.pool, "size", None)
     found.pool_size.labels(backend).inc(size() if callable(size) else 1)
 
+    # The start time rides on the statement's own execution context: no
+    # per-connection stack to push and pop on every statement.
     def before(
         conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
     ) -> None:
-        conn.info.setdefault(_START, []).append(time.perf_counter())
+        if context is not None:
+            setattr(context, _START, time.perf_counter())
 
     def after(
         conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool
     ) -> None:
-        stack = conn.info.get(_START)
-        if not stack:
+        started = getattr(context, _START, None)
+        if started is None:
             return
-        elapsed = time.perf_counter() - stack.pop()
+        elapsed = time.perf_counter() - started
         query_seconds.observe(elapsed)
         total = SQL_SECONDS.get()
         if total is not None:
             total[0] += elapsed
 
     def failed(context: Any) -> None:
-        conn = context.connection
-        if conn is not None:
-            stack = conn.info.get(_START)
-            if stack:
-                stack.pop()
-        if context.is_disconnect or conn is None:
+        if context.is_disconnect or context.connection is None:
             errors.inc()
 
     event.listen(engine, "before_cursor_execute", before)

@@ -51,6 +51,10 @@ candidate_changes = sa.Table(
     sqlite_autoincrement=True,
     mysql_engine="InnoDB",
 )
+# Built once: every allocation write runs it. Inline: writers never read
+# back the id they took, so a one-row insert need not return it (a RETURNING
+# result to set up on every allocation write).
+_INSERT = sa.insert(candidate_changes).inline()
 
 # (feed id, provider id, the provider's current root id, only its usage changed)
 FeedRow = tuple[int, int | None, int | None, bool]
@@ -99,7 +103,7 @@ def record(conn: Connection, provider_ids: Iterable[int | None], usage_only: boo
     (usage if usage_only else whole).update(fresh)
     now = utcnow()
     conn.execute(
-        sa.insert(candidate_changes),
+        _INSERT,
         [
             {"provider_id": pid, "created_at": now, "usage_only": usage_only}
             for pid in sorted(fresh, key=_none_first)
