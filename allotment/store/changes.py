@@ -122,8 +122,9 @@ def prune(conn: Connection, before: datetime.datetime) -> None:
     conn.execute(sa.delete(candidate_changes).where(candidate_changes.c.created_at < before))
 
 
-def _feed_rows(condition: sa.ColumnElement[bool]) -> sa.Select:
-    """(id, provider id, the provider's root now) of the feed rows matching ``condition``."""
+def feed_rows(condition: sa.ColumnElement[bool], *padding: sa.ColumnElement) -> sa.Select:
+    """(id, provider id, the provider's root now, usage only, ``*padding``) of the
+    feed rows matching ``condition``."""
     table = candidate_changes
     # The providers' current roots come with the rows: the trees a reader
     # reloads, without a second round trip. A correlated lookup by primary
@@ -135,27 +136,39 @@ def _feed_rows(condition: sa.ColumnElement[bool]) -> sa.Select:
         .where(providers.c.id == table.c.provider_id)
         .scalar_subquery()
     )
-    return sa.select(table.c.id, table.c.provider_id, root, table.c.usage_only).where(condition)
+    return sa.select(table.c.id, table.c.provider_id, root, table.c.usage_only, *padding).where(
+        condition
+    )
+
+
+def array_branches(with_gaps: bool) -> list[sa.ColumnElement[bool]]:
+    """The poll's conditions on PostgreSQL, one per ``UNION ALL`` branch: rows
+    above ``:top`` and (``with_gaps``) rows listed in the array ``:gaps``.
+
+    One statement text whatever the gaps: PostgreSQL plans it once (psycopg
+    prepares it), where a list written out was a new statement, parsed and
+    planned, for every set of gaps. Two branches, not ``id > :top OR id =
+    ANY(:gaps)``: the generic plan of that walks the whole primary key
+    filtering every row.
+    """
+    ids = candidate_changes.c.id
+    above = ids > sa.bindparam("top", type_=sa.Integer)
+    if not with_gaps:
+        return [above]
+    listed_array = sa.bindparam("gaps", type_=postgresql.ARRAY(sa.Integer))
+    return [above, sa.and_(ids == sa.any_(listed_array), ~above)]
 
 
 def _feed_query(with_gaps: bool, as_array: bool = False) -> sa.Select | sa.CompoundSelect:
     ids = candidate_changes.c.id
-    above = ids > sa.bindparam("top", type_=sa.Integer)
     if as_array:
-        # One statement text whatever the gaps: PostgreSQL plans it once
-        # (psycopg prepares it), where a list written out was a new
-        # statement, parsed and planned, for every set of gaps. Two
-        # branches, not ``id > :top OR id = ANY(:gaps)``: the generic plan
-        # of that walks the whole primary key filtering every row.
-        listed_array = sa.bindparam("gaps", type_=postgresql.ARRAY(sa.Integer))
-        return sa.union_all(
-            _feed_rows(above),
-            _feed_rows(sa.and_(ids == sa.any_(listed_array), ~above)),
-        ).order_by(sa.literal_column("id"))
+        branches = [feed_rows(condition) for condition in array_branches(with_gaps)]
+        return sa.union_all(*branches).order_by(sa.literal_column("id"))
+    above = ids > sa.bindparam("top", type_=sa.Integer)
     if with_gaps:
         listed = sa.bindparam("gaps", type_=sa.Integer, expanding=True, literal_execute=True)
-        return _feed_rows(sa.or_(above, ids.in_(listed))).order_by(ids)
-    return _feed_rows(above).order_by(ids)
+        return feed_rows(sa.or_(above, ids.in_(listed))).order_by(ids)
+    return feed_rows(above).order_by(ids)
 
 
 # Built once: a reader polls on every candidate request.

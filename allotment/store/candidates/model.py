@@ -43,13 +43,13 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection, Engine
 
 from allotment.store import changes, resource_class
-from allotment.store.candidates import lookup_order, research, trees
+from allotment.store.candidates import lookup_order, poll, research, trees
 from allotment.store.candidates.fragments import FragmentCache
 from allotment.store.candidates.request import CandidateRequest
 from allotment.store.candidates.research import Facts, Found, Plan, Window
 from allotment.store.candidates.sources import MIN_WINDOW
 from allotment.store.candidates.tree_memo import TreeMemo
-from allotment.store.candidates.universe import Provider, Universe, sharing_by_anchor
+from allotment.store.candidates.universe import Inventory, Provider, Universe, sharing_by_anchor
 from allotment.store.engine import utcnow
 
 # A feed id not visible after this long belongs to a rolled-back transaction.
@@ -97,9 +97,9 @@ class ProviderModel:
         if not self.loaded or now - self.polled_at > STALE_SECONDS:
             self._load_all(conn, now)
             return
-        rows = changes.since(conn, self.top, self.gaps)
+        polled = poll.poll(conn, self.top, self.gaps)
         self.polled_at = now
-        self._apply(conn, rows, now)
+        self._apply(conn, polled, now)
 
     def _load_all(self, conn: Connection, now: float) -> None:
         high = changes.high_water(conn)
@@ -142,8 +142,8 @@ class ProviderModel:
             else:
                 self.gaps[gap] = now - age
 
-    def _apply(self, conn: Connection, rows: list[changes.FeedRow], now: float) -> None:
-        fresh = [row for row in rows if row[0] > self.top or row[0] in self.gaps]
+    def _apply(self, conn: Connection, polled: poll.Polled, now: float) -> None:
+        fresh = [row for row in polled.rows if row[0] > self.top or row[0] in self.gaps]
         self._note_ids([row[0] for row in fresh], now)
         if fresh:
             if any(row[1] is None for row in fresh):
@@ -160,7 +160,7 @@ class ProviderModel:
                     else:
                         whole.append(row)
                 reloaded = self._reload(conn, whole) if whole else set()
-                self._reload_usage(conn, usage - reloaded)
+                self._reload_usage(conn, usage - reloaded, polled.usage)
         for gap, since in list(self.gaps.items()):
             if now - since > GAP_SECONDS:
                 del self.gaps[gap]
@@ -225,12 +225,14 @@ class ProviderModel:
             self._class_roots = None
         return {p.id for p in fresh}
 
-    def _reload_usage(self, conn: Connection, pids: set[int]) -> None:
-        """Reload the inventories and usage of these providers (held by the model):
-        an allocation write changed nothing else of them."""
+    def _reload_usage(
+        self, conn: Connection, pids: set[int], known: dict[int, dict[str, Inventory]] | None
+    ) -> None:
+        """Reload the inventories and usage of these providers (held by the model;
+        ``known``: as the poll read them): an allocation write changed nothing else."""
         if not pids:
             return
-        found = trees.load_inventories(conn, pids)
+        found = trees.load_inventories(conn, pids) if known is None else known
         before = [self.providers[pid] for pid in sorted(pids)]
         after = [dataclasses.replace(p, inventories=found.get(p.id, {})) for p in before]
         for provider in after:

@@ -280,6 +280,23 @@ def load_inventories(conn: Connection, provider_ids: set[int]) -> dict[int, dict
     return _inventories(conn.execute(_LISTED_INVENTORIES(conn), {"ids": sorted(provider_ids)}))
 
 
+# An inventory row as the model's poll reads it (``candidates.poll``): provider
+# id, class name, the units, the ratio as a float, the usage.
+INVENTORY_COLUMNS = (
+    inv.c.resource_provider_id,
+    rc_t.c.name,
+    *_INVENTORY_UNITS,
+    sa.cast(inv.c.allocation_ratio, sa.Float),
+    used_column(),
+)
+INVENTORY_JOIN = inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id)
+
+
+def inventories_from(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Inventory]]:
+    """Provider id -> its inventories, from rows shaped as ``INVENTORY_COLUMNS``."""
+    return _inventories(rows)
+
+
 def _inventories(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Inventory]]:
     out: dict[int, dict[str, Inventory]] = {}
     for pid, name, total, reserved, min_unit, max_unit, step, ratio, used in rows:
