@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from allotment import exceptions as exc
@@ -158,8 +159,33 @@ def _unknown_unnumbered_class(conn: Any, request: Any) -> exc.ResourceClassNotFo
 # Parsing (no SQL)
 
 
+# A query string longer than this is parsed every time, never kept.
+PARSED_KEEP_BELOW = 4096
+
+_Key = tuple[mv.Version, tuple[tuple[str, tuple[str, ...]], ...]]
+
+
 def parse_request(query: dict[str, list[str]], version: mv.Version) -> CandidateRequest:
-    """The query string as a ``CandidateRequest``; HTTPError 400 for anything invalid."""
+    """The query string as a ``CandidateRequest``; HTTPError 400 for anything invalid.
+
+    A scheduler sends the same query for every instance of a flavour, so a
+    worker keeps the last few hundred answers: the request is immutable, and
+    validating it is a tenth of a claim's candidate request. Invalid queries
+    raise, so they are never kept; nor are long ones (a bound on memory).
+    """
+    items = tuple((name, tuple(values)) for name, values in query.items())
+    if sum(len(name) + sum(map(len, values)) for name, values in items) >= PARSED_KEEP_BELOW:
+        return _parse(query, version)
+    return _parsed((version, items))
+
+
+@lru_cache(maxsize=256)
+def _parsed(key: _Key) -> CandidateRequest:
+    version, items = key
+    return _parse({name: list(values) for name, values in items}, version)
+
+
+def _parse(query: dict[str, list[str]], version: mv.Version) -> CandidateRequest:
     validate_query(query_schema(version), query)
     grouped = _split_params(query, version)
     limit = _parse_limit(query.get("limit"))

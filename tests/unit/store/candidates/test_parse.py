@@ -102,3 +102,29 @@ def test_errors(query: str, minor: int, code: str) -> None:
 def test_unknown_parameters_listed() -> None:
     message = error("resources=VCPU:1&in_tree=x&colour=red", 30).message
     assert "'colour'" in message and "'in_tree'" in message
+
+
+# --- a worker keeps what it parsed --------------------------------------------
+
+
+def test_the_same_query_at_the_same_microversion_is_parsed_once() -> None:
+    query = "resources=VCPU:1,MEMORY_MB:512,DISK_GB:10&limit=50"
+    first = parse(query)
+    assert parse(query) is first
+    assert parse(query, minor=38) is not first  # another microversion, parsed again
+    assert parse(query, minor=38) == first  # (the same answer at both)
+    assert parse("limit=50&resources=VCPU:1,MEMORY_MB:512,DISK_GB:10") == first
+
+
+def test_an_invalid_query_is_refused_every_time() -> None:
+    for _ in range(2):
+        assert "limit" in error("resources=VCPU:1&limit=0").message
+
+
+def test_a_long_query_is_never_kept() -> None:
+    traits = ",".join(f"CUSTOM_T{i:04d}" for i in range(400))
+    query = f"resources=VCPU:1&required={traits}"
+    first = parse(query)
+    assert len(query) > 4096
+    assert parse(query) == first
+    assert parse(query) is not first
