@@ -86,9 +86,29 @@ def record(conn: Connection, provider_ids: Iterable[int | None], usage_only: boo
     Ids already noted in the same transaction (as a whole change, or as a
     usage change when this is one) are not written twice.
     """
+    fresh = unnoted(conn, provider_ids, usage_only)
+    if not fresh:
+        return
+    now = utcnow()
+    conn.execute(
+        _INSERT,
+        [
+            {"provider_id": pid, "created_at": now, "usage_only": usage_only}
+            for pid in sorted(fresh, key=_none_first)
+        ],
+    )
+    written(conn, now)
+
+
+def unnoted(
+    conn: Connection, provider_ids: Iterable[int | None], usage_only: bool = False
+) -> set[int | None]:
+    """The ids ``record`` would write rows for now, from here on noted as written:
+    the caller writes them (``record``, or a statement that also bumps the
+    providers' generations), then calls ``written``."""
     wanted = {pid for pid in provider_ids if pid is not None or not usage_only}
     if not wanted or not present(conn):
-        return
+        return set()
     # Keyed by the transaction object itself (held, so never confused with a
     # later transaction of the same pooled connection).
     transaction = conn.get_transaction()
@@ -98,17 +118,13 @@ def record(conn: Connection, provider_ids: Iterable[int | None], usage_only: boo
         conn.info[_TX_KEY] = noted
     _, whole, usage = noted
     fresh = wanted - whole - (usage if usage_only else set())
-    if not fresh:
-        return
     (usage if usage_only else whole).update(fresh)
-    now = utcnow()
-    conn.execute(
-        _INSERT,
-        [
-            {"provider_id": pid, "created_at": now, "usage_only": usage_only}
-            for pid in sorted(fresh, key=_none_first)
-        ],
-    )
+    return fresh
+
+
+def written(conn: Connection, now: datetime.datetime) -> None:
+    """Rows were written at ``now``: one such transaction in ``PRUNE_EVERY`` also
+    deletes the rows older than ``RETENTION``."""
     if random.randrange(PRUNE_EVERY) == 0:
         prune(conn, now - RETENTION)
 
