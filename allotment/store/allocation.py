@@ -20,8 +20,9 @@ transaction:
 5. the generations of existing consumers are bumped (also a compare-and-swap)
    and consumers left without allocations are deleted.
 
-A claim (one new consumer on one provider) takes seven statements; each is a
-round trip, which is what a claim costs on a networked database.
+A claim (one new consumer on one provider) takes seven statements, six on
+PostgreSQL, where the provider's bump also writes its change-feed row; each
+is a round trip, which is what a claim costs on a networked database.
 
 Provider generations are read *before* usage: a writer that read usage
 before a competitor committed therefore also read the old generation and
