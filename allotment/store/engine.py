@@ -127,7 +127,7 @@ def _configure_sqlite(engine: Engine) -> None:
 # statements are short and indexed, but a prepared generic plan estimates a
 # third of a table for ``id > $1``: once the change feed grew past about
 # 30,000 rows, with no statistics (autovacuum off), the model's poll was
-# compiled on every candidate request, 6-20 ms each. An operator's own
+# compiled on every candidate request: 6.4 ms a poll instead of 0.25. An operator's own
 # ``options`` in the URL come after ours, so they can turn it back on.
 NO_JIT = "-c jit=off"
 

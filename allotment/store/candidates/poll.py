@@ -6,13 +6,13 @@ usage alone changed: two statements, two round trips, on every claim. On
 PostgreSQL one statement now reads both, in one snapshot: the feed rows, and
 (``UNION ALL``) the inventory rows of the providers that the feed's
 usage-only rows name. Those ids reach the inventories as one array the
-statement computes first (``= ANY((SELECT array_agg(...)))``), so the
-prepared generic plan stays on the indexes: an ``IN (subquery)`` was planned
-as a hash join over every inventory of the cloud.
+statement computes first (``= ANY(CAST((SELECT array_agg(...)) AS
+INTEGER[]))``), so the prepared generic plan stays on the indexes: an ``IN
+(subquery)`` was planned as a hash join over every inventory of the cloud.
 
-MySQL and SQLite keep the two statements (their ``IN (subquery)`` plans are
-not theirs to promise here): ``Polled.usage`` is None and the model loads
-the inventories itself.
+MySQL and SQLite keep the two statements (how they would plan the
+subquery was not measured): ``Polled.usage`` is None and the model loads the
+inventories itself.
 """
 
 from __future__ import annotations
