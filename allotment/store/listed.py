@@ -24,8 +24,17 @@ T = TypeVar("T")
 def one_of(column: sa.ColumnElement, name: str, as_array: bool) -> sa.ColumnElement[bool]:
     """``column`` is one of the list bound as ``name``."""
     if as_array:
-        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+        return column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(_unbounded(column))))
     return column.in_(sa.bindparam(name, expanding=True))
+
+
+def _unbounded(column: sa.ColumnElement) -> sa.types.TypeEngine:
+    # The array is cast explicitly, and an explicit cast to VARCHAR(n) cuts a
+    # longer value silently: a value too long for the column must match
+    # nothing, not its first n characters.
+    if isinstance(column.type, sa.String) and column.type.length:
+        return sa.String()
+    return column.type
 
 
 def uses_arrays(conn: Connection) -> bool:

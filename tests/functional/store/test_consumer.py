@@ -70,3 +70,16 @@ def test_delete_if_no_allocations_keeps_consumers_with_allocations(db: Database)
     with db.read() as conn:
         left = {row.uuid for row in conn.execute(sa.select(tables.consumers.c.uuid))}
     assert left == {C1}
+
+
+def test_a_looked_up_name_longer_than_its_column_matches_nothing(db: Database) -> None:
+    """The lookup's lists are arrays on PostgreSQL; a value longer than the
+    column must not be cut down to a stored name by their cast."""
+    stored = "p" * 255
+    with db.write() as conn:
+        consumer_store.ensure_projects(conn, [stored])
+    with db.read() as conn:
+        known = consumer_store.lookup(conn, [C1], [stored + "x"], ["user"], [])
+        exact = consumer_store.lookup(conn, [C1], [stored], ["user"], [])
+    assert known.projects == {}
+    assert set(exact.projects) == {stored}

@@ -16,7 +16,8 @@ def _sql(statement: sa.ClauseElement, dialect: sa.Dialect) -> str:
 def test_postgresql_binds_the_list_as_one_array() -> None:
     query = sa.select(rp.c.id).where(listed.one_of(rp.c.uuid, "uuids", as_array=True))
     text = _sql(query, postgresql.dialect())
-    assert "= ANY (%(uuids)s::VARCHAR(36)[])" in text
+    # Unbounded: a cast to VARCHAR(36)[] would cut a longer value to a match.
+    assert "= ANY (%(uuids)s::VARCHAR[])" in text
     assert " IN " not in text
 
 
