@@ -129,7 +129,7 @@ def load_trees(conn: Connection, roots: set[int] | None) -> list[Provider]:
     aggs_of: dict[int, set[str]] = {}
     for pid, uuid in conn.execute(statements.aggregates, params):
         aggs_of.setdefault(pid, set()).add(uuid)
-    inventories_of = _inventories(conn.execute(statements.inventories, params))
+    inventories_of = inventories_from(conn.execute(statements.inventories, params))
     return _providers(base, traits_of, aggs_of, inventories_of)
 
 
@@ -255,7 +255,7 @@ def load_few_trees(conn: Connection, roots: set[int]) -> list[Provider]:
             aggs_of.setdefault(pid, set()).add(text)
         else:
             rows.append(row)
-    inventories_of = _inventories(
+    inventories_of = inventories_from(
         (pid, name, total, reserved, low, high, step, ratio, used)
         for _, pid, name, total, reserved, low, high, step, used, _, ratio in rows
     )
@@ -277,7 +277,7 @@ def load_inventories(conn: Connection, provider_ids: set[int]) -> dict[int, dict
     any, or gone, is left out)."""
     if not provider_ids:
         return {}
-    return _inventories(conn.execute(_LISTED_INVENTORIES(conn), {"ids": sorted(provider_ids)}))
+    return inventories_from(conn.execute(_LISTED_INVENTORIES(conn), {"ids": sorted(provider_ids)}))
 
 
 # An inventory row as the model's poll reads it (``candidates.poll``): provider
@@ -293,11 +293,8 @@ INVENTORY_JOIN = inv.join(rc_t, rc_t.c.id == inv.c.resource_class_id)
 
 
 def inventories_from(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Inventory]]:
-    """Provider id -> its inventories, from rows shaped as ``INVENTORY_COLUMNS``."""
-    return _inventories(rows)
-
-
-def _inventories(rows: Iterable[Sequence[Any]]) -> dict[int, dict[str, Inventory]]:
+    """Provider id -> its inventories, from (provider id, class name, the units,
+    ratio, usage) rows: ``INVENTORY_COLUMNS``, and every inventory read here."""
     out: dict[int, dict[str, Inventory]] = {}
     for pid, name, total, reserved, min_unit, max_unit, step, ratio, used in rows:
         out.setdefault(pid, {})[name] = Inventory(
